@@ -1,0 +1,74 @@
+//! Raw command-line arguments (clap derive). Validation happens in [`super::config`].
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wirelite",
+    version,
+    about = "A fast, Wireshark-compatible packet-capture analyzer for the command line",
+    long_about = "Reads pcap and pcapng captures (also gzip-compressed, or - for standard input) \
+and shows them with Wireshark's field names and tshark's formats.",
+    after_help = "Examples:\n  wirelite list samples/lab-http.pcapng\n  wirelite list capture.pcap -V -c 3\n  \
+tcpdump -i any -w - | wirelite list -\n\nExit codes: 0 ok, 1 a capture could not be read (what was read is still shown), \
+2 a usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the packets of a capture, one line each (or a detail tree, JSON, field columns)
+    #[command(after_help = "Examples:\n  \
+wirelite list lab.pcap                          one line per packet, like tshark\n  \
+wirelite list lab.pcap -V -c 1                  the detail tree of the first packet\n  \
+wirelite list lab.pcap -T fields -e ip.src -e tcp.dstport -E header=y\n  \
+wirelite list lab.pcap -T ndjson | jq .         one JSON object per packet\n  \
+tcpdump -i any -w - | wirelite list -           read a live capture from a pipe")]
+    List(ListArgs),
+    /// List the fields wirelite knows (name, type, description), like `tshark -G fields`
+    #[command(after_help = "Examples:\n  wirelite fields\n  wirelite fields | grep '^tcp\\.'")]
+    Fields,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The capture file (pcap, pcapng, optionally gzip-compressed); - reads standard input
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+
+    /// The capture file, as tshark's -r
+    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
+    pub read_file: Option<String>,
+
+    /// Show the detail tree of every packet
+    #[arg(short = 'V', long = "verbose")]
+    pub verbose: bool,
+
+    /// Output format: text (default), fields, json, ndjson
+    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+
+    /// A field to print with -T fields (repeatable), e.g. -e ip.src -e tcp.port
+    #[arg(short = 'e', value_name = "FIELD")]
+    pub fields: Vec<String>,
+
+    /// Field output options, as tshark's -E: header=y|n, separator=/t|/s|C, occurrence=f|l|a|N,
+    /// aggregator=C, quote=d|s|n
+    #[arg(short = 'E', value_name = "OPTION=VALUE")]
+    pub field_opts: Vec<String>,
+
+    /// Stop after this many packets
+    #[arg(short = 'c', value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Decode threads (default: one per core); the output is the same for any number
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Accepted for tshark compatibility: name resolution is always off
+    #[arg(short = 'n', hide = true)]
+    pub no_resolve: bool,
+}

@@ -1,0 +1,266 @@
+//! The pipeline: a reader thread streams bounded batches; each batch is decoded in parallel on a
+//! rayon pool (order kept); then the ordered stage walks the batch in capture order (frame timing,
+//! TCP streams, ICMP echo pairing), the filter decides, and the sink writes. Output is identical
+//! for any number of threads because everything stateful happens in the ordered stage.
+//!
+//! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::capture::{self, Reader};
+use crate::decode::{self, PacketRecord, Proto};
+use crate::field::PacketView;
+use crate::tcp::{self, SegmentInfo};
+
+/// What the ordered stage learned about one frame.
+#[derive(Clone, Debug, Default)]
+pub struct FrameState {
+    /// `frame.time_relative`: since the first frame.
+    pub time_relative_ns: Option<i64>,
+    /// `frame.time_delta`: since the previous frame.
+    pub time_delta_ns: Option<i64>,
+    pub tcp: Option<SegmentInfo>,
+    /// For an ICMP/ICMPv6 echo reply: the frame of its request.
+    pub echo_request_in: Option<u64>,
+}
+
+/// Receives frames in capture order. Each output format is a sink.
+pub trait Sink {
+    fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()>;
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decides which frames reach the sink.
+pub trait Matcher: Sync {
+    fn matches(&self, view: &PacketView<'_>) -> bool;
+}
+
+/// Every frame matches.
+#[derive(Debug, Default)]
+pub struct MatchAll;
+
+impl Matcher for MatchAll {
+    fn matches(&self, _: &PacketView<'_>) -> bool {
+        true
+    }
+}
+
+/// How to run the pipeline.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Decode threads; 0 means one per core.
+    pub threads: usize,
+    /// Stop after this many frames have been shown (`-c`).
+    pub max_shown: Option<u64>,
+    /// Frames per batch.
+    pub batch_frames: usize,
+    /// Frame bytes per batch (a batch may exceed it by one frame).
+    pub batch_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: 0,
+            max_shown: None,
+            batch_frames: 4096,
+            batch_bytes: 4 << 20,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub frames_read: u64,
+    pub frames_shown: u64,
+    pub bytes_read: u64,
+    /// Frames marked malformed (not counting snaplen truncation).
+    pub malformed: u64,
+    /// The error that ended the capture early; frames before it were processed.
+    pub capture_error: Option<capture::Error>,
+}
+
+/// Batches in flight between the reader thread and the decoder: two keep both busy while
+/// bounding memory to three batches.
+const QUEUE_DEPTH: usize = 2;
+
+/// Run the whole pipeline over one capture. `progress` is called with the bytes read so far after
+/// each batch. Returns an error only when the sink fails (e.g. a closed pipe).
+pub fn run(
+    reader: Reader,
+    opts: &Options,
+    matcher: &dyn Matcher,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<Report> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .thread_name(|i| format!("wirelite-decode-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let mut report = Report::default();
+    let mut ordered = Ordered::default();
+    let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
+    let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
+
+    let result = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            let mut reader = reader;
+            while let Some(batch) = reader.next_batch(batch_frames, batch_bytes) {
+                if tx.send((batch, reader.bytes_read())).is_err() {
+                    break; // the consumer stopped early (-c, closed pipe)
+                }
+            }
+            reader.take_error()
+        });
+        let consumed = consume(
+            &rx,
+            &pool,
+            opts,
+            matcher,
+            sink,
+            &mut ordered,
+            &mut report,
+            progress,
+        );
+        drop(rx);
+        let capture_error = producer.join().unwrap_or(None);
+        (consumed, capture_error)
+    });
+    let (consumed, capture_error) = result;
+    consumed?;
+    report.capture_error = capture_error;
+    sink.finish()?;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn consume(
+    rx: &mpsc::Receiver<(capture::Batch, u64)>,
+    pool: &rayon::ThreadPool,
+    opts: &Options,
+    matcher: &dyn Matcher,
+    sink: &mut dyn Sink,
+    ordered: &mut Ordered,
+    report: &mut Report,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<()> {
+    while let Ok((batch, bytes_read)) = rx.recv() {
+        let arena = &batch.arena;
+        let records: Vec<PacketRecord> = pool.install(|| {
+            batch
+                .frames
+                .par_iter()
+                .map(|(meta, range)| {
+                    let data = arena.get(range.clone()).unwrap_or(&[]);
+                    decode::decode_frame(meta.clone(), data, range.clone())
+                })
+                .collect()
+        });
+        for rec in &records {
+            report.frames_read += 1;
+            if rec.malformed.is_some_and(|m| !m.is_truncation()) {
+                report.malformed += 1;
+            }
+            let state = ordered.process(rec);
+            let view = PacketView {
+                rec,
+                data: arena.get(rec.data.clone()).unwrap_or(&[]),
+                state: &state,
+            };
+            if matcher.matches(&view) {
+                sink.packet(&view)?;
+                report.frames_shown += 1;
+                if opts.max_shown.is_some_and(|max| report.frames_shown >= max) {
+                    report.bytes_read = bytes_read;
+                    return Ok(());
+                }
+            }
+        }
+        report.bytes_read = bytes_read;
+        progress(bytes_read, report.frames_read);
+    }
+    Ok(())
+}
+
+/// The ordered stage's state: everything that depends on earlier frames.
+#[derive(Debug, Default)]
+struct Ordered {
+    first_ts: Option<Option<i64>>,
+    prev_ts: Option<i64>,
+    tcp: tcp::Tracker,
+    /// Echo requests by (addresses, identifier, sequence): the frame that carried them.
+    echo_requests: HashMap<EchoKey, u64>,
+}
+
+type EchoKey = ([u8; 16], [u8; 16], u16, u16);
+
+/// Echo requests remembered at most; the oldest half is dropped beyond this.
+const MAX_ECHO_REQUESTS: usize = 1 << 16;
+
+impl Ordered {
+    fn process(&mut self, rec: &PacketRecord) -> FrameState {
+        let ts = rec.meta.ts_ns;
+        // tshark measures relative time from the first frame, or from 0 when it has no timestamp.
+        let first = *self.first_ts.get_or_insert(ts);
+        let time_relative_ns = ts.map(|t| t - first.unwrap_or(0));
+        let time_delta_ns = ts.map(|t| t - self.prev_ts.or(first).unwrap_or(t));
+        if ts.is_some() {
+            self.prev_ts = ts;
+        }
+        let mut state = FrameState {
+            time_relative_ns,
+            time_delta_ns,
+            tcp: None,
+            echo_request_in: None,
+        };
+        if let Some((_, t)) = rec.tcp() {
+            if let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) {
+                state.tcp = Some(self.tcp.segment(src, dst, t));
+            }
+        }
+        self.echo(rec, &mut state);
+        state
+    }
+
+    fn echo(&mut self, rec: &PacketRecord, state: &mut FrameState) {
+        let Some((src, dst)) = tcp::endpoints(rec, 0, 0) else {
+            return;
+        };
+        let (is_request, ident, seq) = match rec.layers.iter().find(|l| !l.quoted).and(
+            rec.layers
+                .iter()
+                .filter(|l| !l.quoted)
+                .find_map(|l| match &l.proto {
+                    Proto::Icmp(i) if matches!(i.icmp_type, 0 | 8) => {
+                        Some((i.icmp_type == 8, i.ident(), i.seq()))
+                    }
+                    Proto::Icmpv6(i) if i.is_echo() => {
+                        Some((i.icmp_type == 128, i.ident(), i.seq()))
+                    }
+                    _ => None,
+                }),
+        ) {
+            Some(x) => x,
+            None => return,
+        };
+        if is_request {
+            if self.echo_requests.len() >= MAX_ECHO_REQUESTS {
+                self.echo_requests.clear();
+            }
+            self.echo_requests
+                .insert((src.addr, dst.addr, ident, seq), rec.meta.number);
+        } else {
+            state.echo_request_in = self
+                .echo_requests
+                .get(&(dst.addr, src.addr, ident, seq))
+                .copied();
+        }
+    }
+}

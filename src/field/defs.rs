@@ -1,0 +1,1840 @@
+//! The field table. Names, types and display bases follow `tshark -G fields` of Wireshark 4.0;
+//! each entry says how to find its values in a decoded packet.
+
+use std::borrow::Cow;
+
+use super::{Display, Emit, Extract, FieldDef, FieldType, PacketView, ProtoTag, Stage, Value};
+use crate::decode::{Layer, Proto, TcpOption, tcp_flags};
+use crate::wire::dns::{DnsMessage, RData, Record};
+
+/// A field read from one layer. `$p` binds the layer's repr (the `Proto` variant's content).
+macro_rules! layer {
+    ($abbrev:literal, $label:literal, $ty:expr, $disp:expr, $tag:ident, $variant:ident,
+     |$p:ident, $l:ident, $v:ident, $emit:ident| $body:expr) => {{
+        fn ex<'a>($l: &'a Layer, $v: &PacketView<'a>, $emit: Emit<'_, 'a>) {
+            let _ = &$v;
+            if let Proto::$variant($p) = &$l.proto {
+                $body
+            }
+        }
+        FieldDef {
+            abbrev: $abbrev,
+            label: $label,
+            ty: $ty,
+            display: $disp,
+            proto: ProtoTag::$tag,
+            stage: Stage::Packet,
+            extract: Extract::Layer(ex),
+        }
+    }};
+}
+
+/// A field computed once per frame; `$stage` says whether it needs the ordered stage.
+macro_rules! frame {
+    ($abbrev:literal, $label:literal, $ty:expr, $disp:expr, $tag:ident, $stage:ident,
+     |$v:ident, $emit:ident| $body:expr) => {{
+        fn ex<'a>($v: &PacketView<'a>, $emit: Emit<'_, 'a>) {
+            $body
+        }
+        FieldDef {
+            abbrev: $abbrev,
+            label: $label,
+            ty: $ty,
+            display: $disp,
+            proto: ProtoTag::$tag,
+            stage: Stage::$stage,
+            extract: Extract::Frame(ex),
+        }
+    }};
+}
+
+use Display::{Dec, Hex};
+use FieldType as T;
+
+const U8: T = T::Uint(8);
+const U16: T = T::Uint(16);
+const U32: T = T::Uint(32);
+
+fn uint(v: impl Into<u64>) -> Value<'static> {
+    Value::Uint(v.into())
+}
+
+fn flag(word: u16, bit: u16) -> Value<'static> {
+    Value::Bool(word & bit != 0)
+}
+
+fn ipv4_text(a: &[u8; 4]) -> Value<'static> {
+    Value::Str(Cow::Owned(std::net::Ipv4Addr::from(*a).to_string()))
+}
+
+fn ipv6_text(a: &[u8; 16]) -> Value<'static> {
+    Value::Str(Cow::Owned(std::net::Ipv6Addr::from(*a).to_string()))
+}
+
+fn dns_records<'a>(m: &'a DnsMessage, emit: Emit<'_, 'a>, f: fn(&'a Record) -> Option<Value<'a>>) {
+    for r in m.records() {
+        if let Some(v) = f(r) {
+            emit(v);
+        }
+    }
+}
+
+/// The `frame.protocols` string, e.g. `eth:ethertype:ip:tcp`.
+pub fn protocols(view: &PacketView<'_>) -> String {
+    let mut s = String::new();
+    let mut push = |p: &str| {
+        if !s.is_empty() {
+            s.push(':');
+        }
+        s.push_str(p);
+    };
+    for l in view.rec.layers.iter() {
+        match &l.proto {
+            Proto::Ethernet(e) => {
+                push("eth");
+                if e.ethertype.is_some() {
+                    push("ethertype");
+                }
+            }
+            Proto::Sll(_) => {
+                push("sll");
+                push("ethertype");
+            }
+            Proto::Vlan(v) => {
+                push(if v.is_8021ad() { "ieee8021ad" } else { "vlan" });
+                push("ethertype");
+            }
+            Proto::Ipv6Ext(x) => push(x.proto_name()),
+            p => {
+                if let Some(tag) = ProtoTag::of(p) {
+                    push(tag.abbrev());
+                }
+            }
+        }
+    }
+    let custom = view.rec.meta.kind != crate::decode::FrameKind::Packet;
+    if custom {
+        push("data");
+    }
+    s
+}
+
+pub fn fields() -> Vec<FieldDef> {
+    vec![
+        // ---- frame
+        frame!(
+            "frame.number",
+            "Frame Number",
+            T::FrameNum,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(uint(v.rec.meta.number))
+        ),
+        frame!(
+            "frame.len",
+            "Frame Length",
+            U32,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(uint(v.rec.meta.origlen))
+        ),
+        frame!(
+            "frame.cap_len",
+            "Capture Length",
+            U32,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(uint(v.rec.meta.caplen))
+        ),
+        frame!(
+            "frame.time_epoch",
+            "Epoch Time",
+            T::AbsTime,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| {
+                if let Some(ts) = v.rec.meta.ts_ns {
+                    e(Value::AbsTime(ts))
+                }
+            }
+        ),
+        frame!(
+            "frame.time_relative",
+            "Time since reference or first frame",
+            T::RelTime,
+            Dec,
+            Frame,
+            Flow,
+            |v, e| {
+                if let Some(t) = v.state.time_relative_ns {
+                    e(Value::RelTime(t))
+                }
+            }
+        ),
+        frame!(
+            "frame.time_delta",
+            "Time delta from previous captured frame",
+            T::RelTime,
+            Dec,
+            Frame,
+            Flow,
+            |v, e| {
+                if let Some(t) = v.state.time_delta_ns {
+                    e(Value::RelTime(t))
+                }
+            }
+        ),
+        frame!(
+            "frame.interface_id",
+            "Interface id",
+            U32,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(uint(v.rec.meta.interface_id))
+        ),
+        frame!(
+            "frame.encap_type",
+            "Encapsulation type (link type)",
+            U16,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(uint(v.rec.meta.linktype))
+        ),
+        frame!(
+            "frame.protocols",
+            "Protocols in frame",
+            T::String,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| e(Value::Str(Cow::Owned(protocols(v))))
+        ),
+        frame!(
+            "_ws.malformed",
+            "Malformed Packet",
+            T::None,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| {
+                if v.rec.malformed.is_some_and(|m| !m.is_truncation()) {
+                    e(Value::Present)
+                }
+            }
+        ),
+        frame!(
+            "_ws.malformed.reason",
+            "Malformed Packet reason",
+            T::String,
+            Dec,
+            Frame,
+            Packet,
+            |v, e| {
+                if let Some(m) = v.rec.malformed {
+                    e(Value::Str(Cow::Owned(m.to_string())))
+                }
+            }
+        ),
+        // ---- Ethernet
+        layer!(
+            "eth.dst",
+            "Destination",
+            T::Ether,
+            Dec,
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| e(Value::Ether(p.dst))
+        ),
+        layer!(
+            "eth.src",
+            "Source",
+            T::Ether,
+            Dec,
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| {
+                if let Some(src) = p.src {
+                    e(Value::Ether(src))
+                }
+            }
+        ),
+        layer!(
+            "eth.addr",
+            "Address",
+            T::Ether,
+            Dec,
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| {
+                e(Value::Ether(p.dst));
+                if let Some(src) = p.src {
+                    e(Value::Ether(src))
+                }
+            }
+        ),
+        layer!(
+            "eth.type",
+            "Type",
+            U16,
+            Hex(4),
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| {
+                if let Some(t) = p.ethertype {
+                    e(uint(t))
+                }
+            }
+        ),
+        layer!(
+            "eth.dst.ig",
+            "IG bit",
+            T::Bool,
+            Dec,
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| e(Value::Bool(p.dst[0] & 1 != 0))
+        ),
+        layer!(
+            "eth.dst.lg",
+            "LG bit",
+            T::Bool,
+            Dec,
+            Eth,
+            Ethernet,
+            |p, _l, _v, e| e(Value::Bool(p.dst[0] & 2 != 0))
+        ),
+        // ---- Linux cooked capture
+        layer!(
+            "sll.pkttype",
+            "Packet type",
+            U16,
+            Dec,
+            Sll,
+            Sll,
+            |p, _l, _v, e| e(uint(p.pkttype))
+        ),
+        layer!(
+            "sll.hatype",
+            "Link-layer address type",
+            U16,
+            Dec,
+            Sll,
+            Sll,
+            |p, _l, _v, e| e(uint(p.hatype))
+        ),
+        layer!(
+            "sll.halen",
+            "Link-layer address length",
+            U8,
+            Dec,
+            Sll,
+            Sll,
+            |p, _l, _v, e| e(uint(p.halen))
+        ),
+        layer!(
+            "sll.src.eth",
+            "Source",
+            T::Ether,
+            Dec,
+            Sll,
+            Sll,
+            |p, _l, _v, e| {
+                if let Some(mac) = p.src_addr().first_chunk::<6>().filter(|_| p.halen == 6) {
+                    e(Value::Ether(*mac))
+                }
+            }
+        ),
+        layer!(
+            "sll.etype",
+            "Protocol",
+            U16,
+            Hex(4),
+            Sll,
+            Sll,
+            |p, _l, _v, e| e(uint(p.protocol))
+        ),
+        layer!(
+            "sll.ifindex",
+            "Interface index",
+            U32,
+            Dec,
+            Sll,
+            Sll,
+            |p, _l, _v, e| {
+                if p.version == 2 {
+                    e(uint(p.ifindex))
+                }
+            }
+        ),
+        // ---- BSD loopback
+        {
+            fn ex<'a>(l: &'a Layer, _v: &PacketView<'a>, e: Emit<'_, 'a>) {
+                if let Proto::Null { family } = &l.proto {
+                    e(uint(*family))
+                }
+            }
+            FieldDef {
+                abbrev: "null.family",
+                label: "Family",
+                ty: U32,
+                display: Dec,
+                proto: ProtoTag::Null,
+                stage: Stage::Packet,
+                extract: Extract::Layer(ex),
+            }
+        },
+        // ---- VLAN
+        layer!(
+            "vlan.priority",
+            "Priority",
+            U16,
+            Dec,
+            Vlan,
+            Vlan,
+            |p, _l, _v, e| e(uint(p.priority()))
+        ),
+        layer!(
+            "vlan.dei",
+            "DEI",
+            T::Bool,
+            Dec,
+            Vlan,
+            Vlan,
+            |p, _l, _v, e| e(Value::Bool(p.dei()))
+        ),
+        layer!("vlan.id", "ID", U16, Dec, Vlan, Vlan, |p, _l, _v, e| e(
+            uint(p.id())
+        )),
+        layer!(
+            "vlan.etype",
+            "Type",
+            U16,
+            Hex(4),
+            Vlan,
+            Vlan,
+            |p, _l, _v, e| e(uint(p.ethertype))
+        ),
+        layer!(
+            "ieee8021ad.id",
+            "ID",
+            U16,
+            Dec,
+            Ieee8021ad,
+            Vlan,
+            |p, _l, _v, e| e(uint(p.id()))
+        ),
+        // ---- ARP
+        layer!(
+            "arp.hw.type",
+            "Hardware type",
+            U16,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| e(uint(p.hw_type))
+        ),
+        layer!(
+            "arp.proto.type",
+            "Protocol type",
+            U16,
+            Hex(4),
+            Arp,
+            Arp,
+            |p, _l, _v, e| e(uint(p.proto_type))
+        ),
+        layer!(
+            "arp.hw.size",
+            "Hardware size",
+            U8,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| e(uint(p.hw_size))
+        ),
+        layer!(
+            "arp.proto.size",
+            "Protocol size",
+            U8,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| e(uint(p.proto_size))
+        ),
+        layer!(
+            "arp.opcode",
+            "Opcode",
+            U16,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| e(uint(p.opcode))
+        ),
+        layer!(
+            "arp.src.hw_mac",
+            "Sender MAC address",
+            T::Ether,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| {
+                if let Some(m) = p.src_hw {
+                    e(Value::Ether(m))
+                }
+            }
+        ),
+        layer!(
+            "arp.src.proto_ipv4",
+            "Sender IP address",
+            T::Ipv4,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| {
+                if let Some(a) = p.src_ip {
+                    e(Value::Ipv4(a))
+                }
+            }
+        ),
+        layer!(
+            "arp.dst.hw_mac",
+            "Target MAC address",
+            T::Ether,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| {
+                if let Some(m) = p.dst_hw {
+                    e(Value::Ether(m))
+                }
+            }
+        ),
+        layer!(
+            "arp.dst.proto_ipv4",
+            "Target IP address",
+            T::Ipv4,
+            Dec,
+            Arp,
+            Arp,
+            |p, _l, _v, e| {
+                if let Some(a) = p.dst_ip {
+                    e(Value::Ipv4(a))
+                }
+            }
+        ),
+        // ---- IPv4
+        layer!(
+            "ip.version",
+            "Version",
+            U8,
+            Dec,
+            Ip,
+            Ipv4,
+            |_p, _l, _v, e| e(uint(4u8))
+        ),
+        layer!(
+            "ip.hdr_len",
+            "Header Length",
+            U8,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.hdr_len))
+        ),
+        layer!(
+            "ip.dsfield",
+            "Differentiated Services Field",
+            U8,
+            Hex(2),
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.dsfield))
+        ),
+        layer!(
+            "ip.dsfield.dscp",
+            "Differentiated Services Codepoint",
+            U8,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.dsfield >> 2))
+        ),
+        layer!(
+            "ip.dsfield.ecn",
+            "Explicit Congestion Notification",
+            U8,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.dsfield & 3))
+        ),
+        layer!(
+            "ip.len",
+            "Total Length",
+            U16,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.total_len))
+        ),
+        layer!(
+            "ip.id",
+            "Identification",
+            U16,
+            Hex(4),
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.id))
+        ),
+        layer!("ip.flags", "Flags", U8, Hex(2), Ip, Ipv4, |p, _l, _v, e| e(
+            uint(p.flags)
+        )),
+        layer!(
+            "ip.flags.rb",
+            "Reserved bit",
+            T::Bool,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(Value::Bool(p.flags & 4 != 0))
+        ),
+        layer!(
+            "ip.flags.df",
+            "Don't fragment",
+            T::Bool,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(Value::Bool(p.dont_fragment()))
+        ),
+        layer!(
+            "ip.flags.mf",
+            "More fragments",
+            T::Bool,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(Value::Bool(p.more_fragments()))
+        ),
+        layer!(
+            "ip.frag_offset",
+            "Fragment Offset",
+            U16,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.frag_offset))
+        ),
+        layer!(
+            "ip.ttl",
+            "Time to Live",
+            U8,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.ttl))
+        ),
+        layer!("ip.proto", "Protocol", U8, Dec, Ip, Ipv4, |p, _l, _v, e| e(
+            uint(p.proto)
+        )),
+        layer!(
+            "ip.checksum",
+            "Header Checksum",
+            U16,
+            Hex(4),
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(uint(p.checksum))
+        ),
+        layer!(
+            "ip.src",
+            "Source Address",
+            T::Ipv4,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(Value::Ipv4(p.src))
+        ),
+        layer!(
+            "ip.dst",
+            "Destination Address",
+            T::Ipv4,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(Value::Ipv4(p.dst))
+        ),
+        layer!(
+            "ip.addr",
+            "Source or Destination Address",
+            T::Ipv4,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| {
+                e(Value::Ipv4(p.src));
+                e(Value::Ipv4(p.dst))
+            }
+        ),
+        // Name resolution is off, so host names are the address text (as tshark -n).
+        layer!(
+            "ip.src_host",
+            "Source Host",
+            T::String,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(ipv4_text(&p.src))
+        ),
+        layer!(
+            "ip.dst_host",
+            "Destination Host",
+            T::String,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| e(ipv4_text(&p.dst))
+        ),
+        layer!(
+            "ip.host",
+            "Source or Destination Host",
+            T::String,
+            Dec,
+            Ip,
+            Ipv4,
+            |p, _l, _v, e| {
+                e(ipv4_text(&p.src));
+                e(ipv4_text(&p.dst))
+            }
+        ),
+        // ---- IPv6
+        layer!(
+            "ipv6.version",
+            "Version",
+            U8,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |_p, _l, _v, e| e(uint(6u8))
+        ),
+        layer!(
+            "ipv6.tclass",
+            "Traffic Class",
+            U32,
+            Hex(2),
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(uint(p.tclass))
+        ),
+        layer!(
+            "ipv6.flow",
+            "Flow Label",
+            U32,
+            Hex(5),
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(uint(p.flow))
+        ),
+        layer!(
+            "ipv6.plen",
+            "Payload Length",
+            U16,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(uint(p.payload_len))
+        ),
+        layer!(
+            "ipv6.nxt",
+            "Next Header",
+            U8,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(uint(p.next_header))
+        ),
+        layer!(
+            "ipv6.hlim",
+            "Hop Limit",
+            U8,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(uint(p.hop_limit))
+        ),
+        layer!(
+            "ipv6.src",
+            "Source Address",
+            T::Ipv6,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(Value::Ipv6(p.src))
+        ),
+        layer!(
+            "ipv6.dst",
+            "Destination Address",
+            T::Ipv6,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(Value::Ipv6(p.dst))
+        ),
+        layer!(
+            "ipv6.addr",
+            "Source or Destination Address",
+            T::Ipv6,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| {
+                e(Value::Ipv6(p.src));
+                e(Value::Ipv6(p.dst))
+            }
+        ),
+        layer!(
+            "ipv6.src_host",
+            "Source Host",
+            T::String,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(ipv6_text(&p.src))
+        ),
+        layer!(
+            "ipv6.dst_host",
+            "Destination Host",
+            T::String,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| e(ipv6_text(&p.dst))
+        ),
+        layer!(
+            "ipv6.host",
+            "Source or Destination Host",
+            T::String,
+            Dec,
+            Ipv6,
+            Ipv6,
+            |p, _l, _v, e| {
+                e(ipv6_text(&p.src));
+                e(ipv6_text(&p.dst))
+            }
+        ),
+        // ---- ICMP
+        layer!("icmp.type", "Type", U8, Dec, Icmp, Icmp, |p, _l, _v, e| e(
+            uint(p.icmp_type)
+        )),
+        layer!("icmp.code", "Code", U8, Dec, Icmp, Icmp, |p, _l, _v, e| e(
+            uint(p.code)
+        )),
+        layer!(
+            "icmp.checksum",
+            "Checksum",
+            U16,
+            Hex(4),
+            Icmp,
+            Icmp,
+            |p, _l, _v, e| e(uint(p.checksum))
+        ),
+        layer!(
+            "icmp.ident",
+            "Identifier (BE)",
+            U16,
+            Dec,
+            Icmp,
+            Icmp,
+            |p, _l, _v, e| {
+                if p.has_id_seq() {
+                    e(uint(p.ident()))
+                }
+            }
+        ),
+        layer!(
+            "icmp.ident_le",
+            "Identifier (LE)",
+            U16,
+            Dec,
+            Icmp,
+            Icmp,
+            |p, _l, _v, e| {
+                if p.has_id_seq() {
+                    e(uint(p.ident().swap_bytes()))
+                }
+            }
+        ),
+        layer!(
+            "icmp.seq",
+            "Sequence Number (BE)",
+            U16,
+            Dec,
+            Icmp,
+            Icmp,
+            |p, _l, _v, e| {
+                if p.has_id_seq() {
+                    e(uint(p.seq()))
+                }
+            }
+        ),
+        layer!(
+            "icmp.seq_le",
+            "Sequence Number (LE)",
+            U16,
+            Dec,
+            Icmp,
+            Icmp,
+            |p, _l, _v, e| {
+                if p.has_id_seq() {
+                    e(uint(p.seq().swap_bytes()))
+                }
+            }
+        ),
+        // ---- ICMPv6
+        layer!(
+            "icmpv6.type",
+            "Type",
+            U8,
+            Dec,
+            Icmpv6,
+            Icmpv6,
+            |p, _l, _v, e| e(uint(p.icmp_type))
+        ),
+        layer!(
+            "icmpv6.code",
+            "Code",
+            U8,
+            Dec,
+            Icmpv6,
+            Icmpv6,
+            |p, _l, _v, e| e(uint(p.code))
+        ),
+        layer!(
+            "icmpv6.checksum",
+            "Checksum",
+            U16,
+            Hex(4),
+            Icmpv6,
+            Icmpv6,
+            |p, _l, _v, e| e(uint(p.checksum))
+        ),
+        layer!(
+            "icmpv6.echo.identifier",
+            "Identifier",
+            U16,
+            Hex(4),
+            Icmpv6,
+            Icmpv6,
+            |p, _l, _v, e| {
+                if p.is_echo() {
+                    e(uint(p.ident()))
+                }
+            }
+        ),
+        layer!(
+            "icmpv6.echo.sequence_number",
+            "Sequence",
+            U16,
+            Dec,
+            Icmpv6,
+            Icmpv6,
+            |p, _l, _v, e| {
+                if p.is_echo() {
+                    e(uint(p.seq()))
+                }
+            }
+        ),
+        // ---- UDP
+        layer!(
+            "udp.srcport",
+            "Source Port",
+            U16,
+            Dec,
+            Udp,
+            Udp,
+            |p, _l, _v, e| e(uint(p.src_port))
+        ),
+        layer!(
+            "udp.dstport",
+            "Destination Port",
+            U16,
+            Dec,
+            Udp,
+            Udp,
+            |p, _l, _v, e| e(uint(p.dst_port))
+        ),
+        layer!(
+            "udp.port",
+            "Source or Destination Port",
+            U16,
+            Dec,
+            Udp,
+            Udp,
+            |p, _l, _v, e| {
+                e(uint(p.src_port));
+                e(uint(p.dst_port))
+            }
+        ),
+        layer!(
+            "udp.length",
+            "Length",
+            U16,
+            Dec,
+            Udp,
+            Udp,
+            |p, _l, _v, e| e(uint(p.length))
+        ),
+        layer!(
+            "udp.checksum",
+            "Checksum",
+            U16,
+            Hex(4),
+            Udp,
+            Udp,
+            |p, _l, _v, e| e(uint(p.checksum))
+        ),
+        layer!(
+            "udp.payload",
+            "Payload",
+            T::Bytes,
+            Dec,
+            Udp,
+            Udp,
+            |_p, l, v, e| {
+                if !l.quoted {
+                    e(Value::Bytes(v.data.get(l.payload_range()).unwrap_or(&[])))
+                }
+            }
+        ),
+        // ---- TCP
+        layer!(
+            "tcp.srcport",
+            "Source Port",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| e(uint(p.src_port))
+        ),
+        layer!(
+            "tcp.dstport",
+            "Destination Port",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| e(uint(p.dst_port))
+        ),
+        layer!(
+            "tcp.port",
+            "Source or Destination Port",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                e(uint(p.src_port));
+                e(uint(p.dst_port))
+            }
+        ),
+        frame!("tcp.stream", "Stream index", U32, Dec, Tcp, Flow, |v, e| {
+            if let Some(t) = &v.state.tcp {
+                e(uint(t.stream))
+            }
+        }),
+        frame!(
+            "tcp.len",
+            "TCP Segment Len",
+            U32,
+            Dec,
+            Tcp,
+            Packet,
+            |v, e| {
+                if let Some((_, t)) = v.rec.tcp() {
+                    e(uint(t.payload_len))
+                }
+            }
+        ),
+        // Relative sequence numbers need the connection's state; inside an ICMP error tshark
+        // shows the quoted sequence number as it is.
+        layer!(
+            "tcp.seq",
+            "Sequence Number",
+            U32,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, v, e| {
+                match (&v.state.tcp, l.quoted) {
+                    (Some(t), false) => e(uint(t.rel_seq)),
+                    (_, true) => e(uint(p.seq)),
+                    _ => {}
+                }
+            }
+        ),
+        frame!(
+            "tcp.nxtseq",
+            "Next Sequence Number",
+            U32,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    if let Some(n) = t.next_rel_seq {
+                        e(uint(n))
+                    }
+                }
+            }
+        ),
+        layer!(
+            "tcp.seq_raw",
+            "Sequence Number (raw)",
+            U32,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.seq))
+                }
+            }
+        ),
+        frame!(
+            "tcp.ack",
+            "Acknowledgment Number",
+            U32,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    e(uint(t.rel_ack))
+                }
+            }
+        ),
+        layer!(
+            "tcp.ack_raw",
+            "Acknowledgment number (raw)",
+            U32,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.ack))
+                }
+            }
+        ),
+        layer!(
+            "tcp.hdr_len",
+            "Header Length",
+            U8,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.hdr_len))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags",
+            "Flags",
+            U16,
+            Hex(4),
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.flags))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.res",
+            "Reserved",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, 0xe00))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.ae",
+            "Accurate ECN",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::AE))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.cwr",
+            "Congestion Window Reduced",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::CWR))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.ece",
+            "ECN-Echo",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::ECE))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.urg",
+            "Urgent",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::URG))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.ack",
+            "Acknowledgment",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::ACK))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.push",
+            "Push",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::PSH))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.reset",
+            "Reset",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::RST))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.syn",
+            "Syn",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::SYN))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.fin",
+            "Fin",
+            T::Bool,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(flag(p.flags, tcp_flags::FIN))
+                }
+            }
+        ),
+        layer!(
+            "tcp.flags.str",
+            "TCP Flags",
+            T::String,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(Value::Str(Cow::Owned(crate::output::text::tcp_flags_str(
+                        p.flags,
+                    ))))
+                }
+            }
+        ),
+        layer!(
+            "tcp.window_size_value",
+            "Window",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.window))
+                }
+            }
+        ),
+        frame!(
+            "tcp.window_size",
+            "Calculated window size",
+            U32,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    e(uint(t.window))
+                }
+            }
+        ),
+        frame!(
+            "tcp.window_size_scalefactor",
+            "Window size scaling factor",
+            T::Int(32),
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    e(Value::Int(i64::from(t.scale_factor())))
+                }
+            }
+        ),
+        layer!(
+            "tcp.checksum",
+            "Checksum",
+            U16,
+            Hex(4),
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.checksum))
+                }
+            }
+        ),
+        layer!(
+            "tcp.urgent_pointer",
+            "Urgent Pointer",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, _v, e| {
+                if !l.quoted {
+                    e(uint(p.urgent))
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.mss_val",
+            "MSS Value",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                if let Some(m) = p.mss() {
+                    e(uint(m))
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.wscale.shift",
+            "Shift count",
+            U8,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                if let Some(s) = p.window_scale() {
+                    e(uint(s))
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.wscale.multiplier",
+            "Multiplier",
+            U16,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                if let Some(s) = p.window_scale() {
+                    e(uint(1u64 << s.min(14)))
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.sack_perm",
+            "TCP SACK Permitted Option",
+            T::None,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                if p.sack_permitted() {
+                    e(Value::Present)
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.timestamp.tsval",
+            "Timestamp value",
+            U32,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                for o in &p.options.items {
+                    if let TcpOption::Timestamp { tsval, .. } = o {
+                        e(uint(*tsval))
+                    }
+                }
+            }
+        ),
+        layer!(
+            "tcp.options.timestamp.tsecr",
+            "Timestamp echo reply",
+            U32,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, _l, _v, e| {
+                for o in &p.options.items {
+                    if let TcpOption::Timestamp { tsecr, .. } = o {
+                        e(uint(*tsecr))
+                    }
+                }
+            }
+        ),
+        layer!(
+            "tcp.payload",
+            "TCP payload",
+            T::Bytes,
+            Dec,
+            Tcp,
+            Tcp,
+            |p, l, v, e| {
+                if !l.quoted && p.payload_len > 0 {
+                    e(Value::Bytes(v.data.get(l.payload_range()).unwrap_or(&[])))
+                }
+            }
+        ),
+        // ---- DNS
+        layer!(
+            "dns.id",
+            "Transaction ID",
+            U16,
+            Hex(4),
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.id))
+        ),
+        layer!(
+            "dns.flags",
+            "Flags",
+            U16,
+            Hex(4),
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.flags))
+        ),
+        layer!(
+            "dns.flags.response",
+            "Response",
+            T::Bool,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(Value::Bool(m.is_response()))
+        ),
+        layer!(
+            "dns.flags.opcode",
+            "Opcode",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.opcode()))
+        ),
+        layer!(
+            "dns.flags.authoritative",
+            "Authoritative",
+            T::Bool,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                if m.is_response() {
+                    e(flag(m.flags, 0x0400))
+                }
+            }
+        ),
+        layer!(
+            "dns.flags.truncated",
+            "Truncated",
+            T::Bool,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(flag(m.flags, 0x0200))
+        ),
+        layer!(
+            "dns.flags.recdesired",
+            "Recursion desired",
+            T::Bool,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(flag(m.flags, 0x0100))
+        ),
+        layer!(
+            "dns.flags.recavail",
+            "Recursion available",
+            T::Bool,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                if m.is_response() {
+                    e(flag(m.flags, 0x0080))
+                }
+            }
+        ),
+        layer!(
+            "dns.flags.rcode",
+            "Reply code",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                if m.is_response() {
+                    e(uint(m.rcode()))
+                }
+            }
+        ),
+        layer!(
+            "dns.count.queries",
+            "Questions",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.qdcount))
+        ),
+        layer!(
+            "dns.count.answers",
+            "Answer RRs",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.ancount))
+        ),
+        layer!(
+            "dns.count.auth_rr",
+            "Authority RRs",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.nscount))
+        ),
+        layer!(
+            "dns.count.add_rr",
+            "Additional RRs",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| e(uint(m.arcount))
+        ),
+        layer!(
+            "dns.qry.name",
+            "Name",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                for q in &m.questions {
+                    e(Value::Str(Cow::Borrowed(q.name.as_str())))
+                }
+            }
+        ),
+        layer!(
+            "dns.qry.type",
+            "Type",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                for q in &m.questions {
+                    e(uint(q.qtype))
+                }
+            }
+        ),
+        layer!(
+            "dns.qry.class",
+            "Class",
+            U16,
+            Hex(4),
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                for q in &m.questions {
+                    e(uint(q.qclass))
+                }
+            }
+        ),
+        layer!(
+            "dns.resp.name",
+            "Name",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| Some(Value::Str(Cow::Borrowed(r.name.as_str()))))
+        ),
+        layer!(
+            "dns.resp.type",
+            "Type",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| Some(uint(r.rtype)))
+        ),
+        layer!(
+            "dns.resp.ttl",
+            "Time to live",
+            U32,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| Some(uint(r.ttl)))
+        ),
+        layer!(
+            "dns.resp.len",
+            "Data length",
+            U32,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| Some(uint(r.rdlength)))
+        ),
+        layer!(
+            "dns.a",
+            "Address",
+            T::Ipv4,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| {
+                match r.data {
+                    RData::A(a) => Some(Value::Ipv4(a)),
+                    _ => None,
+                }
+            })
+        ),
+        layer!(
+            "dns.aaaa",
+            "AAAA Address",
+            T::Ipv6,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| match r.data {
+                RData::Aaaa(a) => Some(Value::Ipv6(a)),
+                _ => None,
+            })
+        ),
+        layer!(
+            "dns.cname",
+            "CNAME",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| rdata_name(r, crate::wire::dns::rtype::CNAME))
+        ),
+        layer!(
+            "dns.ns",
+            "Name Server",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| dns_records(m, e, |r| rdata_name(r, crate::wire::dns::rtype::NS))
+        ),
+        layer!(
+            "dns.ptr.domain_name",
+            "Domain Name",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| { dns_records(m, e, |r| rdata_name(r, crate::wire::dns::rtype::PTR)) }
+        ),
+        layer!(
+            "dns.mx.preference",
+            "Preference",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                dns_records(m, e, |r| match &r.data {
+                    RData::Mx { preference, .. } => Some(uint(*preference)),
+                    _ => None,
+                })
+            }
+        ),
+        layer!(
+            "dns.mx.mail_exchange",
+            "Mail Exchange",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                dns_records(m, e, |r| match &r.data {
+                    RData::Mx { exchange, .. } => {
+                        Some(Value::Str(Cow::Borrowed(exchange.as_str())))
+                    }
+                    _ => None,
+                })
+            }
+        ),
+        layer!(
+            "dns.txt",
+            "TXT",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                for r in m.records() {
+                    if let RData::Txt(strings) = &r.data {
+                        for s in strings {
+                            e(Value::Str(Cow::Borrowed(s.as_str())))
+                        }
+                    }
+                }
+            }
+        ),
+        layer!(
+            "dns.soa.mname",
+            "Primary name server",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                dns_records(m, e, |r| match &r.data {
+                    RData::Soa { mname, .. } => Some(Value::Str(Cow::Borrowed(mname.as_str()))),
+                    _ => None,
+                })
+            }
+        ),
+        layer!(
+            "dns.srv.target",
+            "Target",
+            T::String,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                dns_records(m, e, |r| match &r.data {
+                    RData::Srv { target, .. } => Some(Value::Str(Cow::Borrowed(target.as_str()))),
+                    _ => None,
+                })
+            }
+        ),
+        layer!(
+            "dns.srv.port",
+            "Port",
+            U16,
+            Dec,
+            Dns,
+            Dns,
+            |m, _l, _v, e| {
+                dns_records(m, e, |r| match &r.data {
+                    RData::Srv { port, .. } => Some(uint(*port)),
+                    _ => None,
+                })
+            }
+        ),
+    ]
+}
+
+fn rdata_name(r: &Record, want: u16) -> Option<Value<'_>> {
+    match &r.data {
+        RData::Name(n) if r.rtype == want => Some(Value::Str(Cow::Borrowed(n.as_str()))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_wireshark_shaped() {
+        let mut seen = std::collections::HashSet::new();
+        for f in fields() {
+            assert!(seen.insert(f.abbrev), "duplicate field {}", f.abbrev);
+            let proto = f.abbrev.split('.').next().unwrap_or("");
+            assert!(
+                f.abbrev.starts_with('_') || proto == f.proto.abbrev(),
+                "{} is registered under {:?}",
+                f.abbrev,
+                f.proto
+            );
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `-T fields`: one line per packet, the values of the requested fields in tshark's text form.
+//! `-E header=y`, `-E separator=C` (`/t` tab, `/s` space), `-E occurrence=f|l|a|N`,
+//! `-E aggregator=C` and `-E quote=d|s|n` behave as in tshark.
+
+use std::io::{self, Write};
+
+use crate::engine::Sink;
+use crate::field::{Display, FieldId, PacketView, Registry, Value};
+
+/// Which occurrences of a repeated field to print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Occurrence {
+    All,
+    First,
+    Last,
+    /// The n-th (1-based).
+    Nth(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldsOptions {
+    pub header: bool,
+    pub separator: String,
+    pub aggregator: String,
+    pub occurrence: Occurrence,
+    pub quote: Option<char>,
+}
+
+impl Default for FieldsOptions {
+    fn default() -> Self {
+        FieldsOptions {
+            header: false,
+            separator: "\t".into(),
+            aggregator: ",".into(),
+            occurrence: Occurrence::All,
+            quote: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct FieldsSink<W: Write> {
+    out: W,
+    fields: Vec<(String, FieldId)>,
+    opts: FieldsOptions,
+    header_done: bool,
+    line: String,
+}
+
+impl<W: Write> FieldsSink<W> {
+    pub fn new(out: W, fields: Vec<(String, FieldId)>, opts: FieldsOptions) -> Self {
+        FieldsSink {
+            out,
+            fields,
+            opts,
+            header_done: false,
+            line: String::new(),
+        }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        let names: Vec<&str> = self.fields.iter().map(|(n, _)| n.as_str()).collect();
+        writeln!(self.out, "{}", names.join(&self.opts.separator))
+    }
+}
+
+/// The values of one field in a packet, formatted as tshark does.
+pub fn field_strings(view: &PacketView<'_>, id: FieldId) -> Vec<String> {
+    let reg = Registry::get();
+    let display: Display = reg.def(id).display;
+    let mut out = Vec::new();
+    reg.extract(id, view, &mut |v: Value<'_>| out.push(v.to_tshark(display)));
+    out
+}
+
+impl<W: Write> Sink for FieldsSink<W> {
+    fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
+        if self.opts.header && !self.header_done {
+            self.header_done = true;
+            self.header()?;
+        }
+        self.line.clear();
+        for (i, (_, id)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                self.line.push_str(&self.opts.separator);
+            }
+            let values = field_strings(view, *id);
+            let chosen: Vec<&String> = match self.opts.occurrence {
+                Occurrence::All => values.iter().collect(),
+                Occurrence::First => values.first().into_iter().collect(),
+                Occurrence::Last => values.last().into_iter().collect(),
+                Occurrence::Nth(n) => values.get(n.saturating_sub(1)).into_iter().collect(),
+            };
+            if chosen.is_empty() {
+                continue;
+            }
+            if let Some(q) = self.opts.quote {
+                self.line.push(q);
+            }
+            for (j, v) in chosen.iter().enumerate() {
+                if j > 0 {
+                    self.line.push_str(&self.opts.aggregator);
+                }
+                self.line.push_str(v);
+            }
+            if let Some(q) = self.opts.quote {
+                self.line.push(q);
+            }
+        }
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.opts.header && !self.header_done {
+            self.header_done = true;
+            self.header()?;
+        }
+        self.out.flush()
+    }
+}

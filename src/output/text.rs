@@ -1,0 +1,464 @@
+//! tshark's packet-list columns: Source, Destination, Protocol and Info, in the formats of
+//! Wireshark 4.0 with name resolution off (`-n`). Pure functions of a [`PacketView`].
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::decode::{
+    Arp, FrameKind, Icmp, Icmpv6, Layer, MalformedKind, Proto, Tcp, TcpOption, tcp_flags,
+};
+use crate::field::PacketView;
+use crate::field::value::write_mac;
+use crate::wire::dns::{self, DnsMessage, RData};
+
+/// The network-layer source and destination, or the link-layer ones when there is no IP.
+pub fn addresses(view: &PacketView<'_>) -> (String, String) {
+    let outer = || view.rec.layers.iter().filter(|l| !l.quoted);
+    for l in outer() {
+        match &l.proto {
+            Proto::Ipv4(ip) => {
+                return (
+                    Ipv4Addr::from(ip.src).to_string(),
+                    Ipv4Addr::from(ip.dst).to_string(),
+                );
+            }
+            Proto::Ipv6(ip) => {
+                return (
+                    Ipv6Addr::from(ip.src).to_string(),
+                    Ipv6Addr::from(ip.dst).to_string(),
+                );
+            }
+            _ => {}
+        }
+    }
+    for l in outer() {
+        match &l.proto {
+            Proto::Ethernet(e) => {
+                let mut src = String::new();
+                if let Some(s) = e.src {
+                    write_mac(&s, &mut src);
+                }
+                let mut dst = String::new();
+                write_mac(&e.dst, &mut dst);
+                return (src, dst);
+            }
+            Proto::Sll(s) => {
+                let mut src = String::new();
+                write_mac(s.src_addr(), &mut src);
+                return (src, String::new());
+            }
+            _ => {}
+        }
+    }
+    (String::new(), String::new())
+}
+
+/// The Protocol column: the name of the highest layer decoded.
+pub fn protocol(view: &PacketView<'_>) -> String {
+    if let FrameKind::CustomBlock { .. } = view.rec.meta.kind {
+        return "PCAPNG".into();
+    }
+    let mut name = "";
+    for l in view.rec.layers.iter().filter(|l| !l.quoted) {
+        name = match &l.proto {
+            Proto::Ethernet(_) => "Ethernet",
+            Proto::Sll(_) => "SLL",
+            Proto::Null { .. } => "NULL",
+            Proto::Raw => "Raw",
+            Proto::Vlan(_) => "802.1Q",
+            Proto::Arp(a) if a.opcode == 3 || a.opcode == 4 => "RARP",
+            Proto::Arp(_) => "ARP",
+            Proto::Ipv4(_) => "IPv4",
+            Proto::Ipv6(_) | Proto::Ipv6Ext(_) => "IPv6",
+            Proto::Icmp(_) => "ICMP",
+            Proto::Icmpv6(_) => "ICMPv6",
+            Proto::Udp(_) => "UDP",
+            Proto::Tcp(_) => "TCP",
+            Proto::Dns(_) => "DNS",
+            Proto::Data => {
+                if name.is_empty() {
+                    "Data"
+                } else {
+                    name
+                }
+            }
+        };
+    }
+    name.to_string()
+}
+
+/// The Info column.
+pub fn info(view: &PacketView<'_>) -> String {
+    let mut s = String::new();
+    let rec = view.rec;
+    if let FrameKind::CustomBlock { pen, copy } = rec.meta.kind {
+        let _ = write!(
+            s,
+            "Custom Block: PEN = {pen}, will{} be copied",
+            if copy { "" } else { " not" }
+        );
+        return s;
+    }
+    let outer: Vec<&Layer> = rec.layers.iter().filter(|l| !l.quoted).collect();
+    let top = outer.iter().rev().find(|l| !matches!(l.proto, Proto::Data));
+    match top.map(|l| &l.proto) {
+        Some(Proto::Dns(m)) => dns_info(m, &mut s),
+        Some(Proto::Tcp(t)) => tcp_info(view, t, &mut s),
+        Some(Proto::Udp(u)) => {
+            let len = u.length.saturating_sub(8);
+            let _ = write!(s, "{} → {} Len={len}", u.src_port, u.dst_port);
+        }
+        Some(Proto::Icmp(i)) => icmp_info(view, i, &mut s),
+        Some(Proto::Icmpv6(i)) => icmpv6_info(view, i, &mut s),
+        Some(Proto::Arp(a)) => arp_info(a, &mut s),
+        Some(Proto::Ipv4(ip)) if ip.is_fragment() => {
+            let _ = write!(
+                s,
+                "Fragmented IP protocol (proto={} {}, off={}, ID={:04x})",
+                ip_proto_name(ip.proto),
+                ip.proto,
+                u32::from(ip.frag_offset) * 8,
+                ip.id
+            );
+        }
+        Some(Proto::Ipv4(ip)) => {
+            let _ = write!(s, "{} ({})", ip_proto_name(ip.proto), ip.proto);
+        }
+        Some(Proto::Ipv6(ip)) => {
+            let _ = write!(
+                s,
+                "IPv6 {} ({})",
+                ip_proto_name(ip.upper_proto),
+                ip.upper_proto
+            );
+        }
+        Some(Proto::Ethernet(e)) => {
+            if let Some(t) = e.ethertype {
+                let _ = write!(s, "Ethernet II, type 0x{t:04x}");
+            }
+        }
+        _ => {}
+    }
+    if let Some(m) = rec.malformed {
+        match m.kind {
+            MalformedKind::Truncated { .. } if rec.meta.caplen < rec.meta.origlen => {
+                s.push_str("[Packet size limited during capture]")
+            }
+            MalformedKind::Truncated { .. } => s.push_str("[Malformed Packet]"),
+            MalformedKind::BadHeader(_) => s.push_str("[Malformed Packet]"),
+        }
+    }
+    s
+}
+
+fn ip_proto_name(p: u8) -> &'static str {
+    match p {
+        1 => "ICMP",
+        2 => "IGMP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "ICMPv6",
+        89 => "OSPF",
+        132 => "SCTP",
+        _ => "Unknown",
+    }
+}
+
+/// TCP flag names in tshark's order, joined by ", ".
+pub fn tcp_flag_names(flags: u16) -> String {
+    const NAMES: [(u16, &str); 9] = [
+        (tcp_flags::FIN, "FIN"),
+        (tcp_flags::SYN, "SYN"),
+        (tcp_flags::RST, "RST"),
+        (tcp_flags::PSH, "PSH"),
+        (tcp_flags::ACK, "ACK"),
+        (tcp_flags::URG, "URG"),
+        (tcp_flags::ECE, "ECE"),
+        (tcp_flags::CWR, "CWR"),
+        (tcp_flags::AE, "AE"),
+    ];
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        "<None>".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `tcp.flags.str`: 12 positions, reserved bits first, a middle dot for each clear flag.
+pub fn tcp_flags_str(flags: u16) -> String {
+    const LETTERS: [char; 12] = ['R', 'R', 'R', 'A', 'C', 'E', 'U', 'A', 'P', 'R', 'S', 'F'];
+    LETTERS
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if flags & (0x800 >> i) != 0 {
+                c
+            } else {
+                '\u{b7}'
+            }
+        })
+        .collect()
+}
+
+fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
+    let _ = write!(
+        s,
+        "{} → {} [{}]",
+        t.src_port,
+        t.dst_port,
+        tcp_flag_names(t.flags)
+    );
+    let (seq, ack, win) = match &view.state.tcp {
+        Some(info) => (info.rel_seq, info.rel_ack, info.window),
+        None => (t.seq, t.ack, u32::from(t.window)),
+    };
+    let _ = write!(s, " Seq={seq}");
+    if t.has(tcp_flags::ACK) {
+        let _ = write!(s, " Ack={ack}");
+    }
+    let _ = write!(s, " Win={win}");
+    if t.has(tcp_flags::URG) {
+        let _ = write!(s, " Urg={}", t.urgent);
+    }
+    let _ = write!(s, " Len={}", t.payload_len);
+    let mut sack = view.state.tcp.as_ref().map(|i| i.sack_rel.iter());
+    for o in &t.options.items {
+        match o {
+            TcpOption::Mss(m) => {
+                let _ = write!(s, " MSS={m}");
+            }
+            TcpOption::SackPermitted => s.push_str(" SACK_PERM"),
+            TcpOption::WindowScale(w) => {
+                let _ = write!(s, " WS={}", 1u32 << (*w).min(14));
+            }
+            TcpOption::Timestamp { tsval, tsecr } => {
+                let _ = write!(s, " TSval={tsval} TSecr={tsecr}");
+            }
+            TcpOption::Sack { count, blocks } => {
+                for (l, r) in blocks.iter().take(usize::from(*count)) {
+                    let (l, r) = sack
+                        .as_mut()
+                        .and_then(|it| it.next())
+                        .copied()
+                        .unwrap_or((*l, *r));
+                    let _ = write!(s, " SLE={l} SRE={r}");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn icmp_type_name(t: u8) -> &'static str {
+    match t {
+        0 => "Echo (ping) reply",
+        3 => "Destination unreachable",
+        4 => "Source quench (flow control)",
+        5 => "Redirect",
+        8 => "Echo (ping) request",
+        9 => "Router advertisement",
+        10 => "Router solicitation",
+        11 => "Time-to-live exceeded",
+        12 => "Parameter problem",
+        13 => "Timestamp request",
+        14 => "Timestamp reply",
+        15 => "Information request",
+        16 => "Information reply",
+        17 => "Address mask request",
+        18 => "Address mask reply",
+        _ => "Unknown ICMP (obsolete or malformed?)",
+    }
+}
+
+fn icmp_code_name(t: u8, c: u8) -> Option<&'static str> {
+    const UNREACH: [&str; 16] = [
+        "Network unreachable",
+        "Host unreachable",
+        "Protocol unreachable",
+        "Port unreachable",
+        "Fragmentation needed",
+        "Source route failed",
+        "Destination network unknown",
+        "Destination host unknown",
+        "Source host isolated",
+        "Network administratively prohibited",
+        "Host administratively prohibited",
+        "Network unreachable for TOS",
+        "Host unreachable for TOS",
+        "Communication administratively filtered",
+        "Host precedence violation",
+        "Precedence cutoff in effect",
+    ];
+    const REDIRECT: [&str; 4] = [
+        "Redirect for network",
+        "Redirect for host",
+        "Redirect for TOS and network",
+        "Redirect for TOS and host",
+    ];
+    const TTL: [&str; 2] = [
+        "Time to live exceeded in transit",
+        "Fragment reassembly time exceeded",
+    ];
+    const PARAM: [&str; 3] = [
+        "Pointer indicates the error",
+        "Required option missing",
+        "Bad length",
+    ];
+    let c = usize::from(c);
+    match t {
+        3 => UNREACH.get(c).copied(),
+        5 => REDIRECT.get(c).copied(),
+        11 => TTL.get(c).copied(),
+        12 => PARAM.get(c).copied(),
+        9 => match c {
+            0 => Some("Normal router advertisement"),
+            16 => Some("Does not route common traffic"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn icmp_info(view: &PacketView<'_>, i: &Icmp, s: &mut String) {
+    let _ = write!(s, "{:<20}", icmp_type_name(i.icmp_type));
+    if let Some(code) = icmp_code_name(i.icmp_type, i.code) {
+        let _ = write!(s, " ({code})");
+    }
+    if i.has_id_seq() {
+        let ttl = view.rec.ipv4().map(|ip| ip.ttl).unwrap_or(0);
+        let _ = write!(
+            s,
+            " id=0x{:04x}, seq={}/{}, ttl={ttl}",
+            i.ident(),
+            i.seq(),
+            i.seq().swap_bytes()
+        );
+        if let Some(req) = view.state.echo_request_in {
+            let _ = write!(s, " (request in {req})");
+        }
+    }
+}
+
+fn icmpv6_info(view: &PacketView<'_>, i: &Icmpv6, s: &mut String) {
+    let name = match i.icmp_type {
+        1 => "Destination Unreachable",
+        2 => "Packet Too Big",
+        3 => "Time Exceeded",
+        4 => "Parameter Problem",
+        128 => "Echo (ping) request",
+        129 => "Echo (ping) reply",
+        130 => "Multicast Listener Query",
+        131 => "Multicast Listener Report",
+        132 => "Multicast Listener Done",
+        133 => "Router Solicitation",
+        134 => "Router Advertisement",
+        135 => "Neighbor Solicitation",
+        136 => "Neighbor Advertisement",
+        137 => "Redirect",
+        143 => "Multicast Listener Report Message v2",
+        _ => "Unknown ICMPv6 type",
+    };
+    s.push_str(name);
+    if i.is_echo() {
+        let hlim = view.rec.ipv6().map(|ip| ip.hop_limit).unwrap_or(0);
+        let _ = write!(
+            s,
+            " id=0x{:04x}, seq={}, hop limit={hlim}",
+            i.ident(),
+            i.seq()
+        );
+        if let Some(req) = view.state.echo_request_in {
+            let _ = write!(s, " (request in {req})");
+        }
+    }
+}
+
+fn arp_info(a: &Arp, s: &mut String) {
+    let ip = |x: Option<[u8; 4]>| x.map(|v| Ipv4Addr::from(v).to_string()).unwrap_or_default();
+    let mac = |x: Option<[u8; 6]>| {
+        let mut m = String::new();
+        if let Some(v) = x {
+            write_mac(&v, &mut m);
+        }
+        m
+    };
+    let (spa, tpa) = (ip(a.src_ip), ip(a.dst_ip));
+    let _ = match a.opcode {
+        1 if a.src_ip == Some([0, 0, 0, 0]) => write!(s, "Who has {tpa}? (ARP Probe)"),
+        1 if a.src_ip == a.dst_ip => write!(s, "ARP Announcement for {spa}"),
+        1 => write!(s, "Who has {tpa}? Tell {spa}"),
+        2 if a.src_ip == a.dst_ip => write!(s, "Gratuitous ARP for {spa} (Reply)"),
+        2 => write!(s, "{spa} is at {}", mac(a.src_hw)),
+        3 => write!(s, "Who is {}? Tell {}", mac(a.dst_hw), mac(a.src_hw)),
+        4 => write!(s, "{} is at {tpa}", mac(a.dst_hw)),
+        op => write!(s, "Unknown ARP opcode 0x{op:04x}"),
+    };
+}
+
+fn dns_info(m: &DnsMessage, s: &mut String) {
+    s.push_str(dns::opcode_name(m.opcode()));
+    if m.is_response() {
+        s.push_str(" response");
+    }
+    let _ = write!(s, " 0x{:04x}", m.id);
+    if m.is_response() && m.rcode() != 0 {
+        let _ = write!(s, " {}", dns::rcode_name(m.rcode()));
+    }
+    for q in &m.questions {
+        let _ = write!(s, " {} {}", dns::type_name(q.qtype), q.name);
+    }
+    for r in m.records() {
+        let _ = write!(s, " {}", dns::type_name(r.rtype));
+        match &r.data {
+            RData::A(a) => {
+                let _ = write!(s, " {}", Ipv4Addr::from(*a));
+            }
+            RData::Aaaa(a) => {
+                let _ = write!(s, " {}", Ipv6Addr::from(*a));
+            }
+            RData::Name(n) => {
+                let _ = write!(s, " {n}");
+            }
+            RData::Mx {
+                preference,
+                exchange,
+            } => {
+                let _ = write!(s, " {preference} {exchange}");
+            }
+            RData::Soa { mname, .. } => {
+                let _ = write!(s, " {mname}");
+            }
+            RData::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => {
+                let _ = write!(s, " {priority} {weight} {port} {target}");
+            }
+            RData::Txt(_) | RData::Other | RData::Bad => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_texts() {
+        assert_eq!(tcp_flag_names(0x012), "SYN, ACK");
+        assert_eq!(tcp_flag_names(0x0c2), "SYN, ECE, CWR");
+        assert_eq!(tcp_flag_names(0), "<None>");
+        assert_eq!(tcp_flags_str(0x012), "·······A··S·");
+    }
+}

@@ -1,0 +1,3 @@
+//! Hand-written application-protocol parsers: pure zero-copy views and bounded owned reprs.
+
+pub mod dns;
