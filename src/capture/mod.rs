@@ -17,16 +17,14 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("{path}: cannot open: {source}")]
-    Open {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: read error at byte offset {offset}: {source}")]
+    // The I/O error is part of the message, not a `source`, so that it is printed once.
+    #[error("{path}: cannot open: {cause}")]
+    Open { path: String, cause: std::io::Error },
+    #[error("{path}: read error at byte offset {offset}: {cause}")]
     Io {
         path: String,
         offset: u64,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: the file is empty (not a pcap or pcapng capture)")]
     Empty { path: String },

@@ -141,14 +141,14 @@ impl Reader {
         if path == "-" {
             return Reader::from_read("<stdin>", Box::new(io::stdin()));
         }
-        let file = File::open(path).map_err(|source| Error::Open {
+        let file = File::open(path).map_err(|cause| Error::Open {
             path: path.to_string(),
-            source,
+            cause,
         })?;
         if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
             return Err(Error::Open {
                 path: path.to_string(),
-                source: io::Error::other("is a directory"),
+                cause: io::Error::other("is a directory"),
             });
         }
         Reader::from_read(path, Box::new(file))
@@ -157,10 +157,10 @@ impl Reader {
     /// Read a capture from any byte stream; `name` is used in messages.
     pub fn from_read(name: &str, input: Box<dyn Read + Send>) -> Result<Reader, Error> {
         let path = name.to_string();
-        let io_err = |source| Error::Io {
+        let io_err = |cause| Error::Io {
             path: name.to_string(),
             offset: 0,
-            source,
+            cause,
         };
         let mut raw = BufReader::with_capacity(64 * 1024, input);
         let gzip = raw.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
@@ -400,7 +400,8 @@ impl Reader {
                 Outcome::Truncated => {
                     let left = self.inner.data().len();
                     self.fail(format!(
-                        "the capture is cut short in the middle of a record ({left} bytes left over)"
+                        "the capture is cut short in the middle of a record ({left} byte{} left over)",
+                        if left == 1 { "" } else { "s" }
                     ));
                     break;
                 }

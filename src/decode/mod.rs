@@ -40,8 +40,9 @@ pub mod linktype {
 const VLAN_TPIDS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
 /// More stacked tags than this is not a real frame; 8 is far beyond any deployed QinQ.
 const MAX_VLAN_TAGS: usize = 8;
-/// libpcap__ipv6_ext_headers.pcap has 50 extension headers; beyond 64 we stop and mark it.
-const MAX_IPV6_EXT_HEADERS: usize = 64;
+/// Each extension header takes at least 8 bytes, so the frame length bounds the chain; this cap
+/// bounds the layers kept per frame. libpcap__ipv6_ext_headers.pcap, a test of long chains, has 105.
+const MAX_IPV6_EXT_HEADERS: usize = 256;
 
 /// Decode one frame. `data` is the captured bytes; `meta` is moved into the record.
 pub fn decode_frame(meta: FrameMeta, data: &[u8], range: std::ops::Range<usize>) -> PacketRecord {
@@ -251,7 +252,12 @@ impl<'a> Decoder<'a> {
         match family {
             2 => self.ipv4(4, len),
             10 | 24 | 28 | 30 => self.ipv6(4, len),
-            _ => self.data_layer(4, len),
+            // Some captures carry an ethertype in the low half of the header instead of an
+            // address family; Wireshark follows it, and so do we.
+            _ => match u16_at(raw, 2) {
+                Some(t @ (0x0800 | 0x86dd | 0x0806)) => self.ethertype(t, 4, 0),
+                _ => self.data_layer(4, len),
+            },
         }
     }
 
@@ -696,13 +702,20 @@ impl<'a> Decoder<'a> {
             return;
         }
         if src_port == 53 || dst_port == 53 {
-            // DNS over TCP: a 2-byte length, then the message (RFC 1035 §4.2.2). A message split
-            // over segments needs reassembly and is left as data here.
-            if let Some(msg_len) = u16_at(self.data, payload) {
-                let msg_end = payload + 2 + usize::from(msg_len);
-                if msg_end <= end {
-                    return self.dns(payload + 2, msg_end);
+            // DNS over TCP: messages each behind a 2-byte length (RFC 1035 §4.2.2), possibly
+            // several in one segment. A message split over segments needs reassembly and is left
+            // as data here. Each round consumes at least 2 bytes.
+            let mut pos = payload;
+            while let Some(msg_len) = u16_at(self.data, pos) {
+                let msg_end = pos + 2 + usize::from(msg_len);
+                if msg_end > end || self.malformed.is_some() {
+                    break;
                 }
+                self.dns(pos + 2, msg_end);
+                pos = msg_end;
+            }
+            if pos > payload {
+                return self.data_layer(pos, end);
             }
         }
         self.data_layer(payload, end);

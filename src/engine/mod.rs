@@ -222,7 +222,13 @@ impl Ordered {
         };
         if let Some((_, t)) = rec.tcp() {
             if let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) {
-                state.tcp = Some(self.tcp.segment(src, dst, t));
+                state.tcp = Some(self.tcp.segment(&tcp::Segment {
+                    src,
+                    dst,
+                    tcp: t,
+                    frame: rec.meta.number,
+                    ts_ns: ts.unwrap_or(0),
+                }));
             }
         }
         self.echo(rec, &mut state);
@@ -233,22 +239,19 @@ impl Ordered {
         let Some((src, dst)) = tcp::endpoints(rec, 0, 0) else {
             return;
         };
-        let (is_request, ident, seq) = match rec.layers.iter().find(|l| !l.quoted).and(
-            rec.layers
-                .iter()
-                .filter(|l| !l.quoted)
-                .find_map(|l| match &l.proto {
-                    Proto::Icmp(i) if matches!(i.icmp_type, 0 | 8) => {
-                        Some((i.icmp_type == 8, i.ident(), i.seq()))
-                    }
-                    Proto::Icmpv6(i) if i.is_echo() => {
-                        Some((i.icmp_type == 128, i.ident(), i.seq()))
-                    }
-                    _ => None,
-                }),
-        ) {
-            Some(x) => x,
-            None => return,
+        let echo = rec
+            .layers
+            .iter()
+            .filter(|l| !l.quoted)
+            .find_map(|l| match &l.proto {
+                Proto::Icmp(i) if matches!(i.icmp_type, 0 | 8) => {
+                    Some((i.icmp_type == 8, i.ident(), i.seq()))
+                }
+                Proto::Icmpv6(i) if i.is_echo() => Some((i.icmp_type == 128, i.ident(), i.seq())),
+                _ => None,
+            });
+        let Some((is_request, ident, seq)) = echo else {
+            return;
         };
         if is_request {
             if self.echo_requests.len() >= MAX_ECHO_REQUESTS {

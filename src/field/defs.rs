@@ -88,8 +88,10 @@ pub fn protocols(view: &PacketView<'_>) -> String {
         }
         s.push_str(p);
     };
+    let mut prev: Option<&Proto> = None;
     for l in view.rec.layers.iter() {
-        match &l.proto {
+        let proto = &l.proto;
+        match proto {
             Proto::Ethernet(e) => {
                 push("eth");
                 if e.ethertype.is_some() {
@@ -105,12 +107,15 @@ pub fn protocols(view: &PacketView<'_>) -> String {
                 push("ethertype");
             }
             Proto::Ipv6Ext(x) => push(x.proto_name()),
+            // tshark hands TCP payload to a subdissector (or to reassembly) and lists no `data`.
+            Proto::Data if matches!(prev, Some(Proto::Tcp(_))) => {}
             p => {
                 if let Some(tag) = ProtoTag::of(p) {
                     push(tag.abbrev());
                 }
             }
         }
+        prev = Some(proto);
     }
     let custom = view.rec.meta.kind != crate::decode::FrameKind::Packet;
     if custom {
@@ -119,7 +124,178 @@ pub fn protocols(view: &PacketView<'_>) -> String {
     s
 }
 
+/// `tcp.analysis.*`: one presence field per analysis flag, from [`crate::tcp::analysis::TABLE`].
+fn tcp_analysis_fields() -> Vec<FieldDef> {
+    use crate::tcp::analysis as a;
+    // A fn pointer cannot capture the flag, so each flag gets its own monomorphic extractor.
+    fn ex<'a, const FLAG: u32>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+        if let Some(t) = &v.state.tcp {
+            // Wireshark adds `retransmission` to fast and spurious retransmissions too.
+            let also = if FLAG == a::RETRANSMISSION {
+                a::FAST_RETRANSMISSION | a::SPURIOUS_RETRANSMISSION
+            } else {
+                0
+            };
+            if t.analysis & (FLAG | also) != 0 {
+                e(Value::Present)
+            }
+        }
+    }
+    macro_rules! flag_field {
+        ($flag:expr, $name:literal, $label:literal) => {
+            FieldDef {
+                abbrev: concat!("tcp.analysis.", $name),
+                label: $label,
+                ty: T::None,
+                display: Dec,
+                proto: ProtoTag::Tcp,
+                stage: Stage::Flow,
+                extract: Extract::Frame(ex::<{ $flag }>),
+            }
+        };
+    }
+    let defs = vec![
+        flag_field!(
+            a::RETRANSMISSION,
+            "retransmission",
+            "This frame is a (suspected) retransmission"
+        ),
+        flag_field!(
+            a::FAST_RETRANSMISSION,
+            "fast_retransmission",
+            "This frame is a (suspected) fast retransmission"
+        ),
+        flag_field!(
+            a::SPURIOUS_RETRANSMISSION,
+            "spurious_retransmission",
+            "This frame is a (suspected) spurious retransmission"
+        ),
+        flag_field!(
+            a::OUT_OF_ORDER,
+            "out_of_order",
+            "This frame is a (suspected) out-of-order segment"
+        ),
+        flag_field!(
+            a::LOST_SEGMENT,
+            "lost_segment",
+            "Previous segment(s) not captured (common at capture start)"
+        ),
+        flag_field!(
+            a::ACK_LOST_SEGMENT,
+            "ack_lost_segment",
+            "ACKed segment that wasn't captured (common at capture start)"
+        ),
+        flag_field!(
+            a::WINDOW_UPDATE,
+            "window_update",
+            "This is a TCP window update"
+        ),
+        flag_field!(
+            a::WINDOW_FULL,
+            "window_full",
+            "The transmission window is now completely full"
+        ),
+        flag_field!(
+            a::KEEP_ALIVE,
+            "keep_alive",
+            "This is a TCP keep-alive segment"
+        ),
+        flag_field!(
+            a::KEEP_ALIVE_ACK,
+            "keep_alive_ack",
+            "This is an ACK to a TCP keep-alive segment"
+        ),
+        flag_field!(
+            a::DUPLICATE_ACK,
+            "duplicate_ack",
+            "This is a TCP duplicate ack"
+        ),
+        flag_field!(
+            a::ZERO_WINDOW_PROBE,
+            "zero_window_probe",
+            "This is a TCP zero-window-probe"
+        ),
+        flag_field!(
+            a::ZERO_WINDOW,
+            "zero_window",
+            "This is a ZeroWindow segment"
+        ),
+        flag_field!(
+            a::ZERO_WINDOW_PROBE_ACK,
+            "zero_window_probe_ack",
+            "This is an ACK to a TCP zero-window-probe"
+        ),
+        flag_field!(
+            a::REUSED_PORTS,
+            "reused_ports",
+            "A new tcp session is started with the same ports as an earlier session in this trace"
+        ),
+    ];
+    debug_assert_eq!(defs.len(), a::TABLE.len());
+    defs
+}
+
 pub fn fields() -> Vec<FieldDef> {
+    let mut all = base_fields();
+    all.extend(tcp_analysis_fields());
+    all.extend(vec![
+        frame!(
+            "tcp.analysis.flags",
+            "TCP Analysis Flags",
+            T::None,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if v.state.tcp.as_ref().is_some_and(|t| t.analysis != 0) {
+                    e(Value::Present)
+                }
+            }
+        ),
+        frame!(
+            "tcp.analysis.duplicate_ack_num",
+            "Duplicate ACK #",
+            U32,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some((_, n)) = v.state.tcp.as_ref().and_then(|t| t.dup_ack) {
+                    e(uint(n))
+                }
+            }
+        ),
+        frame!(
+            "tcp.analysis.duplicate_ack_frame",
+            "Duplicate to the ACK in frame",
+            T::FrameNum,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some((f, _)) = v.state.tcp.as_ref().and_then(|t| t.dup_ack) {
+                    e(uint(f))
+                }
+            }
+        ),
+        frame!(
+            "tcp.analysis.initial_rtt",
+            "iRTT",
+            T::RelTime,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(ns) = v.state.tcp.as_ref().and_then(|t| t.initial_rtt_ns) {
+                    e(Value::RelTime(ns))
+                }
+            }
+        ),
+    ]);
+    all
+}
+
+fn base_fields() -> Vec<FieldDef> {
     vec![
         // ---- frame
         frame!(
@@ -242,6 +418,8 @@ pub fn fields() -> Vec<FieldDef> {
             }
         ),
         // ---- Ethernet
+        // tshark shows no Ethernet field when the 14-byte header was cut by the snaplen (its
+        // type is then unknown); the summary still shows the destination.
         layer!(
             "eth.dst",
             "Destination",
@@ -249,7 +427,11 @@ pub fn fields() -> Vec<FieldDef> {
             Dec,
             Eth,
             Ethernet,
-            |p, _l, _v, e| e(Value::Ether(p.dst))
+            |p, _l, _v, e| {
+                if p.ethertype.is_some() {
+                    e(Value::Ether(p.dst))
+                }
+            }
         ),
         layer!(
             "eth.src",
@@ -1718,7 +1900,7 @@ pub fn fields() -> Vec<FieldDef> {
             Dec,
             Dns,
             Dns,
-            |m, _l, _v, e| { dns_records(m, e, |r| rdata_name(r, crate::wire::dns::rtype::PTR)) }
+            |m, _l, _v, e| dns_records(m, e, |r| rdata_name(r, crate::wire::dns::rtype::PTR))
         ),
         layer!(
             "dns.mx.preference",

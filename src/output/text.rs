@@ -210,6 +210,21 @@ pub fn tcp_flags_str(flags: u16) -> String {
 }
 
 fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
+    if let Some(info) = &view.state.tcp {
+        // Wireshark prepends each tag as it adds it, so they appear in reverse order.
+        for (flag, _, tag) in crate::tcp::analysis::TABLE.iter().rev() {
+            if info.has(*flag) {
+                match info.dup_ack {
+                    Some((frame, n)) if *flag == crate::tcp::analysis::DUPLICATE_ACK => {
+                        let _ = write!(s, "[{tag} {frame}#{n}] ");
+                    }
+                    _ => {
+                        let _ = write!(s, "[{tag}] ");
+                    }
+                }
+            }
+        }
+    }
     let _ = write!(
         s,
         "{} → {} [{}]",

@@ -77,6 +77,69 @@ pub fn endpoints(rec: &PacketRecord, port_src: u16, port_dst: u16) -> Option<(En
     })
 }
 
+/// Wireshark's TCP analysis flags (`tcp.analysis.*`), one bit each.
+pub mod analysis {
+    pub const RETRANSMISSION: u32 = 1 << 0;
+    pub const FAST_RETRANSMISSION: u32 = 1 << 1;
+    pub const SPURIOUS_RETRANSMISSION: u32 = 1 << 2;
+    pub const OUT_OF_ORDER: u32 = 1 << 3;
+    pub const LOST_SEGMENT: u32 = 1 << 4;
+    pub const ACK_LOST_SEGMENT: u32 = 1 << 5;
+    pub const WINDOW_UPDATE: u32 = 1 << 6;
+    pub const WINDOW_FULL: u32 = 1 << 7;
+    pub const KEEP_ALIVE: u32 = 1 << 8;
+    pub const KEEP_ALIVE_ACK: u32 = 1 << 9;
+    pub const DUPLICATE_ACK: u32 = 1 << 10;
+    pub const ZERO_WINDOW_PROBE: u32 = 1 << 11;
+    pub const ZERO_WINDOW: u32 = 1 << 12;
+    pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 13;
+    pub const REUSED_PORTS: u32 = 1 << 14;
+
+    /// Each flag with its filter name (after `tcp.analysis.`) and Info tag, in the order
+    /// Wireshark adds the tags; each is prepended, so the Info column shows them reversed.
+    pub const TABLE: [(u32, &str, &str); 15] = [
+        (RETRANSMISSION, "retransmission", "TCP Retransmission"),
+        (
+            FAST_RETRANSMISSION,
+            "fast_retransmission",
+            "TCP Fast Retransmission",
+        ),
+        (
+            SPURIOUS_RETRANSMISSION,
+            "spurious_retransmission",
+            "TCP Spurious Retransmission",
+        ),
+        (OUT_OF_ORDER, "out_of_order", "TCP Out-Of-Order"),
+        (
+            LOST_SEGMENT,
+            "lost_segment",
+            "TCP Previous segment not captured",
+        ),
+        (
+            ACK_LOST_SEGMENT,
+            "ack_lost_segment",
+            "TCP ACKed unseen segment",
+        ),
+        (WINDOW_UPDATE, "window_update", "TCP Window Update"),
+        (WINDOW_FULL, "window_full", "TCP Window Full"),
+        (KEEP_ALIVE, "keep_alive", "TCP Keep-Alive"),
+        (KEEP_ALIVE_ACK, "keep_alive_ack", "TCP Keep-Alive ACK"),
+        (DUPLICATE_ACK, "duplicate_ack", "TCP Dup ACK"),
+        (
+            ZERO_WINDOW_PROBE,
+            "zero_window_probe",
+            "TCP ZeroWindowProbe",
+        ),
+        (ZERO_WINDOW, "zero_window", "TCP ZeroWindow"),
+        (
+            ZERO_WINDOW_PROBE_ACK,
+            "zero_window_probe_ack",
+            "TCP ZeroWindowProbeAck",
+        ),
+        (REUSED_PORTS, "reused_ports", "TCP Port numbers reused"),
+    ];
+}
+
 /// What the tracker tells about one TCP segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentInfo {
@@ -95,6 +158,12 @@ pub struct SegmentInfo {
     pub scaling_seen: bool,
     /// Relative SACK blocks (they refer to the other direction's sequence space).
     pub sack_rel: smallvec::SmallVec<[(u32, u32); 4]>,
+    /// `analysis::*` bits.
+    pub analysis: u32,
+    /// For a duplicate ACK: the frame it duplicates and its count (`Dup ACK 6#2`).
+    pub dup_ack: Option<(u64, u32)>,
+    /// The handshake round trip (SYN to the ACK of the SYN-ACK), once known.
+    pub initial_rtt_ns: Option<i64>,
 }
 
 impl SegmentInfo {
@@ -106,6 +175,34 @@ impl SegmentInfo {
             (None, true) => -2,
         }
     }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.analysis & flag != 0
+    }
+}
+
+/// One direction's sequence-analysis state (packet-tcp.c's `tcp_analyze_seq_info`). Numbers are
+/// relative, and 0 means "not known yet", exactly as Wireshark keeps them.
+#[derive(Debug, Default)]
+struct Half {
+    /// The base for relative numbers, once known.
+    base: Option<u32>,
+    /// The window scale option of this side's SYN: None = no SYN seen; Some(None) = no option.
+    syn_ws: Option<Option<u8>>,
+    /// Highest seq + len seen (SYN and FIN count one).
+    nextseq: u32,
+    nextseq_time: i64,
+    /// Highest contiguous sequence number seen, for "ACKed unseen segment".
+    maxseqtobeacked: u32,
+    /// Last acknowledgement sent by this side, and when.
+    lastack: u32,
+    lastack_time: i64,
+    /// Last raw window advertised; None before the first segment.
+    window: Option<u16>,
+    lastnondupack: u64,
+    dupacknum: u32,
+    /// Analysis flags of this side's previous segment.
+    lastflags: u32,
 }
 
 #[derive(Debug)]
@@ -113,11 +210,11 @@ struct Conn {
     stream: u32,
     /// The endpoint first seen as source: direction 0.
     first_src: Endpoint,
-    /// Per direction: the base for relative numbers, once known.
-    base: [Option<u32>; 2],
-    /// Per direction: the window scale option of its SYN. None = no SYN seen yet;
-    /// Some(None) = SYN without the option.
-    syn_ws: [Option<Option<u8>>; 2],
+    half: [Half; 2],
+    syn_time: Option<i64>,
+    /// Raw ISN of the SYN-ACK's sender, to spot the ACK that completes the handshake.
+    synack_seq: Option<u32>,
+    initial_rtt_ns: Option<i64>,
 }
 
 type Key = (Endpoint, Endpoint);
@@ -126,11 +223,38 @@ fn key(a: Endpoint, b: Endpoint) -> Key {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// RFC 1982 serial-number comparison: is `a` after `b`?
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+fn lt(a: u32, b: u32) -> bool {
+    gt(b, a)
+}
+
+fn le(a: u32, b: u32) -> bool {
+    !gt(a, b)
+}
+
+/// Out-of-order threshold when the handshake round trip is unknown (Wireshark's 3 ms).
+const OOO_DEFAULT_NS: i64 = 3_000_000;
+/// A fast retransmission follows the last duplicate ACK within 20 ms (Wireshark).
+const FAST_RETRANS_NS: i64 = 20_000_000;
+
 /// Tracks every TCP connection of a capture, in capture order.
 #[derive(Debug, Default)]
 pub struct Tracker {
     conns: HashMap<Key, Conn>,
     next_stream: u32,
+}
+
+/// A segment as the tracker sees it.
+pub struct Segment<'a> {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub tcp: &'a Tcp,
+    pub frame: u64,
+    pub ts_ns: i64,
 }
 
 impl Tracker {
@@ -143,23 +267,29 @@ impl Tracker {
         self.next_stream
     }
 
-    pub fn segment(&mut self, src: Endpoint, dst: Endpoint, tcp: &Tcp) -> SegmentInfo {
-        let k = key(src, dst);
+    pub fn segment(&mut self, seg: &Segment<'_>) -> SegmentInfo {
+        let (src, tcp, now) = (seg.src, seg.tcp, seg.ts_ns);
+        let k = key(seg.src, seg.dst);
         let syn = tcp.has(tcp_flags::SYN);
         let ack = tcp.has(tcp_flags::ACK);
+        let fin = tcp.has(tcp_flags::FIN);
+        let rst = tcp.has(tcp_flags::RST);
+        let mut flags = 0u32;
         // A SYN (without ACK) with a different initial sequence number on a known 4-tuple starts a
         // new conversation, as in Wireshark: the old one was closed and the ports reused.
         let reused = match self.conns.get(&k) {
             Some(c) if syn && !ack => {
                 let dir = usize::from(c.first_src != src);
-                c.base
+                c.half
                     .get(dir)
-                    .copied()
-                    .flatten()
+                    .and_then(|h| h.base)
                     .is_some_and(|b| b != tcp.seq)
             }
             _ => false,
         };
+        if reused {
+            flags |= analysis::REUSED_PORTS;
+        }
         if reused || !self.conns.contains_key(&k) {
             let stream = self.next_stream;
             self.next_stream = self.next_stream.saturating_add(1);
@@ -168,8 +298,10 @@ impl Tracker {
                 Conn {
                     stream,
                     first_src: src,
-                    base: [None, None],
-                    syn_ws: [None, None],
+                    half: Default::default(),
+                    syn_time: None,
+                    synack_seq: None,
+                    initial_rtt_ns: None,
                 },
             );
         }
@@ -178,45 +310,158 @@ impl Tracker {
             return SegmentInfo::default_for(tcp);
         };
         let dir = usize::from(c.first_src != src);
-        let rev = 1 - dir;
-        if c.base.get(dir).copied().flatten().is_none() {
-            let base = if syn {
+        let [h0, h1] = &mut c.half;
+        let (fwd, rev) = if dir == 0 { (h0, h1) } else { (h1, h0) };
+
+        if fwd.base.is_none() {
+            fwd.base = Some(if syn {
                 tcp.seq
             } else {
                 tcp.seq.wrapping_sub(1)
-            };
-            set(&mut c.base, dir, Some(base));
+            });
         }
-        if ack && c.base.get(rev).copied().flatten().is_none() {
-            set(&mut c.base, rev, Some(tcp.ack.wrapping_sub(1)));
+        if ack && rev.base.is_none() {
+            rev.base = Some(tcp.ack.wrapping_sub(1));
         }
         if syn {
-            set(&mut c.syn_ws, dir, Some(tcp.window_scale()));
+            fwd.syn_ws = Some(tcp.window_scale());
+            if ack {
+                c.synack_seq = Some(tcp.seq);
+            } else if c.syn_time.is_none() {
+                c.syn_time = Some(now);
+            }
+        } else if ack && c.initial_rtt_ns.is_none() {
+            if let (Some(isn), Some(t0)) = (c.synack_seq, c.syn_time) {
+                if tcp.ack == isn.wrapping_add(1) {
+                    c.initial_rtt_ns = Some(now - t0);
+                }
+            }
         }
-        let fwd_base = c.base.get(dir).copied().flatten().unwrap_or(tcp.seq);
-        let rev_base = c.base.get(rev).copied().flatten().unwrap_or(0);
-        let rel_seq = tcp.seq.wrapping_sub(fwd_base);
-        let rel_ack = if ack {
+        let fwd_base = fwd.base.unwrap_or(tcp.seq);
+        let rev_base = rev.base.unwrap_or(0);
+        let seq = tcp.seq.wrapping_sub(fwd_base);
+        let ackn = if ack {
             tcp.ack.wrapping_sub(rev_base)
         } else {
             0
         };
-        let seg_len = tcp.payload_len + u32::from(syn) + u32::from(tcp.has(tcp_flags::FIN));
-        let next_rel_seq = (seg_len > 0).then(|| rel_seq.wrapping_add(seg_len));
+        let seglen = tcp.payload_len;
+        let window = tcp.window;
 
-        // Window scaling applies only when both SYNs carried the option (RFC 7323 §2.2), and
-        // never to the SYNs themselves.
-        let (shift, scaling_seen) = match (
-            c.syn_ws.first().copied().flatten(),
-            c.syn_ws.get(1).copied().flatten(),
-        ) {
-            (Some(Some(a)), Some(Some(b))) => (Some(if dir == 0 { a } else { b }.min(14)), true),
-            (Some(None), _) | (_, Some(None)) => (None, true),
-            _ => (None, false),
+        // Window scaling (RFC 7323 §2.2): a side's own option counts unless the peer's SYN was
+        // seen without one; SYN segments themselves are never scaled.
+        let shift_of = |me: &Half, peer: &Half| match (me.syn_ws, peer.syn_ws) {
+            (_, Some(None)) | (Some(None), _) => (None, true),
+            (Some(Some(s)), _) => (Some(s.min(14)), true),
+            (None, _) => (None, false),
         };
-        let window = match shift {
-            Some(s) if !syn => u32::from(tcp.window) << s,
-            _ => u32::from(tcp.window),
+        let (shift, scaling_seen) = shift_of(fwd, rev);
+        let (rev_shift, rev_scaling_seen) = shift_of(rev, fwd);
+
+        // ---- sequence analysis, in packet-tcp.c's order
+        let mut dup_ack = None;
+        let no_sfr = !(syn || fin || rst);
+        'fwd_checks: {
+            if seglen == 1 && fwd.nextseq != 0 && seq == fwd.nextseq && rev.window == Some(0) {
+                flags |= analysis::ZERO_WINDOW_PROBE;
+                break 'fwd_checks;
+            }
+            if window == 0 && no_sfr {
+                flags |= analysis::ZERO_WINDOW;
+            }
+            if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !rst {
+                flags |= analysis::LOST_SEGMENT;
+            }
+            if seglen <= 1 && no_sfr && fwd.nextseq != 0 && seq == fwd.nextseq.wrapping_sub(1) {
+                flags |= analysis::KEEP_ALIVE;
+            }
+            let same_place = seq == fwd.nextseq && ackn == fwd.lastack && no_sfr;
+            if seglen == 0 && window != 0 && fwd.window.is_some_and(|w| w != window) && same_place {
+                flags |= analysis::WINDOW_UPDATE;
+            }
+            if seglen > 0 && no_sfr && (rev_shift.is_some() || rev_scaling_seen) {
+                if let Some(rw) = rev.window {
+                    let limit = rev
+                        .lastack
+                        .wrapping_add(u32::from(rw) << rev_shift.unwrap_or(0));
+                    if seq.wrapping_add(seglen) == limit {
+                        flags |= analysis::WINDOW_FULL;
+                    }
+                }
+            }
+            let unchanged = fwd.window == Some(window);
+            if seglen == 0 && window != 0 && unchanged && same_place {
+                if rev.lastflags & analysis::KEEP_ALIVE != 0 {
+                    flags |= analysis::KEEP_ALIVE_ACK;
+                    break 'fwd_checks;
+                }
+            }
+            if seglen == 0 && window == 0 && unchanged && same_place {
+                if rev.lastflags & analysis::ZERO_WINDOW_PROBE != 0 {
+                    flags |= analysis::ZERO_WINDOW_PROBE_ACK;
+                    break 'fwd_checks;
+                }
+            }
+            if seglen == 0 && window != 0 && unchanged && same_place {
+                fwd.dupacknum = fwd.dupacknum.saturating_add(1);
+                flags |= analysis::DUPLICATE_ACK;
+                dup_ack = Some((fwd.lastnondupack, fwd.dupacknum));
+            }
+        }
+        if ackn != fwd.lastack {
+            fwd.lastnondupack = seg.frame;
+            fwd.dupacknum = 0;
+        }
+        if ack && rev.maxseqtobeacked != 0 && gt(ackn, rev.maxseqtobeacked) {
+            flags |= analysis::ACK_LOST_SEGMENT;
+            rev.maxseqtobeacked = rev.nextseq;
+        }
+        if (seglen > 0 || syn || fin) && flags & analysis::KEEP_ALIVE == 0 {
+            let mut not_adv = fwd.nextseq != 0 && lt(seq, fwd.nextseq);
+            if seglen > 1 && seq == fwd.nextseq.wrapping_sub(1) {
+                not_adv = false;
+            }
+            let irtt = c.initial_rtt_ns.unwrap_or(0);
+            let ooo_threshold = if irtt > 0 { irtt } else { OOO_DEFAULT_NS };
+            let seg_end = seq
+                .wrapping_add(seglen)
+                .wrapping_add(u32::from(syn) + u32::from(fin));
+            if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+                flags |= analysis::SPURIOUS_RETRANSMISSION;
+            } else if not_adv
+                && rev.dupacknum >= 2
+                && rev.lastack == seq
+                && now - rev.lastack_time < FAST_RETRANS_NS
+            {
+                flags |= analysis::FAST_RETRANSMISSION;
+            } else if not_adv && now - fwd.nextseq_time < ooo_threshold && fwd.nextseq != seg_end {
+                flags |= analysis::OUT_OF_ORDER;
+            } else if not_adv {
+                flags |= analysis::RETRANSMISSION;
+            }
+        }
+
+        // ---- update this direction's state
+        let seg_end = seq
+            .wrapping_add(seglen)
+            .wrapping_add(u32::from(syn) + u32::from(fin));
+        if flags & analysis::ZERO_WINDOW_PROBE == 0
+            && (fwd.nextseq == 0 || gt(seg_end, fwd.nextseq))
+        {
+            fwd.nextseq = seg_end;
+            fwd.nextseq_time = now;
+            if flags & analysis::LOST_SEGMENT == 0 {
+                fwd.maxseqtobeacked = seg_end;
+            }
+        }
+        fwd.window = Some(window);
+        fwd.lastack = ackn;
+        fwd.lastack_time = now;
+        fwd.lastflags = flags;
+
+        let scaled = match shift {
+            Some(s) if !syn => u32::from(window) << s,
+            _ => u32::from(window),
         };
         let sack_rel = tcp
             .options
@@ -234,23 +479,21 @@ impl Tracker {
             })
             .flatten()
             .collect();
+        let seg_len_flags = seglen + u32::from(syn) + u32::from(fin);
         SegmentInfo {
             stream: c.stream,
             dir: u8::from(dir == 1),
-            rel_seq,
-            rel_ack,
-            next_rel_seq,
-            window,
+            rel_seq: seq,
+            rel_ack: ackn,
+            next_rel_seq: (seg_len_flags > 0).then_some(seg_end),
+            window: scaled,
             shift: if syn { None } else { shift },
-            scaling_seen: if syn { false } else { scaling_seen },
+            scaling_seen: !syn && scaling_seen,
             sack_rel,
+            analysis: flags,
+            dup_ack,
+            initial_rtt_ns: c.initial_rtt_ns,
         }
-    }
-}
-
-fn set<T: Copy>(arr: &mut [T; 2], i: usize, v: T) {
-    if let Some(slot) = arr.get_mut(i) {
-        *slot = v;
     }
 }
 
@@ -266,6 +509,9 @@ impl SegmentInfo {
             shift: None,
             scaling_seen: false,
             sack_rel: Default::default(),
+            analysis: 0,
+            dup_ack: None,
+            initial_rtt_ns: None,
         }
     }
 }
