@@ -363,17 +363,17 @@ impl Reader {
                     break;
                 }
                 Outcome::Refill | Outcome::Grow => {
-                    if let Some((len, max)) = self.pending_len() {
-                        if len > max {
-                            let unit = match self.format {
-                                Format::Pcap { .. } => "packet",
-                                Format::PcapNg => "block",
-                            };
-                            self.fail(format!(
-                                "{unit} claims {len} bytes, more than the maximum of {max}"
-                            ));
-                            break;
-                        }
+                    if let Some((len, max)) = self.pending_len()
+                        && len > max
+                    {
+                        let unit = match self.format {
+                            Format::Pcap { .. } => "packet",
+                            Format::PcapNg => "block",
+                        };
+                        self.fail(format!(
+                            "{unit} claims {len} bytes, more than the maximum of {max}"
+                        ));
+                        break;
                     }
                     if matches!(outcome, Outcome::Grow) {
                         let wanted = (self.capacity * 2).min(MAX_BUFFER);

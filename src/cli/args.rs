@@ -68,6 +68,10 @@ pub struct ListArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// Frames per decode batch (tuning and tests)
+    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
+    pub batch_frames: usize,
+
     /// Accepted for tshark compatibility: name resolution is always off
     #[arg(short = 'n', hide = true)]
     pub no_resolve: bool,

@@ -168,6 +168,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     let opts = Options {
         threads: a.threads,
         max_shown: a.count,
+        batch_frames: a.batch_frames,
         ..Options::default()
     };
     let mut bar = progress::Progress::new(total, io::stderr().is_terminal() && !reader.is_gzip());

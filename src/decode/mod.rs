@@ -473,18 +473,17 @@ impl<'a> Decoder<'a> {
                 51 => (usize::from(len_byte) + 2) * 4,
                 _ => (usize::from(len_byte) + 1) * 8,
             };
-            if next == 44 {
-                if let (Some(fo), Some(id)) =
+            if next == 44
+                && let (Some(fo), Some(id)) =
                     (u16_at(self.data, pos + 2), u32_at(self.data, pos + 4))
-                {
-                    let frag = Ipv6Fragment {
-                        offset: fo >> 3,
-                        more: fo & 1 != 0,
-                        id,
-                    };
-                    if frag.offset != 0 || frag.more {
-                        ip.fragment = Some(frag);
-                    }
+            {
+                let frag = Ipv6Fragment {
+                    offset: fo >> 3,
+                    more: fo & 1 != 0,
+                    id,
+                };
+                if frag.offset != 0 || frag.more {
+                    ip.fragment = Some(frag);
                 }
             }
             let ext = Ipv6Ext {
@@ -788,7 +787,7 @@ fn parse_tcp_options(mut b: &[u8]) -> TcpOptions {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -379,6 +379,9 @@ impl Tcp {
 }
 
 /// One decoded layer.
+// TCP's options make its variant the largest; boxing it would add an allocation per TCP packet
+// on the hot path, while layers live in a per-record SmallVec that is allocated once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Proto {
     Ethernet(Ethernet),

@@ -220,16 +220,16 @@ impl Ordered {
             tcp: None,
             echo_request_in: None,
         };
-        if let Some((_, t)) = rec.tcp() {
-            if let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) {
-                state.tcp = Some(self.tcp.segment(&tcp::Segment {
-                    src,
-                    dst,
-                    tcp: t,
-                    frame: rec.meta.number,
-                    ts_ns: ts.unwrap_or(0),
-                }));
-            }
+        if let Some((_, t)) = rec.tcp()
+            && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
+        {
+            state.tcp = Some(self.tcp.segment(&tcp::Segment {
+                src,
+                dst,
+                tcp: t,
+                frame: rec.meta.number,
+                ts_ns: ts.unwrap_or(0),
+            }));
         }
         self.echo(rec, &mut state);
         state

@@ -137,7 +137,12 @@ fn tcp_analysis_fields() -> Vec<FieldDef> {
                 0
             };
             if t.analysis & (FLAG | also) != 0 {
-                e(Value::Present)
+                e(Value::Present);
+                // tshark's tree holds the duplicate-ACK item twice (the flag and its expert
+                // item), so `-T fields` prints `1,1`; we list the same occurrences.
+                if FLAG == a::DUPLICATE_ACK {
+                    e(Value::Present)
+                }
             }
         }
     }
@@ -1267,10 +1272,10 @@ fn base_fields() -> Vec<FieldDef> {
             Tcp,
             Flow,
             |v, e| {
-                if let Some(t) = &v.state.tcp {
-                    if let Some(n) = t.next_rel_seq {
-                        e(uint(n))
-                    }
+                if let Some(t) = &v.state.tcp
+                    && let Some(n) = t.next_rel_seq
+                {
+                    e(uint(n))
                 }
             }
         ),

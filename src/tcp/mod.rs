@@ -330,12 +330,12 @@ impl Tracker {
             } else if c.syn_time.is_none() {
                 c.syn_time = Some(now);
             }
-        } else if ack && c.initial_rtt_ns.is_none() {
-            if let (Some(isn), Some(t0)) = (c.synack_seq, c.syn_time) {
-                if tcp.ack == isn.wrapping_add(1) {
-                    c.initial_rtt_ns = Some(now - t0);
-                }
-            }
+        } else if ack
+            && c.initial_rtt_ns.is_none()
+            && let (Some(isn), Some(t0)) = (c.synack_seq, c.syn_time)
+            && tcp.ack == isn.wrapping_add(1)
+        {
+            c.initial_rtt_ns = Some(now - t0);
         }
         let fwd_base = fwd.base.unwrap_or(tcp.seq);
         let rev_base = rev.base.unwrap_or(0);
@@ -379,28 +379,36 @@ impl Tracker {
             if seglen == 0 && window != 0 && fwd.window.is_some_and(|w| w != window) && same_place {
                 flags |= analysis::WINDOW_UPDATE;
             }
-            if seglen > 0 && no_sfr && (rev_shift.is_some() || rev_scaling_seen) {
-                if let Some(rw) = rev.window {
-                    let limit = rev
-                        .lastack
-                        .wrapping_add(u32::from(rw) << rev_shift.unwrap_or(0));
-                    if seq.wrapping_add(seglen) == limit {
-                        flags |= analysis::WINDOW_FULL;
-                    }
+            if seglen > 0
+                && no_sfr
+                && (rev_shift.is_some() || rev_scaling_seen)
+                && let Some(rw) = rev.window
+            {
+                let limit = rev
+                    .lastack
+                    .wrapping_add(u32::from(rw) << rev_shift.unwrap_or(0));
+                if seq.wrapping_add(seglen) == limit {
+                    flags |= analysis::WINDOW_FULL;
                 }
             }
             let unchanged = fwd.window == Some(window);
-            if seglen == 0 && window != 0 && unchanged && same_place {
-                if rev.lastflags & analysis::KEEP_ALIVE != 0 {
-                    flags |= analysis::KEEP_ALIVE_ACK;
-                    break 'fwd_checks;
-                }
+            if seglen == 0
+                && window != 0
+                && unchanged
+                && same_place
+                && rev.lastflags & analysis::KEEP_ALIVE != 0
+            {
+                flags |= analysis::KEEP_ALIVE_ACK;
+                break 'fwd_checks;
             }
-            if seglen == 0 && window == 0 && unchanged && same_place {
-                if rev.lastflags & analysis::ZERO_WINDOW_PROBE != 0 {
-                    flags |= analysis::ZERO_WINDOW_PROBE_ACK;
-                    break 'fwd_checks;
-                }
+            if seglen == 0
+                && window == 0
+                && unchanged
+                && same_place
+                && rev.lastflags & analysis::ZERO_WINDOW_PROBE != 0
+            {
+                flags |= analysis::ZERO_WINDOW_PROBE_ACK;
+                break 'fwd_checks;
             }
             if seglen == 0 && window != 0 && unchanged && same_place {
                 fwd.dupacknum = fwd.dupacknum.saturating_add(1);

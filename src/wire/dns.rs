@@ -119,15 +119,15 @@ impl DnsMessage {
 /// Decode a DNS message. Returns `None` when even the 12-byte header is missing; otherwise the
 /// message decoded as far as the bytes allow, with `malformed` saying where it stopped.
 pub fn parse(msg: &[u8]) -> Option<DnsMessage> {
-    let hdr: &[u8; HEADER_LEN] = msg.first_chunk()?;
-    let be = |i: usize| u16::from_be_bytes([hdr[i], hdr[i + 1]]);
+    let &[i0, i1, f0, f1, q0, q1, a0, a1, n0, n1, r0, r1] = msg.first_chunk::<HEADER_LEN>()?;
+    let be = u16::from_be_bytes;
     let mut m = DnsMessage {
-        id: be(0),
-        flags: be(2),
-        qdcount: be(4),
-        ancount: be(6),
-        nscount: be(8),
-        arcount: be(10),
+        id: be([i0, i1]),
+        flags: be([f0, f1]),
+        qdcount: be([q0, q1]),
+        ancount: be([a0, a1]),
+        nscount: be([n0, n1]),
+        arcount: be([r0, r1]),
         questions: Vec::new(),
         answers: Vec::new(),
         authority: Vec::new(),
@@ -458,10 +458,10 @@ mod tests {
         for n in 0..PTR_RESPONSE.len() {
             let m = parse(&PTR_RESPONSE[..n]);
             assert_eq!(m.is_none(), n < HEADER_LEN);
-            if let Some(m) = m {
-                if n >= HEADER_LEN {
-                    assert!(m.malformed.is_some(), "prefix {n} should be malformed");
-                }
+            if let Some(m) = m
+                && n >= HEADER_LEN
+            {
+                assert!(m.malformed.is_some(), "prefix {n} should be malformed");
             }
         }
     }

@@ -1,0 +1,95 @@
+//! Helpers shared by the integration tests: running the binary, reading the corpus and its
+//! tshark references, and allow-lists of known differences.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+pub fn corpus() -> PathBuf {
+    data().join("corpus")
+}
+
+/// Every capture of the corpus, sorted by name.
+pub fn captures() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(corpus().join("captures"))
+        .expect("tests/data/corpus/captures exists")
+        .map(|e| {
+            e.expect("readable dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn capture_path(name: &str) -> PathBuf {
+    corpus().join("captures").join(name)
+}
+
+pub fn expected(name: &str, kind: &str) -> String {
+    std::fs::read_to_string(corpus().join("expected").join(format!("{name}.{kind}")))
+        .unwrap_or_default()
+}
+
+pub fn wirelite(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wirelite"))
+        .args(args)
+        .output()
+        .expect("the wirelite binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An allow-list: tab-separated rows `capture  frame  what  reason`, `#` comments.
+pub struct AllowList {
+    rows: Vec<(String, u64, String, String)>,
+}
+
+impl AllowList {
+    pub fn load(file: &str) -> AllowList {
+        let text = std::fs::read_to_string(data().join(file)).expect("allow-list exists");
+        let rows = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let mut it = l.splitn(4, '\t');
+                let cap = it.next().unwrap_or_default().to_string();
+                let frame = it.next().unwrap_or_default().parse().expect("frame number");
+                let what = it.next().unwrap_or_default().to_string();
+                let why = it.next().unwrap_or_default().to_string();
+                assert!(
+                    !why.trim().is_empty(),
+                    "allow-list row without a reason: {l}"
+                );
+                (cap, frame, what, why)
+            })
+            .collect();
+        AllowList { rows }
+    }
+
+    /// Does a row cover this difference? `what` `*` covers every field of the frame.
+    pub fn covers(&self, cap: &str, frame: u64, what: &str) -> bool {
+        self.rows
+            .iter()
+            .any(|(c, f, w, _)| c == cap && *f == frame && (w == what || w == "*"))
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = (&str, u64, &str)> {
+        self.rows
+            .iter()
+            .map(|(c, f, w, _)| (c.as_str(), *f, w.as_str()))
+    }
+}

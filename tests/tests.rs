@@ -1,0 +1,8 @@
+//! Integration tests: one binary, as ripgrep does. Differential tests compare wirelite with the
+//! tshark 4.0.17 references in tests/data/corpus (see its README); tshark is not needed to run them.
+
+mod support;
+
+mod broken;
+mod differential;
+mod threads;
