@@ -5,4 +5,5 @@ mod support;
 
 mod broken;
 mod differential;
+mod outputs;
 mod threads;

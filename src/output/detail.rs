@@ -93,6 +93,21 @@ fn title(layer: &Layer, view: &PacketView<'_>, tag: ProtoTag) -> String {
     format!("{t}{quoted}")
 }
 
+/// Filter conveniences that repeat other fields (either address, either port, host names).
+const ALIASES: &[&str] = &[
+    "eth.addr",
+    "ip.addr",
+    "ip.host",
+    "ip.src_host",
+    "ip.dst_host",
+    "ipv6.addr",
+    "ipv6.host",
+    "ipv6.src_host",
+    "ipv6.dst_host",
+    "tcp.port",
+    "udp.port",
+];
+
 /// The detail tree of one packet, ending with a blank line.
 pub fn render(view: &PacketView<'_>, out: &mut String) {
     let reg = Registry::get();
@@ -129,11 +144,8 @@ pub fn render(view: &PacketView<'_>, out: &mut String) {
             let Some(id) = reg.lookup(def.abbrev) else {
                 continue;
             };
-            // Fields that merely repeat others (`ip.addr`, `tcp.port`, `*.host`) stay out of the tree.
-            if def.abbrev.ends_with(".addr")
-                || def.abbrev.ends_with("host")
-                || def.abbrev.ends_with(".port")
-            {
+            // Fields that merely repeat others stay out of the tree.
+            if ALIASES.contains(&def.abbrev) {
                 continue;
             }
             reg.extract_in_layer(id, layer, first, view, &mut |v: Value<'_>| {

@@ -14,7 +14,8 @@ pub fn corpus() -> PathBuf {
     data().join("corpus")
 }
 
-/// Every capture of the corpus, sorted by name.
+/// Every capture with tshark references: the corpus, then the shipped samples (whose references,
+/// made by the corpus's make-expected.sh, live in tests/data/samples). Sorted by name.
 pub fn captures() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(corpus().join("captures"))
         .expect("tests/data/corpus/captures exists")
@@ -25,17 +26,52 @@ pub fn captures() -> Vec<String> {
                 .into_owned()
         })
         .collect();
+    v.extend(samples());
     v.sort();
     v
 }
 
+/// Shipped samples that have tshark references.
+pub fn samples() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut v: Vec<String> = std::fs::read_dir(root)
+        .expect("samples/ exists")
+        .map(|e| {
+            e.expect("readable dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| is_sample(n))
+        .collect();
+    v.sort();
+    v
+}
+
+fn is_sample(name: &str) -> bool {
+    data()
+        .join("samples")
+        .join(format!("{name}.summary.txt"))
+        .exists()
+}
+
 pub fn capture_path(name: &str) -> PathBuf {
-    corpus().join("captures").join(name)
+    if is_sample(name) {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name)
+    } else {
+        corpus().join("captures").join(name)
+    }
 }
 
 pub fn expected(name: &str, kind: &str) -> String {
-    std::fs::read_to_string(corpus().join("expected").join(format!("{name}.{kind}")))
-        .unwrap_or_default()
+    let dir = if is_sample(name) {
+        data().join("samples")
+    } else {
+        corpus().join("expected")
+    };
+    std::fs::read_to_string(dir.join(format!("{name}.{kind}"))).unwrap_or_default()
 }
 
 pub fn wirelite(args: &[&str]) -> Output {

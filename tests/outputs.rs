@@ -1,0 +1,125 @@
+//! The output formats on the shipped sample: JSON shape, field options, the detail tree.
+
+use crate::support;
+
+fn sample() -> String {
+    support::capture_path("lab-http.pcap")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn ndjson_keeps_layer_order_and_wireshark_names() {
+    let out = support::wirelite(&["list", &sample(), "-T", "ndjson"]);
+    assert!(out.status.success());
+    let text = support::stdout(&out);
+    let syn_ack: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["_source"]["layers"]["tcp"]["tcp.flags"] == "0x0012")
+        .expect("the sample has a SYN-ACK");
+    let layers = syn_ack["_source"]["layers"].as_object().unwrap();
+    let names: Vec<&str> = layers.keys().map(String::as_str).collect();
+    assert_eq!(names, ["frame", "eth", "ip", "tcp"]);
+    assert_eq!(layers["tcp"]["tcp.srcport"], "80");
+    assert_eq!(layers["tcp"]["tcp.seq"], "0");
+    assert_eq!(layers["tcp"]["tcp.ack"], "1");
+    // A field with two values (src and dst) is one key holding an array.
+    assert_eq!(layers["ip"]["ip.addr"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn json_with_named_fields_holds_arrays() {
+    let out = support::wirelite(&["list", &sample(), "-T", "json", "-e", "ip.addr", "-c", "3"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pkts = v.as_array().unwrap();
+    assert_eq!(pkts.len(), 3);
+    assert!(
+        pkts[0]["_source"]["layers"].as_object().unwrap().is_empty(),
+        "ARP has no ip.addr"
+    );
+    assert_eq!(
+        pkts[2]["_source"]["layers"]["ip.addr"],
+        serde_json::json!(["10.0.1.100", "10.0.1.10"])
+    );
+}
+
+#[test]
+fn fields_options_as_tshark() {
+    let s = sample();
+    let out = support::wirelite(&[
+        "list",
+        &s,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "ip.addr",
+        "-E",
+        "header=y",
+        "-E",
+        "separator=/s",
+        "-E",
+        "occurrence=l",
+        "-E",
+        "quote=d",
+        "-c",
+        "3",
+    ]);
+    assert_eq!(
+        support::stdout(&out),
+        "frame.number ip.addr\n\"1\" \n\"2\" \n\"3\" \"10.0.1.10\"\n"
+    );
+    let out = support::wirelite(&[
+        "list",
+        &s,
+        "-T",
+        "fields",
+        "-e",
+        "ip.addr",
+        "-E",
+        "aggregator=;",
+        "-c",
+        "3",
+    ]);
+    assert_eq!(
+        support::stdout(&out).lines().nth(2),
+        Some("10.0.1.100;10.0.1.10")
+    );
+}
+
+#[test]
+fn detail_tree_names_layers_and_fields() {
+    let out = support::wirelite(&["list", &sample(), "-V", "-c", "3"]);
+    let text = support::stdout(&out);
+    let frame3: Vec<&str> = text.split("\n\n").nth(2).unwrap().lines().collect();
+    assert_eq!(
+        frame3[0],
+        "Frame 3: 98 bytes on wire (784 bits), 98 bytes captured (784 bits) on interface 0"
+    );
+    assert!(frame3.contains(&"Internet Protocol Version 4, Src: 10.0.1.100, Dst: 10.0.1.10"));
+    assert!(frame3.contains(&"Internet Control Message Protocol"));
+    assert!(frame3.contains(&"    Time to Live: 64"));
+}
+
+#[test]
+fn count_stops_early_and_head_closes_quietly() {
+    let out = support::wirelite(&["list", &sample(), "-c", "2"]);
+    assert_eq!(support::stdout(&out).lines().count(), 2);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+        .args(["list", &sample(), "-V"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as `| head` does
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        support::stderr(&out).is_empty(),
+        "{}",
+        support::stderr(&out)
+    );
+}
