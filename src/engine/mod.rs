@@ -209,8 +209,8 @@ impl Ordered {
         let ts = rec.meta.ts_ns;
         // tshark measures relative time from the first frame, or from 0 when it has no timestamp.
         let first = *self.first_ts.get_or_insert(ts);
-        let time_relative_ns = ts.map(|t| t - first.unwrap_or(0));
-        let time_delta_ns = ts.map(|t| t - self.prev_ts.or(first).unwrap_or(t));
+        let time_relative_ns = ts.map(|t| t.saturating_sub(first.unwrap_or(0)));
+        let time_delta_ns = ts.map(|t| t.saturating_sub(self.prev_ts.or(first).unwrap_or(t)));
         if ts.is_some() {
             self.prev_ts = ts;
         }

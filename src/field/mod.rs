@@ -246,10 +246,26 @@ impl Registry {
     }
 
     /// Fields of one protocol, in registration order (the detail tree's order).
-    pub fn fields_of(&self, tag: ProtoTag) -> impl Iterator<Item = &FieldDef> {
-        self.fields
-            .iter()
-            .filter(move |f| f.proto == tag && !matches!(f.extract, Extract::Protocol))
+    pub fn fields_of(&self, tag: ProtoTag) -> impl Iterator<Item = (FieldId, &FieldDef)> {
+        self.iter()
+            .filter(move |(_, f)| f.proto == tag && !matches!(f.extract, Extract::Protocol))
+    }
+
+    /// The packet's layers that have fields, each with its protocol and whether it is the first
+    /// outer layer of that protocol (which owns the protocol's frame-level fields).
+    pub fn layers<'a>(
+        &self,
+        view: &PacketView<'a>,
+    ) -> impl Iterator<Item = (&'a Layer, ProtoTag, bool)> + use<'a> {
+        let mut seen: Vec<ProtoTag> = Vec::new();
+        view.rec.layers.iter().filter_map(move |layer| {
+            let tag = ProtoTag::of(&layer.proto)?;
+            let first = !layer.quoted && !seen.contains(&tag);
+            if !layer.quoted {
+                seen.push(tag);
+            }
+            Some((layer, tag, first))
+        })
     }
 
     /// Names close to `name`, best first, for "did you mean" hints.

@@ -122,28 +122,15 @@ pub fn render(view: &PacketView<'_>, out: &mut String) {
         u64::from(meta.caplen) * 8,
         meta.interface_id
     );
-    for def in reg.fields_of(ProtoTag::Frame) {
-        if let Some(id) = reg.lookup(def.abbrev) {
-            reg.extract(id, view, &mut |v: Value<'_>| {
-                let _ = writeln!(out, "    {}: {}", def.label, v.to_tshark(def.display));
-            });
-        }
+    for (id, def) in reg.fields_of(ProtoTag::Frame) {
+        reg.extract(id, view, &mut |v: Value<'_>| {
+            let _ = writeln!(out, "    {}: {}", def.label, v.to_tshark(def.display));
+        });
     }
-    let mut seen = Vec::new();
-    for layer in view.rec.layers.iter() {
-        let Some(tag) = ProtoTag::of(&layer.proto) else {
-            continue;
-        };
-        let first = !layer.quoted && !seen.contains(&tag);
-        if !layer.quoted {
-            seen.push(tag);
-        }
+    for (layer, tag, first) in reg.layers(view) {
         let indent = if layer.quoted { "    " } else { "" };
         let _ = writeln!(out, "{indent}{}", title(layer, view, tag));
-        for def in reg.fields_of(tag) {
-            let Some(id) = reg.lookup(def.abbrev) else {
-                continue;
-            };
+        for (id, def) in reg.fields_of(tag) {
             // Fields that merely repeat others stay out of the tree.
             if ALIASES.contains(&def.abbrev) {
                 continue;

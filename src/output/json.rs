@@ -59,39 +59,22 @@ pub fn packet_layers(view: &PacketView<'_>) -> Map<String, Json> {
     let reg = Registry::get();
     let mut layers = Map::new();
     let mut frame = Map::new();
-    for def in reg.fields_of(ProtoTag::Frame) {
-        if let Some(id) = reg.lookup(def.abbrev) {
-            let mut vals = Vec::new();
-            reg.extract(id, view, &mut |v: Value<'_>| {
-                vals.push(Json::String(v.to_tshark(def.display)))
-            });
-            for v in vals {
-                insert(&mut frame, def.abbrev, v);
-            }
-        }
+    for (id, def) in reg.fields_of(ProtoTag::Frame) {
+        reg.extract(id, view, &mut |v: Value<'_>| {
+            insert(
+                &mut frame,
+                def.abbrev,
+                Json::String(v.to_tshark(def.display)),
+            )
+        });
     }
     layers.insert("frame".into(), Json::Object(frame));
-    let mut seen = Vec::new();
-    for layer in view.rec.layers.iter() {
-        let Some(tag) = ProtoTag::of(&layer.proto) else {
-            continue;
-        };
-        let first = !layer.quoted && !seen.contains(&tag);
-        if !layer.quoted {
-            seen.push(tag);
-        }
+    for (layer, tag, first) in reg.layers(view) {
         let mut obj = Map::new();
-        for def in reg.fields_of(tag) {
-            let Some(id) = reg.lookup(def.abbrev) else {
-                continue;
-            };
-            let mut vals = Vec::new();
+        for (id, def) in reg.fields_of(tag) {
             reg.extract_in_layer(id, layer, first, view, &mut |v: Value<'_>| {
-                vals.push(Json::String(v.to_tshark(def.display)))
+                insert(&mut obj, def.abbrev, Json::String(v.to_tshark(def.display)))
             });
-            for v in vals {
-                insert(&mut obj, def.abbrev, v);
-            }
         }
         insert(&mut layers, tag.abbrev(), Json::Object(obj));
     }

@@ -335,7 +335,7 @@ impl Tracker {
             && let (Some(isn), Some(t0)) = (c.synack_seq, c.syn_time)
             && tcp.ack == isn.wrapping_add(1)
         {
-            c.initial_rtt_ns = Some(now - t0);
+            c.initial_rtt_ns = Some(now.saturating_sub(t0));
         }
         let fwd_base = fwd.base.unwrap_or(tcp.seq);
         let rev_base = rev.base.unwrap_or(0);
@@ -439,10 +439,13 @@ impl Tracker {
             } else if not_adv
                 && rev.dupacknum >= 2
                 && rev.lastack == seq
-                && now - rev.lastack_time < FAST_RETRANS_NS
+                && now.saturating_sub(rev.lastack_time) < FAST_RETRANS_NS
             {
                 flags |= analysis::FAST_RETRANSMISSION;
-            } else if not_adv && now - fwd.nextseq_time < ooo_threshold && fwd.nextseq != seg_end {
+            } else if not_adv
+                && now.saturating_sub(fwd.nextseq_time) < ooo_threshold
+                && fwd.nextseq != seg_end
+            {
                 flags |= analysis::OUT_OF_ORDER;
             } else if not_adv {
                 flags |= analysis::RETRANSMISSION;
