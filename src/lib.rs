@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod field;
+pub mod filter;
 pub mod output;
 pub mod tcp;
 pub mod wire;

@@ -24,10 +24,21 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
 wirelite list lab.pcap                          one line per packet, like tshark\n  \
 wirelite list lab.pcap -V -c 1                  the detail tree of the first packet\n  \
+wirelite list lab.pcap -Y 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
+wirelite list lab.pcap -Y 'ip.addr==10.0.2.0/24' --count-only\n  \
 wirelite list lab.pcap -T fields -e ip.src -e tcp.dstport -E header=y\n  \
 wirelite list lab.pcap -T ndjson | jq .         one JSON object per packet\n  \
 tcpdump -i any -w - | wirelite list -           read a live capture from a pipe")]
     List(ListArgs),
+    /// Check a display filter without reading a capture: print its parsed form, or the error
+    #[command(
+        after_help = "Examples:\n  wirelite filter-check 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
+wirelite filter-check 'ip.addr==10.0.2.0/24 && !icmp'\n\nExit code 2 when the filter is not valid."
+    )]
+    FilterCheck {
+        /// The display filter, as in Wireshark
+        filter: String,
+    },
     /// List the fields wirelite knows (name, type, description), like `tshark -G fields`
     #[command(after_help = "Examples:\n  wirelite fields\n  wirelite fields | grep '^tcp\\.'")]
     Fields,
@@ -42,6 +53,14 @@ pub struct ListArgs {
     /// The capture file, as tshark's -r
     #[arg(short = 'r', long = "read-file", value_name = "FILE")]
     pub read_file: Option<String>,
+
+    /// Show only packets that match this Wireshark display filter, e.g. 'tcp.port==80'
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+
+    /// Print only the number of matching packets
+    #[arg(long = "count")]
+    pub count_only: bool,
 
     /// Show the detail tree of every packet
     #[arg(short = 'V', long = "verbose")]

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::capture::Reader;
-use crate::engine::{self, MatchAll, Options, Sink};
+use crate::engine::{self, MatchAll, Matcher, Options, Sink};
 use crate::field::{FieldId, Registry};
+use crate::filter::Filter;
 use crate::output::{
     DetailSink, FieldsOptions, FieldsSink, JsonSink, JsonStyle, Occurrence, SummarySink,
 };
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::List(a) => list(a),
         Command::Fields => print_fields().map(|()| ExitCode::SUCCESS),
+        Command::FilterCheck { filter } => filter_check(&filter),
     };
     match result {
         Ok(code) => code,
@@ -133,6 +135,38 @@ fn fields_options(opts: &[String]) -> Result<FieldsOptions> {
     Ok(fo)
 }
 
+/// Compile a display filter; a bad one is a usage error whose message shows the caret.
+fn compile_filter(text: &str) -> Result<Filter> {
+    Filter::compile(text).map_err(|e| usage(e.render(text)))
+}
+
+fn filter_check(text: &str) -> Result<ExitCode> {
+    let f = compile_filter(text)?;
+    let reg = Registry::get();
+    let names: Vec<&str> = f.fields().iter().map(|&id| reg.def(id).abbrev).collect();
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", f.explain())?;
+    writeln!(out, "fields: {}", names.join(" "))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts matching packets and prints the number at the end (`--count`).
+struct CountSink<W: Write> {
+    out: W,
+    n: u64,
+}
+
+impl<W: Write> Sink for CountSink<W> {
+    fn packet(&mut self, _: &crate::field::PacketView<'_>) -> io::Result<()> {
+        self.n += 1;
+        Ok(())
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        writeln!(self.out, "{}", self.n)?;
+        self.out.flush()
+    }
+}
+
 fn list(a: ListArgs) -> Result<ExitCode> {
     let path = match (a.file.as_deref(), a.read_file.as_deref()) {
         (Some(_), Some(_)) => bail!(usage(
@@ -142,9 +176,12 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         (None, None) => bail!(usage("no capture file given (use - for standard input)")),
     };
     let fields = resolve_fields(&a.fields)?;
+    // A bad filter is reported before any packet is read.
+    let filter = a.filter.as_deref().map(compile_filter).transpose()?;
     let stdout = io::stdout().lock();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout);
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
+        _ if a.count_only => Box::new(CountSink { out, n: 0 }),
         ("fields", _) => {
             if fields.is_empty() {
                 bail!(usage("-T fields needs at least one -e FIELD"));
@@ -172,10 +209,14 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         ..Options::default()
     };
     let mut bar = progress::Progress::new(total, io::stderr().is_terminal() && !reader.is_gzip());
+    let matcher: &dyn Matcher = match &filter {
+        Some(f) => f,
+        None => &MatchAll,
+    };
     let report = engine::run(
         reader,
         &opts,
-        &MatchAll,
+        matcher,
         sink.as_mut(),
         &mut |bytes, frames| bar.update(bytes, frames),
     )?;

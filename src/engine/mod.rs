@@ -192,7 +192,7 @@ fn consume(
 /// The ordered stage's state: everything that depends on earlier frames.
 #[derive(Debug, Default)]
 struct Ordered {
-    first_ts: Option<Option<i64>>,
+    first_ts: Option<i64>,
     prev_ts: Option<i64>,
     tcp: tcp::Tracker,
     /// Echo requests by (addresses, identifier, sequence): the frame that carried them.
@@ -207,13 +207,13 @@ const MAX_ECHO_REQUESTS: usize = 1 << 16;
 impl Ordered {
     fn process(&mut self, rec: &PacketRecord) -> FrameState {
         let ts = rec.meta.ts_ns;
-        // tshark measures relative time from the first frame, or from 0 when it has no timestamp.
-        let first = *self.first_ts.get_or_insert(ts);
-        let time_relative_ns = ts.map(|t| t.saturating_sub(first.unwrap_or(0)));
-        let time_delta_ns = ts.map(|t| t.saturating_sub(self.prev_ts.or(first).unwrap_or(t)));
-        if ts.is_some() {
-            self.prev_ts = ts;
-        }
+        // tshark measures from the first frame's time, and counts a frame without a timestamp
+        // (a pcapng simple packet block) as time 0, also for the next frame's delta.
+        let first = *self.first_ts.get_or_insert(ts.unwrap_or(0));
+        let prev = self.prev_ts.unwrap_or(first);
+        let time_relative_ns = ts.map(|t| t.saturating_sub(first));
+        let time_delta_ns = ts.map(|t| t.saturating_sub(prev));
+        self.prev_ts = Some(ts.unwrap_or(0));
         let mut state = FrameState {
             time_relative_ns,
             time_delta_ns,
