@@ -5,5 +5,6 @@ mod support;
 
 mod broken;
 mod differential;
+mod filters;
 mod outputs;
 mod threads;

@@ -167,6 +167,31 @@ impl<W: Write> Sink for CountSink<W> {
     }
 }
 
+/// Fields whose values depend on application-layer decoding.
+fn needs_app(id: FieldId) -> bool {
+    let def = Registry::get().def(id);
+    def.proto == crate::field::ProtoTag::Dns
+        || matches!(
+            def.abbrev,
+            "frame.protocols" | "_ws.malformed" | "_ws.malformed.reason" | "data"
+        )
+}
+
+/// What to decode: the application layer only when the output shows whole packets or a field
+/// or the filter reads it (so `-Y tcp.port==80 --count` never parses DNS).
+pub fn decode_options(
+    whole_packets: bool,
+    fields: &[(String, FieldId)],
+    filter: Option<&Filter>,
+) -> crate::decode::DecodeOptions {
+    let filter_fields = filter.map(Filter::fields).unwrap_or(&[]);
+    crate::decode::DecodeOptions {
+        app: whole_packets
+            || fields.iter().any(|(_, id)| needs_app(*id))
+            || filter_fields.iter().any(|id| needs_app(*id)),
+    }
+}
+
 fn list(a: ListArgs) -> Result<ExitCode> {
     let path = match (a.file.as_deref(), a.read_file.as_deref()) {
         (Some(_), Some(_)) => bail!(usage(
@@ -180,6 +205,14 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
     let stdout = io::stdout().lock();
     let out = io::BufWriter::with_capacity(256 * 1024, stdout);
+    // Only the summary, the detail tree and full JSON show every layer of a packet.
+    let whole_packets = match a.format.as_str() {
+        _ if a.count_only => false,
+        "fields" => false,
+        "json" | "ndjson" | "ek" => fields.is_empty(),
+        _ => true,
+    };
+    let decode = decode_options(whole_packets, &fields, filter.as_ref());
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
         _ if a.count_only => Box::new(CountSink { out, n: 0 }),
         ("fields", _) => {
@@ -206,6 +239,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         threads: a.threads,
         max_shown: a.count,
         batch_frames: a.batch_frames,
+        decode,
         ..Options::default()
     };
     let mut bar = progress::Progress::new(total, io::stderr().is_terminal() && !reader.is_gzip());
@@ -238,4 +272,24 @@ fn print_fields() -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str) -> (String, FieldId) {
+        (name.to_string(), Registry::get().lookup(name).unwrap())
+    }
+
+    #[test]
+    fn dns_is_decoded_only_when_something_reads_it() {
+        let port80 = Filter::compile("tcp.port==80").unwrap();
+        assert!(!decode_options(false, &[], Some(&port80)).app);
+        assert!(!decode_options(false, &[field("ip.src")], None).app);
+        let dns = Filter::compile("dns.qry.name contains \"lab\"").unwrap();
+        assert!(decode_options(false, &[], Some(&dns)).app);
+        assert!(decode_options(false, &[field("dns.a")], None).app);
+        assert!(decode_options(true, &[], None).app);
+    }
 }

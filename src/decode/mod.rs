@@ -44,13 +44,37 @@ const MAX_VLAN_TAGS: usize = 8;
 /// bounds the layers kept per frame. libpcap__ipv6_ext_headers.pcap, a test of long chains, has 105.
 const MAX_IPV6_EXT_HEADERS: usize = 256;
 
-/// Decode one frame. `data` is the captured bytes; `meta` is moved into the record.
+/// What to decode beyond the link, network and transport headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Application-layer parsers (DNS). Off when no output or filter reads them.
+    pub app: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions { app: true }
+    }
+}
+
+/// Decode one frame with everything on. `data` is the captured bytes; `meta` moves into the record.
 pub fn decode_frame(meta: FrameMeta, data: &[u8], range: std::ops::Range<usize>) -> PacketRecord {
+    decode_frame_with(meta, data, range, DecodeOptions::default())
+}
+
+/// Decode one frame, skipping what `opts` turns off.
+pub fn decode_frame_with(
+    meta: FrameMeta,
+    data: &[u8],
+    range: std::ops::Range<usize>,
+    opts: DecodeOptions,
+) -> PacketRecord {
     let mut d = Decoder {
         data,
         layers: Layers::new(),
         malformed: None,
         quoted: false,
+        opts,
     };
     if meta.kind == FrameKind::Packet {
         d.link(meta.linktype);
@@ -69,6 +93,7 @@ struct Decoder<'a> {
     malformed: Option<Malformed>,
     /// Decoding the datagram quoted inside an ICMP error: lengths refer to the original datagram.
     quoted: bool,
+    opts: DecodeOptions,
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
@@ -617,7 +642,7 @@ impl<'a> Decoder<'a> {
         };
         self.push(Proto::Udp(udp), off, 8, udp_end);
         let payload = off + 8;
-        if sport == 53 || dport == 53 {
+        if (sport == 53 || dport == 53) && self.opts.app {
             self.dns(payload, udp_end);
         } else {
             self.data_layer(payload, udp_end);
@@ -700,7 +725,7 @@ impl<'a> Decoder<'a> {
         if self.quoted {
             return;
         }
-        if src_port == 53 || dst_port == 53 {
+        if (src_port == 53 || dst_port == 53) && self.opts.app {
             // DNS over TCP: messages each behind a 2-byte length (RFC 1035 §4.2.2), possibly
             // several in one segment. A message split over segments needs reassembly and is left
             // as data here. Each round consumes at least 2 bytes.

@@ -61,6 +61,8 @@ pub struct Options {
     pub batch_frames: usize,
     /// Frame bytes per batch (a batch may exceed it by one frame).
     pub batch_bytes: usize,
+    /// What the decoders need to decode for the outputs and filter in use.
+    pub decode: decode::DecodeOptions,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             max_shown: None,
             batch_frames: 4096,
             batch_bytes: 4 << 20,
+            decode: decode::DecodeOptions::default(),
         }
     }
 }
@@ -159,7 +162,7 @@ fn consume(
                 .par_iter()
                 .map(|(meta, range)| {
                     let data = arena.get(range.clone()).unwrap_or(&[]);
-                    decode::decode_frame(meta.clone(), data, range.clone())
+                    decode::decode_frame_with(meta.clone(), data, range.clone(), opts.decode)
                 })
                 .collect()
         });

@@ -270,6 +270,9 @@ impl Registry {
 
     /// Names close to `name`, best first, for "did you mean" hints.
     pub fn suggest(&self, name: &str, max: usize) -> Vec<&'static str> {
+        // Field names are lower case; `TCP.PORT` should still find `tcp.port`.
+        let name = name.to_ascii_lowercase();
+        let name = name.as_str();
         let mut scored: Vec<(usize, &'static str)> = self
             .fields
             .iter()

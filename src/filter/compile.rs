@@ -525,7 +525,7 @@ impl Checker<'_> {
                     return Err(self.cannot_participate(&src, base.span(), "bitwise"));
                 }
                 match self.literal(&src, FieldType::Uint(64), mask)? {
-                    Lit::Uint(m) => src.mask = Some(m),
+                    Lit::Uint(m) => src.mask = Some(src.mask.map_or(m, |old| old & m)),
                     _ => {
                         return Err(FilterError::at("The mask must be an integer.", mask.span()));
                     }

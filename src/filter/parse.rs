@@ -518,14 +518,14 @@ impl Parser<'_> {
         }
     }
 
-    /// entity [ "&" entity ]
+    /// entity { "&" entity }, left-associative. The checker accepts one mask.
     fn value(&mut self) -> Result<Operand, FilterError> {
-        let lhs = self.entity()?;
-        if op_is(self.peek(), "&") || word_is(self.peek(), "bitwise_and") {
+        let mut lhs = self.entity()?;
+        while op_is(self.peek(), "&") || word_is(self.peek(), "bitwise_and") {
             self.pos += 1;
             let rhs = self.entity()?;
             let span = Span(lhs.span().0, rhs.span().1);
-            return Ok(Operand::BitAnd(Box::new(lhs), Box::new(rhs), span));
+            lhs = Operand::BitAnd(Box::new(lhs), Box::new(rhs), span);
         }
         Ok(lhs)
     }
