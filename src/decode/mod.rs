@@ -635,10 +635,12 @@ impl<'a> Decoder<'a> {
                 off,
             );
         }
-        let udp_end = if self.quoted {
-            end
-        } else {
+        // The datagram ends where its length says; inside an ICMP error a length below the
+        // header's own size is not believed (the quote may still hold the payload).
+        let udp_end = if ulen >= 8 {
             (off + ulen).min(end)
+        } else {
+            end
         };
         self.push(Proto::Udp(udp), off, 8, udp_end);
         let payload = off + 8;

@@ -77,6 +77,8 @@ enum Val<'a> {
     F(f64),
     Ipv4(u32),
     Ipv6([u8; 16]),
+    /// MAC addresses stay inline: comparing them must not allocate.
+    Mac([u8; 6]),
     Bytes(Cow<'a, [u8]>),
     Time(i64),
 }
@@ -89,7 +91,7 @@ fn to_val(v: Value<'_>) -> Val<'_> {
         Value::Int(i) => Val::I(i),
         Value::Ipv4(a) => Val::Ipv4(u32::from_be_bytes(a)),
         Value::Ipv6(a) => Val::Ipv6(a),
-        Value::Ether(m) => Val::Bytes(Cow::Owned(m.to_vec())),
+        Value::Ether(m) => Val::Mac(m),
         Value::Str(Cow::Borrowed(s)) => Val::Bytes(Cow::Borrowed(s.as_bytes())),
         Value::Str(Cow::Owned(s)) => Val::Bytes(Cow::Owned(s.into_bytes())),
         Value::Bytes(b) => Val::Bytes(Cow::Borrowed(b)),
@@ -104,6 +106,7 @@ fn val_bytes<'a>(v: &Val<'a>) -> Option<Cow<'a, [u8]>> {
         Val::Bytes(b) => Some(b.clone()),
         Val::Ipv4(a) => Some(Cow::Owned(a.to_be_bytes().to_vec())),
         Val::Ipv6(a) => Some(Cow::Owned(a.to_vec())),
+        Val::Mac(m) => Some(Cow::Owned(m.to_vec())),
         _ => None,
     }
 }
@@ -180,6 +183,7 @@ fn cmp_lit(v: &Val<'_>, lit: &Lit) -> Option<Ordering> {
             Some(ipv6_masked(a, *prefix).cmp(&ipv6_masked(addr, *prefix)))
         }
         (Val::Bytes(a), Lit::Bytes(b)) => Some(a.as_ref().cmp(b.as_slice())),
+        (Val::Mac(a), Lit::Bytes(b)) => Some(a.as_slice().cmp(b.as_slice())),
         (Val::Time(a), Lit::Time(b)) => Some(a.cmp(b)),
         (Val::F(a), Lit::Double(b)) => a.partial_cmp(b),
         (Val::U(a), Lit::Double(b)) => (*a as f64).partial_cmp(b),
@@ -196,6 +200,7 @@ fn cmp_vals(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
         (Val::Ipv4(x), Val::Ipv4(y)) => Some(x.cmp(y)),
         (Val::Ipv6(x), Val::Ipv6(y)) => Some(x.cmp(y)),
         (Val::Bytes(x), Val::Bytes(y)) => Some(x.cmp(y)),
+        (Val::Mac(x), Val::Mac(y)) => Some(x.cmp(y)),
         (Val::Time(x), Val::Time(y)) => Some(x.cmp(y)),
         (Val::F(x), Val::F(y)) => x.partial_cmp(y),
         _ => None,
