@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make-filter-refs.sh - tshark's verdicts for every filter in FILTERS.txt on every capture the
 # tests use (tests/data/corpus/captures and samples/). Needs tshark 4.0.x (Debian 12: `tshark`).
-#   tests/data/filters/make-filter-refs.sh      # writes tests/data/filters/expected/<capture>.tsv
+#   tests/data/filters/make-filter-refs.sh [CAPTURE...]   # default: all; writes expected/<capture>.tsv
 # Each output line: FILTER<TAB>comma-separated frame numbers (two-pass, -n, clean profile),
 # the format of the corpus's filters.tsv.
 set -u
@@ -22,5 +22,6 @@ one() {
 }
 export -f one; export here out
 tshark -v | head -1 > "$out/TSHARK_VERSION"
-ls "$root"/tests/data/corpus/captures/* "$root"/samples/*.pcap* | xargs -P "${JOBS:-2}" -I{} bash -c 'one "$1"' _ {}
+if [ $# -gt 0 ]; then printf '%s\n' "$@"; else ls "$root"/tests/data/corpus/captures/* "$root"/samples/*.pcap*; fi \
+  | xargs -P "${JOBS:-2}" -I{} bash -c 'one "$1"' _ {}
 echo "wrote $(ls "$out"/*.tsv | wc -l) reference files to $out"
