@@ -79,7 +79,7 @@ pub struct ListArgs {
     #[arg(short = 'E', value_name = "OPTION=VALUE")]
     pub field_opts: Vec<String>,
 
-    /// Stop after this many packets
+    /// Read only the first N packets (as tshark: a -Y filter then applies to those N)
     #[arg(short = 'c', value_name = "N")]
     pub count: Option<u64>,
 

@@ -237,7 +237,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     };
     let opts = Options {
         threads: a.threads,
-        max_shown: a.count,
+        max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
         ..Options::default()

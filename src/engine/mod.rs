@@ -55,8 +55,8 @@ impl Matcher for MatchAll {
 pub struct Options {
     /// Decode threads; 0 means one per core.
     pub threads: usize,
-    /// Stop after this many frames have been shown (`-c`).
-    pub max_shown: Option<u64>,
+    /// Stop after reading this many frames (`-c`, as tshark: the filter applies to those).
+    pub max_frames: Option<u64>,
     /// Frames per batch.
     pub batch_frames: usize,
     /// Frame bytes per batch (a batch may exceed it by one frame).
@@ -69,7 +69,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             threads: 0,
-            max_shown: None,
+            max_frames: None,
             batch_frames: 4096,
             batch_bytes: 4 << 20,
             decode: decode::DecodeOptions::default(),
@@ -180,10 +180,10 @@ fn consume(
             if matcher.matches(&view) {
                 sink.packet(&view)?;
                 report.frames_shown += 1;
-                if opts.max_shown.is_some_and(|max| report.frames_shown >= max) {
-                    report.bytes_read = bytes_read;
-                    return Ok(());
-                }
+            }
+            if opts.max_frames.is_some_and(|max| report.frames_read >= max) {
+                report.bytes_read = bytes_read;
+                return Ok(());
             }
         }
         report.bytes_read = bytes_read;
