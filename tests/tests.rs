@@ -7,4 +7,5 @@ mod broken;
 mod differential;
 mod filters;
 mod outputs;
+mod samples;
 mod threads;
