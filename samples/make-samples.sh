@@ -272,9 +272,9 @@ capture lab-refused.pcap wl-web eth0 tcpdump -- \
 
 # 10. A few minutes of everything, as the router's public-subnet bridge sees it (pcapng).
 mixed() {
-  local end=$((SECONDS + 100))
+  local end=$((SECONDS + 180))
   local round=0
-  while [ "$SECONDS" -lt "$end" ] && [ "$round" -lt 40 ]; do
+  while [ "$SECONDS" -lt "$end" ] && [ "$round" -lt 80 ]; do
     round=$((round + 1))
     x wl-laptop curl -s --max-time 3 http://10.0.1.10/index.html http://10.0.1.10/status.json
     x wl-web dig +time=1 +tries=1 @203.0.113.53 db.lab.example A

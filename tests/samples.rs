@@ -39,12 +39,15 @@ fn readme_commands() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn answers_are_what_wirelite_prints() {
+/// Run every answer whose command reads `capture`, and compare with the key.
+fn check_answers_for(capture: &str) {
     let bin = env!("CARGO_BIN_EXE_wirelite");
-    let all = answers();
-    assert!(all.len() >= 30, "only {} answers", all.len());
-    for (cmd, want) in &all {
+    let mine: Vec<(String, String)> = answers()
+        .into_iter()
+        .filter(|(cmd, _)| cmd.contains(&format!("samples/{capture} ")))
+        .collect();
+    assert!(!mine.is_empty(), "no answers for {capture}");
+    for (cmd, want) in &mine {
         let real = format!("{bin}{}", cmd.strip_prefix("wirelite").unwrap());
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -54,12 +57,52 @@ fn answers_are_what_wirelite_prints() {
             .unwrap();
         assert!(out.status.success(), "{cmd}: {}", support::stderr(&out));
         assert_eq!(support::stdout(&out).trim_end_matches('\n'), want, "{cmd}");
+        // An empty answer means the question's filter selects nothing: a broken exercise.
+        assert!(!want.trim().is_empty(), "{cmd} answers nothing");
     }
+}
+
+/// One test per capture, so a failure names the lesson.
+macro_rules! answers_test {
+    ($($name:ident => $file:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check_answers_for($file);
+            }
+        )*
+
+        #[test]
+        fn every_capture_has_an_answers_test() {
+            let tested = [$($file),*];
+            for entry in std::fs::read_dir(root().join("samples")).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                    assert!(tested.contains(&name.as_str()), "{name} has no answers test");
+                }
+            }
+        }
+    };
+}
+
+answers_test! {
+    answers_lab_http => "lab-http.pcap",
+    answers_lab_keepalive => "lab-keepalive.pcapng",
+    answers_lab_echo_8080 => "lab-echo-8080.pcap",
+    answers_lab_ssh_key => "lab-ssh-key.pcap",
+    answers_lab_ssh_moved => "lab-ssh-moved.pcap",
+    answers_lab_ping_any => "lab-ping-any.pcap",
+    answers_lab_dns => "lab-dns.pcap",
+    answers_lab_nat_db_side => "lab-nat-db-side.pcap",
+    answers_lab_nat_inet_side => "lab-nat-inet-side.pcap",
+    answers_lab_refused => "lab-refused.pcap",
+    answers_lab_mixed => "lab-mixed.pcapng",
 }
 
 #[test]
 fn readme_and_answer_key_ask_the_same_questions() {
     let asked = readme_commands();
+    assert!(asked.len() >= 30, "only {} questions", asked.len());
     let answered: Vec<String> = answers().into_iter().map(|(c, _)| c).collect();
     assert_eq!(
         asked, answered,
