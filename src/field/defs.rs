@@ -284,6 +284,60 @@ pub fn fields() -> Vec<FieldDef> {
             }
         ),
         frame!(
+            "tcp.time_relative",
+            "Time since first frame in this TCP stream",
+            T::RelTime,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    e(Value::RelTime(t.time_relative_ns))
+                }
+            }
+        ),
+        frame!(
+            "tcp.time_delta",
+            "Time since previous frame in this TCP stream",
+            T::RelTime,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some(t) = &v.state.tcp {
+                    e(Value::RelTime(t.time_delta_ns))
+                }
+            }
+        ),
+        frame!(
+            "tcp.analysis.acks_frame",
+            "This is an ACK to the segment in frame",
+            T::FrameNum,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some((f, _)) = v.state.tcp.as_ref().and_then(|t| t.acked) {
+                    e(uint(f))
+                }
+            }
+        ),
+        frame!(
+            "tcp.analysis.ack_rtt",
+            "The RTT to ACK the segment was",
+            T::RelTime,
+            Dec,
+            Tcp,
+            Flow,
+            |v, e| {
+                if let Some((_, ns)) = v.state.tcp.as_ref().and_then(|t| t.acked) {
+                    e(Value::RelTime(ns))
+                }
+            }
+        ),
+        // tshark shows iRTT inside its SEQ/ACK analysis subtree, which a segment has only when it
+        // acknowledges a segment, carries data or has an analysis flag.
+        frame!(
             "tcp.analysis.initial_rtt",
             "iRTT",
             T::RelTime,
@@ -291,7 +345,11 @@ pub fn fields() -> Vec<FieldDef> {
             Tcp,
             Flow,
             |v, e| {
-                if let Some(ns) = v.state.tcp.as_ref().and_then(|t| t.initial_rtt_ns) {
+                let Some(t) = &v.state.tcp else { return };
+                let has_tree = t.acked.is_some()
+                    || t.analysis != 0
+                    || v.rec.tcp().is_some_and(|(_, h)| h.payload_len > 0);
+                if let (Some(ns), true) = (t.initial_rtt_ns, has_tree) {
                     e(Value::RelTime(ns))
                 }
             }
@@ -1272,10 +1330,8 @@ fn base_fields() -> Vec<FieldDef> {
             Tcp,
             Flow,
             |v, e| {
-                if let Some(t) = &v.state.tcp
-                    && let Some(n) = t.next_rel_seq
-                {
-                    e(uint(n))
+                if let Some(t) = &v.state.tcp {
+                    e(uint(t.next_rel_seq))
                 }
             }
         ),

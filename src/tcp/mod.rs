@@ -12,7 +12,12 @@
     clippy::panic
 )]
 
-use std::collections::HashMap;
+mod conn;
+
+use std::collections::{HashMap, VecDeque};
+
+use conn::SummaryInput;
+pub use conn::{ConnSummary, Ending, Side};
 
 use crate::decode::{PacketRecord, Proto, Tcp, tcp_flags};
 
@@ -149,8 +154,8 @@ pub struct SegmentInfo {
     pub rel_seq: u32,
     /// Relative acknowledgement number; 0 when the ACK flag is clear (as tshark shows it).
     pub rel_ack: u32,
-    /// `tcp.nxtseq`: seq + len (+1 for SYN, +1 for FIN), relative; absent on pure ACKs (tshark).
-    pub next_rel_seq: Option<u32>,
+    /// `tcp.nxtseq`: seq + len (+1 for SYN, +1 for FIN), relative.
+    pub next_rel_seq: u32,
     /// The window in bytes (raw value shifted by the scale learnt from the handshake).
     pub window: u32,
     /// Window shift: Some(n) known; None with `scaling_seen` false = unknown (-1), true = none (-2).
@@ -164,6 +169,11 @@ pub struct SegmentInfo {
     pub dup_ack: Option<(u64, u32)>,
     /// The handshake round trip (SYN to the ACK of the SYN-ACK), once known.
     pub initial_rtt_ns: Option<i64>,
+    /// `tcp.time_relative` and `tcp.time_delta`: since the stream's first and previous segment.
+    pub time_relative_ns: i64,
+    pub time_delta_ns: i64,
+    /// The segment this ACK acknowledges exactly (its frame) and the time it took.
+    pub acked: Option<(u64, i64)>,
 }
 
 impl SegmentInfo {
@@ -203,7 +213,13 @@ struct Half {
     dupacknum: u32,
     /// Analysis flags of this side's previous segment.
     lastflags: u32,
+    /// Segments not yet acknowledged: (relative next sequence number, frame, time), oldest first.
+    unacked: VecDeque<(u32, u64, i64)>,
 }
+
+/// Unacknowledged segments remembered per direction for `tcp.analysis.ack_rtt`; beyond this the
+/// oldest are forgotten (a window of 512 full segments is far beyond real flights).
+const MAX_UNACKED: usize = 512;
 
 #[derive(Debug)]
 struct Conn {
@@ -215,6 +231,9 @@ struct Conn {
     /// Raw ISN of the SYN-ACK's sender, to spot the ACK that completes the handshake.
     synack_seq: Option<u32>,
     initial_rtt_ns: Option<i64>,
+    first_ts: i64,
+    last_ts: i64,
+    summary: ConnSummary,
 }
 
 type Key = (Endpoint, Endpoint);
@@ -246,7 +265,17 @@ const FAST_RETRANS_NS: i64 = 20_000_000;
 pub struct Tracker {
     conns: HashMap<Key, Conn>,
     next_stream: u32,
+    /// Summaries of connections retired from `conns`.
+    retired: Vec<ConnSummary>,
+    segments: u64,
 }
+
+/// A closed connection (FIN both ways, or RST) idle this long in capture time is retired.
+const RETIRE_CLOSED_NS: i64 = 300 * 1_000_000_000;
+/// Any connection idle this long is retired.
+const RETIRE_IDLE_NS: i64 = 3600 * 1_000_000_000;
+/// How often (in segments) to look for connections to retire.
+const SWEEP_EVERY: u64 = 1 << 16;
 
 /// A segment as the tracker sees it.
 pub struct Segment<'a> {
@@ -267,8 +296,42 @@ impl Tracker {
         self.next_stream
     }
 
+    /// Every connection's summary, retired or not, in stream order.
+    pub fn into_summaries(self) -> Vec<ConnSummary> {
+        let mut all = self.retired;
+        all.extend(self.conns.into_values().map(|c| c.summary));
+        all.sort_by_key(|s| s.stream);
+        all
+    }
+
+    /// Move connections that are over (or long idle) out of the table, so memory follows the
+    /// connections alive at one time, not the whole capture. A retired 4-tuple seen again starts
+    /// a new stream (Wireshark would continue the old one after any pause).
+    fn sweep(&mut self, now: i64) {
+        let retired = &mut self.retired;
+        self.conns.retain(|_, c| {
+            let (a, b) = c.summary.sides();
+            let closed = a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
+            let idle = now.saturating_sub(c.last_ts);
+            let keep = idle
+                < if closed {
+                    RETIRE_CLOSED_NS
+                } else {
+                    RETIRE_IDLE_NS
+                };
+            if !keep {
+                retired.push(c.summary.clone());
+            }
+            keep
+        });
+    }
+
     pub fn segment(&mut self, seg: &Segment<'_>) -> SegmentInfo {
         let (src, tcp, now) = (seg.src, seg.tcp, seg.ts_ns);
+        self.segments += 1;
+        if self.segments.is_multiple_of(SWEEP_EVERY) {
+            self.sweep(now);
+        }
         let k = key(seg.src, seg.dst);
         let syn = tcp.has(tcp_flags::SYN);
         let ack = tcp.has(tcp_flags::ACK);
@@ -302,6 +365,9 @@ impl Tracker {
                     syn_time: None,
                     synack_seq: None,
                     initial_rtt_ns: None,
+                    first_ts: now,
+                    last_ts: now,
+                    summary: ConnSummary::new(stream, src, seg.dst, seg.frame, now),
                 },
             );
         }
@@ -310,6 +376,9 @@ impl Tracker {
             return SegmentInfo::default_for(tcp);
         };
         let dir = usize::from(c.first_src != src);
+        let time_relative_ns = now.saturating_sub(c.first_ts);
+        let time_delta_ns = now.saturating_sub(c.last_ts);
+        c.last_ts = now;
         let [h0, h1] = &mut c.half;
         let (fwd, rev) = if dir == 0 { (h0, h1) } else { (h1, h0) };
 
@@ -327,7 +396,8 @@ impl Tracker {
             fwd.syn_ws = Some(tcp.window_scale());
             if ack {
                 c.synack_seq = Some(tcp.seq);
-            } else if c.syn_time.is_none() {
+            } else {
+                // Wireshark measures the handshake from the most recent SYN.
                 c.syn_time = Some(now);
             }
         } else if ack
@@ -456,9 +526,29 @@ impl Tracker {
         let seg_end = seq
             .wrapping_add(seglen)
             .wrapping_add(u32::from(syn) + u32::from(fin));
+        // The ACK acknowledges the reverse direction's segments up to `ackn`; one that it
+        // acknowledges exactly gives the round trip (packet-tcp.c's unacked-segment list).
+        let mut acked = None;
+        if ack {
+            while let Some(&(next, frame, ts)) = rev.unacked.front() {
+                if gt(next, ackn) {
+                    break;
+                }
+                if next == ackn {
+                    acked = Some((frame, now.saturating_sub(ts)));
+                }
+                rev.unacked.pop_front();
+            }
+        }
         if flags & analysis::ZERO_WINDOW_PROBE == 0
             && (fwd.nextseq == 0 || gt(seg_end, fwd.nextseq))
         {
+            if seglen > 0 || syn || fin {
+                if fwd.unacked.len() >= MAX_UNACKED {
+                    fwd.unacked.pop_front();
+                }
+                fwd.unacked.push_back((seg_end, seg.frame, now));
+            }
             fwd.nextseq = seg_end;
             fwd.nextseq_time = now;
             if flags & analysis::LOST_SEGMENT == 0 {
@@ -490,13 +580,21 @@ impl Tracker {
             })
             .flatten()
             .collect();
-        let seg_len_flags = seglen + u32::from(syn) + u32::from(fin);
+        c.summary.record(&SummaryInput {
+            from_first: dir == 0,
+            tcp,
+            frame: seg.frame,
+            now,
+            flags,
+            rel_seq: seq,
+            irtt: c.initial_rtt_ns,
+        });
         SegmentInfo {
             stream: c.stream,
             dir: u8::from(dir == 1),
             rel_seq: seq,
             rel_ack: ackn,
-            next_rel_seq: (seg_len_flags > 0).then_some(seg_end),
+            next_rel_seq: seg_end,
             window: scaled,
             shift: if syn { None } else { shift },
             scaling_seen: !syn && scaling_seen,
@@ -504,6 +602,9 @@ impl Tracker {
             analysis: flags,
             dup_ack,
             initial_rtt_ns: c.initial_rtt_ns,
+            time_relative_ns,
+            time_delta_ns,
+            acked,
         }
     }
 }
@@ -515,7 +616,7 @@ impl SegmentInfo {
             dir: 0,
             rel_seq: tcp.seq,
             rel_ack: tcp.ack,
-            next_rel_seq: None,
+            next_rel_seq: tcp.seq,
             window: u32::from(tcp.window),
             shift: None,
             scaling_seen: false,
@@ -523,6 +624,9 @@ impl SegmentInfo {
             analysis: 0,
             dup_ack: None,
             initial_rtt_ns: None,
+            time_relative_ns: 0,
+            time_delta_ns: 0,
+            acked: None,
         }
     }
 }
