@@ -551,9 +551,13 @@ impl Tracker {
             }
             fwd.nextseq = seg_end;
             fwd.nextseq_time = now;
-            if flags & analysis::LOST_SEGMENT == 0 {
-                fwd.maxseqtobeacked = seg_end;
-            }
+        }
+        // The highest contiguous sequence number: a segment starting exactly there lets it jump
+        // to everything seen so far (packet-tcp.c), so one lost segment is flagged once.
+        if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0)
+            && flags & analysis::ZERO_WINDOW_PROBE == 0
+        {
+            fwd.maxseqtobeacked = fwd.nextseq;
         }
         fwd.window = Some(window);
         fwd.lastack = ackn;
