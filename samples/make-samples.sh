@@ -4,6 +4,7 @@
 # Real kernels, servers and clients; no address outside the lab is ever contacted. Run as root:
 #
 #   sudo samples/make-samples.sh          # rewrites the captures in samples/
+#   sudo ONLY="lab-oneway.pcap" samples/make-samples.sh   # only the named captures
 #
 # Needs (Debian packages): iproute2, iptables, ethtool, tcpdump, tshark (dumpcap, for pcapng),
 # iputils-ping, curl, openssh-server, openssh-client, dnsmasq, bind9-dnsutils, python3.
@@ -185,7 +186,9 @@ flush_arp() {
 # capture FILE NS IFACE TOOL -- COMMAND...: record on NS's IFACE while COMMAND runs.
 # TOOL: tcpdump (pcap) or dumpcap (pcapng).
 capture() {
-  local out="$here/$1" ns="$2" ifc="$3" tool="$4"; shift 5
+  local out="$here/$1" ns="$2" ifc="$3" tool="$4"
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $1 "* ]]; then return 0; fi
+  shift 5
   rm -f "$out"
   flush_arp
   if [ "$tool" = dumpcap ]; then
@@ -257,6 +260,7 @@ capture lab-dns.pcap wl-web eth0 tcpdump -- bash -c "
   ip netns exec wl-web dig +tcp +time=2 +tries=1 @203.0.113.53 web.lab.example A"
 
 # 8. curl from the private DB host to an internet server through the NAT, captured on both sides.
+if [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" lab-nat-db-side.pcap "* ]]; then
 ip netns exec wl-inetweb timeout 200 tcpdump -q -i eth0 -s 0 -U -w "$here/lab-nat-inet-side.pcap" 2>/dev/null &
 ipid=$!
 sleep 1
@@ -265,10 +269,29 @@ capture lab-nat-db-side.pcap wl-db eth0 tcpdump -- \
 kill -INT "$ipid" 2>/dev/null || true; wait "$ipid" 2>/dev/null || true
 chmod 644 "$here/lab-nat-inet-side.pcap"
 echo "wrote samples/lab-nat-inet-side.pcap ($(stat -c %s "$here/lab-nat-inet-side.pcap") bytes)"
+fi
 
 # 9. A connection refused: port 8081 is open in the security group but nothing listens.
 capture lab-refused.pcap wl-web eth0 tcpdump -- \
   x wl-laptop curl -s --max-time 3 http://10.0.1.10:8081/
+
+# 11. Only one direction: the laptop's own capture of what it sent (`tcpdump -Q out`), as with
+#     asymmetric routing or a filter that misses the replies. The connection looks half open.
+capture_out() {
+  local out="$here/lab-oneway.pcap"
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" lab-oneway.pcap "* ]]; then return 0; fi
+  flush_arp
+  ip netns exec wl-laptop timeout 60 tcpdump -q -i eth0 -Q out -s 0 -U -w "$out" 2>/dev/null &
+  local cpid=$!
+  sleep 1.5
+  x wl-laptop curl -s --max-time 5 http://10.0.1.10/index.html >/dev/null 2>&1 || true
+  sleep 1
+  kill -INT "$cpid" 2>/dev/null || true
+  wait "$cpid" 2>/dev/null || true
+  chmod 644 "$out"
+  echo "wrote lab-oneway.pcap ($(stat -c %s "$out") bytes)"
+}
+capture_out
 
 # 10. A few minutes of everything, as the router's public-subnet bridge sees it (pcapng).
 mixed() {

@@ -96,6 +96,7 @@ answers_test! {
     answers_lab_nat_db_side => "lab-nat-db-side.pcap",
     answers_lab_nat_inet_side => "lab-nat-inet-side.pcap",
     answers_lab_refused => "lab-refused.pcap",
+    answers_lab_oneway => "lab-oneway.pcap",
     answers_lab_mixed => "lab-mixed.pcapng",
 }
 

@@ -8,4 +8,5 @@ mod differential;
 mod filters;
 mod outputs;
 mod samples;
+mod tcp;
 mod threads;

@@ -85,14 +85,18 @@ def as_tshark(cmd):
     return s + (" | wc -l" if count else "")
 
 def check_tshark():
-    bad = 0
+    bad = skipped = 0
     for cmd, want in answers():
+        if not cmd.startswith("wirelite list "):
+            # Questions about wirelite's own tables (Zeek states, ...) have no tshark equivalent.
+            skipped += 1
+            continue
         got = run(as_tshark(cmd)).strip()
         if got != want.strip():
             bad += 1
             print(f"DIFFERS: {cmd}\n  answers.md: {want!r}\n  tshark:     {got!r}")
-    n = len(answers())
-    print(f"tshark agrees with {n - bad} of {n} answers")
+    n = len(answers()) - skipped
+    print(f"tshark agrees with {n - bad} of {n} answers ({skipped} wirelite-only questions skipped)")
     return bad == 0
 
 if __name__ == "__main__":

@@ -30,6 +30,23 @@ wirelite list lab.pcap -T fields -e ip.src -e tcp.dstport -E header=y\n  \
 wirelite list lab.pcap -T ndjson | jq .         one JSON object per packet\n  \
 tcpdump -i any -w - | wirelite list -           read a live capture from a pipe")]
     List(ListArgs),
+    /// One row per TCP connection: handshake, how it ended, Zeek state and history, counts
+    #[command(after_help = "Examples:\n  \
+wirelite tcp samples/lab-http.pcap\n  \
+wirelite tcp samples/lab-ssh-moved.pcap --explain          what happened, in words\n  \
+wirelite tcp samples/lab-mixed.pcapng --handshakes          SYN/SYN-ACK/ACK frames, iRTT, MSS, WS\n  \
+wirelite tcp lab.pcap -Y 'ip.addr==10.0.2.0/24' -T json     connections with a matching packet\n\n\
+A client port marked * was picked up midstream (no SYN seen). States and history letters are\n\
+Zeek's (conn.log): SF normal close, S0 no answer, REJ refused, RSTO/RSTR reset by client/server,\n\
+S1 still open, SH half-open, OTH midstream; upper case = client, lower case = server.")]
+    Tcp(TcpArgs),
+    /// A ladder diagram of one TCP connection: one arrow per segment, with flags, Seq/Ack and Len
+    #[command(after_help = "Examples:\n  \
+wirelite flow samples/lab-http.pcap --stream 0\n  \
+wirelite flow samples/lab-refused.pcap --stream 0 --explain\n  \
+wirelite flow samples/lab-http.pcap --stream 0 --format svg -o handshake.svg\n\n\
+Stream numbers are Wireshark's tcp.stream: see them with `wirelite tcp FILE`.")]
+    Flow(FlowArgs),
     /// Check a display filter without reading a capture: print its parsed form, or the error
     #[command(
         after_help = "Examples:\n  wirelite filter-check 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
@@ -42,6 +59,56 @@ wirelite filter-check 'ip.addr==10.0.2.0/24 && !icmp'\n\nExit code 2 when the fi
     /// List the fields wirelite knows (name, type, description), like `tshark -G fields`
     #[command(after_help = "Examples:\n  wirelite fields\n  wirelite fields | grep '^tcp\\.'")]
     Fields,
+}
+
+#[derive(Debug, Args)]
+pub struct TcpArgs {
+    /// The capture file; - reads standard input
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// The capture file, as tshark's -r
+    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
+    pub read_file: Option<String>,
+    /// Only connections with at least one packet matching this display filter
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Output format: text (default) or json
+    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+    /// Show only the handshake columns
+    #[arg(long)]
+    pub handshakes: bool,
+    /// Explain what happened on each connection in plain words
+    #[arg(long)]
+    pub explain: bool,
+    /// Decode threads (default: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowArgs {
+    /// The capture file; - reads standard input
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// The capture file, as tshark's -r
+    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
+    pub read_file: Option<String>,
+    /// The connection to draw (its tcp.stream number)
+    #[arg(long, value_name = "N")]
+    pub stream: u32,
+    /// text (default) or svg
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+    /// Write to this file instead of standard output
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+    /// Add a plain-language line to notable segments and a summary of the connection
+    #[arg(long)]
+    pub explain: bool,
+    /// Decode threads (default: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

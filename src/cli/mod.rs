@@ -40,6 +40,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::List(a) => list(a),
         Command::Fields => print_fields().map(|()| ExitCode::SUCCESS),
         Command::FilterCheck { filter } => filter_check(&filter),
+        Command::Tcp(a) => tcp_table(a),
+        Command::Flow(a) => flow(a),
     };
     match result {
         Ok(code) => code,
@@ -193,13 +195,7 @@ pub fn decode_options(
 }
 
 fn list(a: ListArgs) -> Result<ExitCode> {
-    let path = match (a.file.as_deref(), a.read_file.as_deref()) {
-        (Some(_), Some(_)) => bail!(usage(
-            "give the capture either as FILE or with -r, not both"
-        )),
-        (Some(p), None) | (None, Some(p)) => p.to_string(),
-        (None, None) => bail!(usage("no capture file given (use - for standard input)")),
-    };
+    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
     let fields = resolve_fields(&a.fields)?;
     // A bad filter is reported before any packet is read.
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
@@ -229,12 +225,6 @@ fn list(a: ListArgs) -> Result<ExitCode> {
             "-T {other}: unknown format (text, fields, json, ndjson)"
         ))),
     };
-    let reader = Reader::open(&path)?;
-    let total = if path == "-" {
-        None
-    } else {
-        std::fs::metadata(&path).ok().map(|m| m.len())
-    };
     let opts = Options {
         threads: a.threads,
         max_frames: a.count,
@@ -242,26 +232,163 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         decode,
         ..Options::default()
     };
+    let report = run_pipeline(&path, &opts, filter.as_ref(), sink.as_mut())?;
+    Ok(exit_for(&report))
+}
+
+/// Read a capture through the pipeline into `sink`, with progress on a terminal.
+fn run_pipeline(
+    path: &str,
+    opts: &Options,
+    filter: Option<&Filter>,
+    sink: &mut dyn Sink,
+) -> Result<engine::Report> {
+    let reader = Reader::open(path)?;
+    let total = if path == "-" {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
     let mut bar = progress::Progress::new(total, io::stderr().is_terminal() && !reader.is_gzip());
-    let matcher: &dyn Matcher = match &filter {
+    let matcher: &dyn Matcher = match filter {
         Some(f) => f,
         None => &MatchAll,
     };
-    let report = engine::run(
-        reader,
-        &opts,
-        matcher,
-        sink.as_mut(),
-        &mut |bytes, frames| bar.update(bytes, frames),
-    )?;
+    let report = engine::run(reader, opts, matcher, sink, &mut |bytes, frames| {
+        bar.update(bytes, frames)
+    })?;
     bar.finish();
-    if let Some(err) = report.capture_error {
-        // Everything read before the damage has been written; say what stopped the read.
-        let _ = io::stdout().flush();
-        eprintln!("wirelite: {err}");
-        return Ok(ExitCode::from(1));
+    Ok(report)
+}
+
+/// Exit 1 when the capture could not be read to the end, after saying why; 0 otherwise.
+fn exit_for(report: &engine::Report) -> ExitCode {
+    match &report.capture_error {
+        Some(err) => {
+            // Everything read before the damage has been written; say what stopped the read.
+            let _ = io::stdout().flush();
+            eprintln!("wirelite: {err}");
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+fn capture_path(file: Option<&str>, read_file: Option<&str>) -> Result<String> {
+    match (file, read_file) {
+        (Some(_), Some(_)) => bail!(usage(
+            "give the capture either as FILE or with -r, not both"
+        )),
+        (Some(p), None) | (None, Some(p)) => Ok(p.to_string()),
+        (None, None) => bail!(usage("no capture file given (use - for standard input)")),
+    }
+}
+
+/// Collects the streams of matching packets (`tcp -Y`) or the rows of one stream (`flow`).
+struct StreamSink {
+    matched: std::collections::BTreeSet<u32>,
+    flow_of: Option<u32>,
+    rows: Vec<crate::output::tcp::FlowRow>,
+}
+
+impl Sink for StreamSink {
+    fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
+        if let Some(t) = &view.state.tcp {
+            self.matched.insert(t.stream);
+            if self.flow_of == Some(t.stream) {
+                self.rows.extend(crate::output::tcp::flow_row(view));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
+    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
+    let filter = a.filter.as_deref().map(compile_filter).transpose()?;
+    if !matches!(a.format.as_str(), "text" | "json") {
+        bail!(usage(format!(
+            "-T {}: unknown format (text, json)",
+            a.format
+        )));
+    }
+    let opts = Options {
+        threads: a.threads,
+        decode: decode_options(false, &[], filter.as_ref()),
+        collect_connections: true,
+        ..Options::default()
+    };
+    let mut sink = StreamSink {
+        matched: Default::default(),
+        flow_of: None,
+        rows: Vec::new(),
+    };
+    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let conns: Vec<&crate::tcp::ConnSummary> = report
+        .connections
+        .iter()
+        .filter(|c| filter.is_none() || sink.matched.contains(&c.stream))
+        .collect();
+    let first = report.first_ts_ns.unwrap_or(0);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if a.format == "json" {
+        use crate::output::tcp::{Totals, conn_json, totals_json};
+        let doc = serde_json::json!({
+            "connections": conns.iter().map(|c| conn_json(c, first)).collect::<Vec<_>>(),
+            "summary": totals_json(&Totals::of(&conns)),
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(
+            crate::output::tcp::table(&conns, first, a.handshakes, a.explain).as_bytes(),
+        )?;
+    }
+    out.flush()?;
+    Ok(exit_for(&report))
+}
+
+fn flow(a: args::FlowArgs) -> Result<ExitCode> {
+    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
+    if !matches!(a.format.as_str(), "text" | "svg") {
+        bail!(usage(format!(
+            "--format {}: unknown format (text, svg)",
+            a.format
+        )));
+    }
+    let opts = Options {
+        threads: a.threads,
+        decode: decode_options(false, &[], None),
+        collect_connections: true,
+        ..Options::default()
+    };
+    let mut sink = StreamSink {
+        matched: Default::default(),
+        flow_of: Some(a.stream),
+        rows: Vec::new(),
+    };
+    let report = run_pipeline(&path, &opts, None, &mut sink)?;
+    let Some(conn) = report.connections.iter().find(|c| c.stream == a.stream) else {
+        bail!(usage(format!(
+            "{path} has no TCP stream {} (it has {} streams, numbered from 0)",
+            a.stream,
+            report.connections.len()
+        )));
+    };
+    let text = if a.format == "svg" {
+        crate::output::tcp::flow_svg(conn, &sink.rows)
+    } else {
+        crate::output::tcp::flow_text(conn, &sink.rows, a.explain)
+    };
+    match &a.output {
+        Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(exit_for(&report))
 }
 
 fn print_fields() -> Result<()> {

@@ -63,6 +63,8 @@ pub struct Options {
     pub batch_bytes: usize,
     /// What the decoders need to decode for the outputs and filter in use.
     pub decode: decode::DecodeOptions,
+    /// Return every TCP connection's summary in the report (the `tcp` and `flow` commands).
+    pub collect_connections: bool,
 }
 
 impl Default for Options {
@@ -73,6 +75,7 @@ impl Default for Options {
             batch_frames: 4096,
             batch_bytes: 4 << 20,
             decode: decode::DecodeOptions::default(),
+            collect_connections: false,
         }
     }
 }
@@ -87,6 +90,10 @@ pub struct Report {
     pub malformed: u64,
     /// The error that ended the capture early; frames before it were processed.
     pub capture_error: Option<capture::Error>,
+    /// The first frame's timestamp (the origin of relative times).
+    pub first_ts_ns: Option<i64>,
+    /// TCP connections in stream order, when `Options::collect_connections` asked for them.
+    pub connections: Vec<tcp::ConnSummary>,
 }
 
 /// Batches in flight between the reader thread and the decoder: two keep both busy while
@@ -139,6 +146,10 @@ pub fn run(
     let (consumed, capture_error) = result;
     consumed?;
     report.capture_error = capture_error;
+    report.first_ts_ns = ordered.first_ts;
+    if opts.collect_connections {
+        report.connections = ordered.tcp.into_summaries();
+    }
     sink.finish()?;
     Ok(report)
 }

@@ -28,3 +28,4 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(out)
 }
+pub mod tcp;
