@@ -293,6 +293,15 @@ capture_out() {
 }
 capture_out
 
+# 12. Port reuse: the laptop connects twice from the same port (45000) to the echo app, which
+#     closes first each time (so the laptop's port is free again at once). Wireshark gives the
+#     second connection a new stream and flags its SYN "TCP Port numbers reused".
+printf 'GET /first HTTP/1.1\nHost: 10.0.1.10\nConnection: close\n\n' > "$tmp/first.txt"
+printf 'GET /second HTTP/1.1\nHost: 10.0.1.10\nConnection: close\n\n' > "$tmp/second.txt"
+capture lab-port-reuse.pcap wl-web eth0 tcpdump -- bash -c "
+  ip netns exec wl-laptop python3 $lab/slowtype.py 10.0.1.10 8080 $tmp/first.txt 45000
+  ip netns exec wl-laptop python3 $lab/slowtype.py 10.0.1.10 8080 $tmp/second.txt 45000"
+
 # 10. A few minutes of everything, as the router's public-subnet bridge sees it (pcapng).
 mixed() {
   local end=$((SECONDS + 180))

@@ -97,6 +97,7 @@ answers_test! {
     answers_lab_nat_inet_side => "lab-nat-inet-side.pcap",
     answers_lab_refused => "lab-refused.pcap",
     answers_lab_oneway => "lab-oneway.pcap",
+    answers_lab_port_reuse => "lab-port-reuse.pcap",
     answers_lab_mixed => "lab-mixed.pcapng",
 }
 

@@ -352,6 +352,10 @@ impl Tracker {
         };
         if reused {
             flags |= analysis::REUSED_PORTS;
+            // The old conversation is over: keep its summary, its 4-tuple now names a new one.
+            if let Some(old) = self.conns.remove(&k) {
+                self.retired.push(old.summary);
+            }
         }
         if reused || !self.conns.contains_key(&k) {
             let stream = self.next_stream;
@@ -632,5 +636,144 @@ impl SegmentInfo {
             time_delta_ns: 0,
             acked: None,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpOptions;
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        let mut addr = [0u8; 16];
+        addr[..4].copy_from_slice(&[10, 0, 0, last]);
+        Endpoint {
+            addr,
+            v6: false,
+            port,
+        }
+    }
+
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp {
+        Tcp {
+            src_port: 0,
+            dst_port: 0,
+            seq,
+            ack,
+            hdr_len: 20,
+            flags,
+            window: 1000,
+            checksum: 0,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload_len: len,
+        }
+    }
+
+    const SEC: i64 = 1_000_000_000;
+
+    /// Feed a short connection a -> b: handshake, FIN both ways; `t0` in seconds.
+    fn connection(tr: &mut Tracker, a: Endpoint, b: Endpoint, isn: u32, t0: i64, frame0: u64) {
+        use tcp_flags::*;
+        let steps = [
+            (a, b, seg(SYN, isn, 0, 0)),
+            (b, a, seg(SYN | ACK, 7000, isn.wrapping_add(1), 0)),
+            (a, b, seg(ACK, isn.wrapping_add(1), 7001, 0)),
+            (a, b, seg(FIN | ACK, isn.wrapping_add(1), 7001, 0)),
+            (b, a, seg(FIN | ACK, 7001, isn.wrapping_add(2), 0)),
+            (a, b, seg(ACK, isn.wrapping_add(2), 7002, 0)),
+        ];
+        for (i, (src, dst, t)) in steps.iter().enumerate() {
+            tr.segment(&Segment {
+                src: *src,
+                dst: *dst,
+                tcp: t,
+                frame: frame0 + i as u64,
+                ts_ns: t0 * SEC + i as i64,
+            });
+        }
+    }
+
+    #[test]
+    fn closed_connections_are_retired_but_still_reported() {
+        let mut tr = Tracker::new();
+        connection(&mut tr, ep(1, 1000), ep(2, 80), 100, 0, 1);
+        connection(&mut tr, ep(1, 1001), ep(2, 80), 200, 1, 7);
+        assert_eq!(tr.conns.len(), 2);
+        tr.sweep(RETIRE_CLOSED_NS / SEC * SEC + 2 * SEC);
+        assert_eq!(tr.conns.len(), 0, "both closed and idle past the limit");
+        let all = tr.into_summaries();
+        assert_eq!(all.iter().map(|c| c.stream).collect::<Vec<_>>(), [0, 1]);
+        assert!(all.iter().all(|c| c.conn_state() == "SF"));
+    }
+
+    #[test]
+    fn open_connections_stay_until_long_idle() {
+        use tcp_flags::*;
+        let mut tr = Tracker::new();
+        let (a, b) = (ep(1, 1000), ep(2, 80));
+        tr.segment(&Segment {
+            src: a,
+            dst: b,
+            tcp: &seg(SYN, 5, 0, 0),
+            frame: 1,
+            ts_ns: 0,
+        });
+        tr.sweep(RETIRE_CLOSED_NS + SEC);
+        assert_eq!(
+            tr.conns.len(),
+            1,
+            "not closed: kept past the closed-connection limit"
+        );
+        tr.sweep(RETIRE_IDLE_NS + SEC);
+        assert_eq!(tr.conns.len(), 0);
+        assert_eq!(tr.into_summaries()[0].conn_state(), "S0");
+    }
+
+    #[test]
+    fn reused_ports_start_a_new_stream_and_keep_the_old_one() {
+        let mut tr = Tracker::new();
+        let (a, b) = (ep(1, 45000), ep(2, 8080));
+        connection(&mut tr, a, b, 100, 0, 1);
+        connection(&mut tr, a, b, 900, 2, 7);
+        let all = tr.into_summaries();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].first_frame, 7);
+    }
+
+    #[test]
+    fn relative_numbers_wrap_around_zero() {
+        use tcp_flags::*;
+        let mut tr = Tracker::new();
+        let (a, b) = (ep(1, 1000), ep(2, 80));
+        let isn = u32::MAX - 1;
+        tr.segment(&Segment {
+            src: a,
+            dst: b,
+            tcp: &seg(SYN, isn, 0, 0),
+            frame: 1,
+            ts_ns: 0,
+        });
+        let info = tr.segment(&Segment {
+            src: a,
+            dst: b,
+            tcp: &seg(ACK | PSH, isn.wrapping_add(1), 1, 10),
+            frame: 2,
+            ts_ns: 1,
+        });
+        assert_eq!((info.rel_seq, info.next_rel_seq), (1, 11));
+        let info = tr.segment(&Segment {
+            src: a,
+            dst: b,
+            tcp: &seg(ACK | PSH, isn.wrapping_add(11), 1, 10),
+            frame: 3,
+            ts_ns: 2,
+        });
+        assert_eq!(info.rel_seq, 11, "past the wrap of the raw sequence number");
+        assert_eq!(
+            info.analysis, 0,
+            "in order: no retransmission across the wrap"
+        );
     }
 }
