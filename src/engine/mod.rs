@@ -115,7 +115,14 @@ pub fn run(
         .build()
         .map_err(std::io::Error::other)?;
     let mut report = Report::default();
-    let mut ordered = Ordered::default();
+    let mut ordered = Ordered {
+        tcp: if opts.collect_connections {
+            tcp::Tracker::keeping_summaries()
+        } else {
+            tcp::Tracker::new()
+        },
+        ..Ordered::default()
+    };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
     let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
 

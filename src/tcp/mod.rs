@@ -265,8 +265,10 @@ const FAST_RETRANS_NS: i64 = 20_000_000;
 pub struct Tracker {
     conns: HashMap<Key, Conn>,
     next_stream: u32,
-    /// Summaries of connections retired from `conns`.
+    /// Summaries of connections retired from `conns`, kept only when asked for (the `tcp`
+    /// table needs them; the packet list does not, and must not grow with the capture).
     retired: Vec<ConnSummary>,
+    keep_retired: bool,
     segments: u64,
 }
 
@@ -291,6 +293,21 @@ impl Tracker {
         Tracker::default()
     }
 
+    /// A tracker that also keeps the summaries of retired connections, for
+    /// [`Tracker::into_summaries`].
+    pub fn keeping_summaries() -> Tracker {
+        Tracker {
+            keep_retired: true,
+            ..Tracker::default()
+        }
+    }
+
+    fn retire(&mut self, summary: ConnSummary) {
+        if self.keep_retired {
+            self.retired.push(summary);
+        }
+    }
+
     /// Number of streams assigned so far.
     pub fn streams(&self) -> u32 {
         self.next_stream
@@ -308,21 +325,21 @@ impl Tracker {
     /// connections alive at one time, not the whole capture. A retired 4-tuple seen again starts
     /// a new stream (Wireshark would continue the old one after any pause).
     fn sweep(&mut self, now: i64) {
-        let retired = &mut self.retired;
+        let (retired, keep) = (&mut self.retired, self.keep_retired);
         self.conns.retain(|_, c| {
             let (a, b) = c.summary.sides();
             let closed = a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
             let idle = now.saturating_sub(c.last_ts);
-            let keep = idle
-                < if closed {
-                    RETIRE_CLOSED_NS
-                } else {
-                    RETIRE_IDLE_NS
-                };
-            if !keep {
+            let limit = if closed {
+                RETIRE_CLOSED_NS
+            } else {
+                RETIRE_IDLE_NS
+            };
+            let keep_conn = idle < limit;
+            if !keep_conn && keep {
                 retired.push(c.summary.clone());
             }
-            keep
+            keep_conn
         });
     }
 
@@ -354,7 +371,7 @@ impl Tracker {
             flags |= analysis::REUSED_PORTS;
             // The old conversation is over: keep its summary, its 4-tuple now names a new one.
             if let Some(old) = self.conns.remove(&k) {
-                self.retired.push(old.summary);
+                self.retire(old.summary);
             }
         }
         if reused || !self.conns.contains_key(&k) {
@@ -697,7 +714,7 @@ mod tests {
 
     #[test]
     fn closed_connections_are_retired_but_still_reported() {
-        let mut tr = Tracker::new();
+        let mut tr = Tracker::keeping_summaries();
         connection(&mut tr, ep(1, 1000), ep(2, 80), 100, 0, 1);
         connection(&mut tr, ep(1, 1001), ep(2, 80), 200, 1, 7);
         assert_eq!(tr.conns.len(), 2);
@@ -709,9 +726,19 @@ mod tests {
     }
 
     #[test]
+    fn the_packet_list_keeps_nothing_of_retired_connections() {
+        let mut tr = Tracker::new();
+        for i in 0..100u16 {
+            connection(&mut tr, ep(1, 1000 + i), ep(2, 80), 100, i64::from(i), 1);
+        }
+        tr.sweep(RETIRE_CLOSED_NS + 200 * SEC);
+        assert!(tr.conns.is_empty() && tr.retired.is_empty());
+    }
+
+    #[test]
     fn open_connections_stay_until_long_idle() {
         use tcp_flags::*;
-        let mut tr = Tracker::new();
+        let mut tr = Tracker::keeping_summaries();
         let (a, b) = (ep(1, 1000), ep(2, 80));
         tr.segment(&Segment {
             src: a,
@@ -733,7 +760,7 @@ mod tests {
 
     #[test]
     fn reused_ports_start_a_new_stream_and_keep_the_old_one() {
-        let mut tr = Tracker::new();
+        let mut tr = Tracker::keeping_summaries();
         let (a, b) = (ep(1, 45000), ep(2, 8080));
         connection(&mut tr, a, b, 100, 0, 1);
         connection(&mut tr, a, b, 900, 2, 7);
