@@ -25,7 +25,7 @@ pub enum Command {
 wirelite list lab.pcap                          one line per packet, like tshark\n  \
 wirelite list lab.pcap -V -c 1                  the detail tree of the first packet\n  \
 wirelite list lab.pcap -Y 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
-wirelite list lab.pcap -Y 'ip.addr==10.0.2.0/24' --count-only\n  \
+wirelite list lab.pcap -Y 'ip.addr==10.0.2.0/24' --count\n  \
 wirelite list lab.pcap -T fields -e ip.src -e tcp.dstport -E header=y\n  \
 wirelite list lab.pcap -T ndjson | jq .         one JSON object per packet\n  \
 tcpdump -i any -w - | wirelite list -           read a live capture from a pipe")]
@@ -61,14 +61,26 @@ wirelite filter-check 'ip.addr==10.0.2.0/24 && !icmp'\n\nExit code 2 when the fi
     Fields,
 }
 
+/// What every command that reads a capture takes.
 #[derive(Debug, Args)]
-pub struct TcpArgs {
-    /// The capture file; - reads standard input
+pub struct CaptureArgs {
+    /// The capture file (pcap, pcapng, optionally gzip-compressed); - reads standard input
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
+
     /// The capture file, as tshark's -r
     #[arg(short = 'r', long = "read-file", value_name = "FILE")]
     pub read_file: Option<String>,
+
+    /// Decode threads (default: one per core); the output is the same for any number
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TcpArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// Only connections with at least one packet matching this display filter
     #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
     pub filter: Option<String>,
@@ -81,19 +93,12 @@ pub struct TcpArgs {
     /// Explain what happened on each connection in plain words
     #[arg(long)]
     pub explain: bool,
-    /// Decode threads (default: one per core)
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct FlowArgs {
-    /// The capture file; - reads standard input
-    #[arg(value_name = "FILE")]
-    pub file: Option<String>,
-    /// The capture file, as tshark's -r
-    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
-    pub read_file: Option<String>,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// The connection to draw (its tcp.stream number)
     #[arg(long, value_name = "N")]
     pub stream: u32,
@@ -106,20 +111,12 @@ pub struct FlowArgs {
     /// Add a plain-language line to notable segments and a summary of the connection
     #[arg(long)]
     pub explain: bool,
-    /// Decode threads (default: one per core)
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The capture file (pcap, pcapng, optionally gzip-compressed); - reads standard input
-    #[arg(value_name = "FILE")]
-    pub file: Option<String>,
-
-    /// The capture file, as tshark's -r
-    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
-    pub read_file: Option<String>,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
 
     /// Show only packets that match this Wireshark display filter, e.g. 'tcp.port==80'
     #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
@@ -149,10 +146,6 @@ pub struct ListArgs {
     /// Read only the first N packets (as tshark: a -Y filter then applies to those N)
     #[arg(short = 'c', value_name = "N")]
     pub count: Option<u64>,
-
-    /// Decode threads (default: one per core); the output is the same for any number
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
 
     /// Frames per decode batch (tuning and tests)
     #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]

@@ -195,7 +195,7 @@ pub fn decode_options(
 }
 
 fn list(a: ListArgs) -> Result<ExitCode> {
-    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
+    let path = capture_path(&a.capture)?;
     let fields = resolve_fields(&a.fields)?;
     // A bad filter is reported before any packet is read.
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
@@ -226,7 +226,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         ))),
     };
     let opts = Options {
-        threads: a.threads,
+        threads: a.capture.threads,
         max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
@@ -274,8 +274,8 @@ fn exit_for(report: &engine::Report) -> ExitCode {
     }
 }
 
-fn capture_path(file: Option<&str>, read_file: Option<&str>) -> Result<String> {
-    match (file, read_file) {
+fn capture_path(c: &args::CaptureArgs) -> Result<String> {
+    match (c.file.as_deref(), c.read_file.as_deref()) {
         (Some(_), Some(_)) => bail!(usage(
             "give the capture either as FILE or with -r, not both"
         )),
@@ -304,7 +304,7 @@ impl Sink for StreamSink {
 }
 
 fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
-    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
+    let path = capture_path(&a.capture)?;
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
     if !matches!(a.format.as_str(), "text" | "json") {
         bail!(usage(format!(
@@ -312,18 +312,7 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
             a.format
         )));
     }
-    let opts = Options {
-        threads: a.threads,
-        decode: decode_options(false, &[], filter.as_ref()),
-        collect_connections: true,
-        ..Options::default()
-    };
-    let mut sink = StreamSink {
-        matched: Default::default(),
-        flow_of: None,
-        rows: Vec::new(),
-    };
-    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let (report, sink) = connection_pass(&path, &a.capture, filter.as_ref(), None)?;
     let conns: Vec<&crate::tcp::ConnSummary> = report
         .connections
         .iter()
@@ -348,26 +337,38 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
     Ok(exit_for(&report))
 }
 
+/// Read a capture for its TCP connections: the streams of packets matching `filter`, and the
+/// diagram rows of stream `flow_of`.
+fn connection_pass(
+    path: &str,
+    capture: &args::CaptureArgs,
+    filter: Option<&Filter>,
+    flow_of: Option<u32>,
+) -> Result<(engine::Report, StreamSink)> {
+    let opts = Options {
+        threads: capture.threads,
+        decode: decode_options(false, &[], filter),
+        collect_connections: true,
+        ..Options::default()
+    };
+    let mut sink = StreamSink {
+        matched: Default::default(),
+        flow_of,
+        rows: Vec::new(),
+    };
+    let report = run_pipeline(path, &opts, filter, &mut sink)?;
+    Ok((report, sink))
+}
+
 fn flow(a: args::FlowArgs) -> Result<ExitCode> {
-    let path = capture_path(a.file.as_deref(), a.read_file.as_deref())?;
+    let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "text" | "svg") {
         bail!(usage(format!(
             "--format {}: unknown format (text, svg)",
             a.format
         )));
     }
-    let opts = Options {
-        threads: a.threads,
-        decode: decode_options(false, &[], None),
-        collect_connections: true,
-        ..Options::default()
-    };
-    let mut sink = StreamSink {
-        matched: Default::default(),
-        flow_of: Some(a.stream),
-        rows: Vec::new(),
-    };
-    let report = run_pipeline(&path, &opts, None, &mut sink)?;
+    let (report, sink) = connection_pass(&path, &a.capture, None, Some(a.stream))?;
     let Some(conn) = report.connections.iter().find(|c| c.stream == a.stream) else {
         bail!(usage(format!(
             "{path} has no TCP stream {} (it has {} streams, numbered from 0)",
