@@ -7,6 +7,7 @@ mod broken;
 mod differential;
 mod filters;
 mod outputs;
+mod pairs;
 mod samples;
 mod tcp;
 mod threads;

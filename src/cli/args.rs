@@ -47,6 +47,19 @@ wirelite flow samples/lab-refused.pcap --stream 0 --explain\n  \
 wirelite flow samples/lab-http.pcap --stream 0 --format svg -o handshake.svg\n\n\
 Stream numbers are Wireshark's tcp.stream: see them with `wirelite tcp FILE`.")]
     Flow(FlowArgs),
+    /// Pings: each echo request next to its reply and round trip, and per host pair statistics
+    #[command(after_help = "Examples:\n  \
+wirelite ping samples/lab-ping-any.pcap\n  \
+wirelite ping lab.pcap -Y 'ip.dst==10.0.2.10' -T json\n\n\
+Requests and replies are paired as Wireshark pairs them (addresses, identifier, sequence).")]
+    Ping(PairArgs),
+    /// DNS: each query next to its response (name, type, rcode, answers, latency)
+    #[command(after_help = "Examples:\n  \
+wirelite dns samples/lab-dns.pcap\n  \
+wirelite dns lab.pcap -Y 'dns.flags.rcode==3' -T json     queries whose answer was NXDOMAIN\n\n\
+A query repeated within 5 s is a retransmission, as in Wireshark; -Y keeps the transactions\n\
+with a matching query or response.")]
+    Dns(PairArgs),
     /// Check a display filter without reading a capture: print its parsed form, or the error
     #[command(
         after_help = "Examples:\n  wirelite filter-check 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
@@ -93,6 +106,18 @@ pub struct TcpArgs {
     /// Explain what happened on each connection in plain words
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Only transactions with a packet matching this display filter
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Output format: text (default) or json
+    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

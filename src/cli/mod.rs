@@ -42,6 +42,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::FilterCheck { filter } => filter_check(&filter),
         Command::Tcp(a) => tcp_table(a),
         Command::Flow(a) => flow(a),
+        Command::Ping(a) => pairs(a, false),
+        Command::Dns(a) => pairs(a, true),
     };
     match result {
         Ok(code) => code,
@@ -333,6 +335,94 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
             crate::output::tcp::table(&conns, first, a.handshakes, a.explain).as_bytes(),
         )?;
     }
+    out.flush()?;
+    Ok(exit_for(&report))
+}
+
+/// `ping` and `dns`: pair requests with responses over the whole capture (every packet feeds
+/// the pairing), then keep the transactions with a packet matching the filter.
+fn pairs(a: args::PairArgs, dns: bool) -> Result<ExitCode> {
+    use crate::output::pairs::{DnsSink, PingSink, dns_json, dns_text, ping_json, ping_text};
+    let path = capture_path(&a.capture)?;
+    let filter = a.filter.as_deref().map(compile_filter).transpose()?;
+    if !matches!(a.format.as_str(), "text" | "json") {
+        bail!(usage(format!(
+            "-T {}: unknown format (text, json)",
+            a.format
+        )));
+    }
+    let opts = Options {
+        threads: a.capture.threads,
+        decode: crate::decode::DecodeOptions { app: true },
+        ..Options::default()
+    };
+    // The pairing sinks see every packet; the filter picks frames whose transactions are shown.
+    struct Picked<S> {
+        inner: S,
+        filter: Option<Filter>,
+        frames: std::collections::HashSet<u64>,
+    }
+    impl<S: Sink> Sink for Picked<S> {
+        fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
+            if self.filter.as_ref().is_none_or(|f| f.matches(view)) {
+                self.frames.insert(view.rec.meta.number);
+            }
+            self.inner.packet(view)
+        }
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let report = if dns {
+        let mut sink = Picked {
+            inner: DnsSink::default(),
+            filter,
+            frames: Default::default(),
+        };
+        let report = run_pipeline(&path, &opts, None, &mut sink)?;
+        let keep = |f: &u64| sink.frames.contains(f);
+        let queries: Vec<_> = sink
+            .inner
+            .queries
+            .iter()
+            .filter(|q| keep(&q.frame) || q.response.as_ref().is_some_and(|r| keep(&r.frame)))
+            .cloned()
+            .collect();
+        let unsolicited: Vec<u64> = sink
+            .inner
+            .unsolicited
+            .iter()
+            .copied()
+            .filter(keep)
+            .collect();
+        if a.format == "json" {
+            serde_json::to_writer_pretty(&mut out, &dns_json(&queries, &unsolicited))?;
+            out.write_all(b"\n")?;
+        } else {
+            out.write_all(dns_text(&queries, &unsolicited).as_bytes())?;
+        }
+        report
+    } else {
+        let mut sink = Picked {
+            inner: PingSink::default(),
+            filter,
+            frames: Default::default(),
+        };
+        let report = run_pipeline(&path, &opts, None, &mut sink)?;
+        let keep = |f: &u64| sink.frames.contains(f);
+        let echoes: Vec<_> = sink
+            .inner
+            .echoes
+            .iter()
+            .filter(|e| keep(&e.request_frame) || e.reply.is_some_and(|r| keep(&r.0)))
+            .cloned()
+            .collect();
+        if a.format == "json" {
+            serde_json::to_writer_pretty(&mut out, &ping_json(&echoes))?;
+            out.write_all(b"\n")?;
+        } else {
+            out.write_all(ping_text(&echoes).as_bytes())?;
+        }
+        report
+    };
     out.flush()?;
     Ok(exit_for(&report))
 }

@@ -5,13 +5,12 @@
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
 
 use crate::capture::{self, Reader};
-use crate::decode::{self, PacketRecord, Proto};
+use crate::decode::{self, PacketRecord};
 use crate::field::PacketView;
 use crate::tcp::{self, SegmentInfo};
 
@@ -23,8 +22,8 @@ pub struct FrameState {
     /// `frame.time_delta`: since the previous frame.
     pub time_delta_ns: Option<i64>,
     pub tcp: Option<SegmentInfo>,
-    /// For an ICMP/ICMPv6 echo reply: the frame of its request.
-    pub echo_request_in: Option<u64>,
+    /// Echo replies and DNS responses matched to their requests.
+    pub pairs: crate::app::PairInfo,
 }
 
 /// Receives frames in capture order. Each output format is a sink.
@@ -216,14 +215,8 @@ struct Ordered {
     first_ts: Option<i64>,
     prev_ts: Option<i64>,
     tcp: tcp::Tracker,
-    /// Echo requests by (addresses, identifier, sequence): the frame that carried them.
-    echo_requests: HashMap<EchoKey, u64>,
+    pairs: crate::app::Pairing,
 }
-
-type EchoKey = ([u8; 16], [u8; 16], u16, u16);
-
-/// Echo requests remembered at most; the oldest half is dropped beyond this.
-const MAX_ECHO_REQUESTS: usize = 1 << 16;
 
 impl Ordered {
     fn process(&mut self, rec: &PacketRecord) -> FrameState {
@@ -239,7 +232,7 @@ impl Ordered {
             time_relative_ns,
             time_delta_ns,
             tcp: None,
-            echo_request_in: None,
+            pairs: Default::default(),
         };
         if let Some((_, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
@@ -252,39 +245,7 @@ impl Ordered {
                 ts_ns: ts.unwrap_or(0),
             }));
         }
-        self.echo(rec, &mut state);
+        state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
         state
-    }
-
-    fn echo(&mut self, rec: &PacketRecord, state: &mut FrameState) {
-        let Some((src, dst)) = tcp::endpoints(rec, 0, 0) else {
-            return;
-        };
-        let echo = rec
-            .layers
-            .iter()
-            .filter(|l| !l.quoted)
-            .find_map(|l| match &l.proto {
-                Proto::Icmp(i) if matches!(i.icmp_type, 0 | 8) => {
-                    Some((i.icmp_type == 8, i.ident(), i.seq()))
-                }
-                Proto::Icmpv6(i) if i.is_echo() => Some((i.icmp_type == 128, i.ident(), i.seq())),
-                _ => None,
-            });
-        let Some((is_request, ident, seq)) = echo else {
-            return;
-        };
-        if is_request {
-            if self.echo_requests.len() >= MAX_ECHO_REQUESTS {
-                self.echo_requests.clear();
-            }
-            self.echo_requests
-                .insert((src.addr, dst.addr, ident, seq), rec.meta.number);
-        } else {
-            state.echo_request_in = self
-                .echo_requests
-                .get(&(dst.addr, src.addr, ident, seq))
-                .copied();
-        }
     }
 }

@@ -240,8 +240,144 @@ fn tcp_analysis_fields() -> Vec<FieldDef> {
     defs
 }
 
+/// Request/response pairing fields (single pass: the `*_to` side, as tshark without -2).
+fn pairing_fields() -> Vec<FieldDef> {
+    vec![
+        frame!(
+            "icmp.resp_to",
+            "Response to",
+            T::FrameNum,
+            Dec,
+            Icmp,
+            Flow,
+            |v, e| {
+                if v.rec
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l.proto, Proto::Icmp(_)))
+                    && let Some(m) = v.state.pairs.echo_reply_to
+                {
+                    e(uint(m.request_frame))
+                }
+            }
+        ),
+        frame!(
+            "icmp.resptime",
+            "Response time (ms)",
+            T::Double,
+            Dec,
+            Icmp,
+            Flow,
+            |v, e| {
+                if v.rec
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l.proto, Proto::Icmp(_)))
+                    && let Some(m) = v.state.pairs.echo_reply_to
+                {
+                    e(Value::Double(m.elapsed_ns as f64 / 1e6))
+                }
+            }
+        ),
+        frame!(
+            "icmpv6.resp_to",
+            "Response To",
+            T::FrameNum,
+            Dec,
+            Icmpv6,
+            Flow,
+            |v, e| {
+                if v.rec
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l.proto, Proto::Icmpv6(_)))
+                    && let Some(m) = v.state.pairs.echo_reply_to
+                {
+                    e(uint(m.request_frame))
+                }
+            }
+        ),
+        frame!(
+            "icmpv6.resptime",
+            "Response Time (ms)",
+            T::Double,
+            Dec,
+            Icmpv6,
+            Flow,
+            |v, e| {
+                if v.rec
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l.proto, Proto::Icmpv6(_)))
+                    && let Some(m) = v.state.pairs.echo_reply_to
+                {
+                    e(Value::Double(m.elapsed_ns as f64 / 1e6))
+                }
+            }
+        ),
+        frame!(
+            "dns.response_to",
+            "Request In",
+            T::FrameNum,
+            Dec,
+            Dns,
+            Flow,
+            |v, e| {
+                if let Some(m) = v.state.pairs.dns_response_to {
+                    e(uint(m.request_frame))
+                }
+            }
+        ),
+        frame!("dns.time", "Time", T::RelTime, Dec, Dns, Flow, |v, e| {
+            if let Some(m) = v.state.pairs.dns_response_to {
+                e(Value::RelTime(m.elapsed_ns))
+            }
+        }),
+        frame!(
+            "dns.retransmission",
+            "Retransmission",
+            T::Bool,
+            Dec,
+            Dns,
+            Flow,
+            |v, e| {
+                if v.state.pairs.dns_retransmission_of.is_some() {
+                    e(Value::Bool(true))
+                }
+            }
+        ),
+        frame!(
+            "dns.retransmit_request_in",
+            "Retransmitted request. Original request in",
+            T::FrameNum,
+            Dec,
+            Dns,
+            Flow,
+            |v, e| {
+                if let Some(f) = v.state.pairs.dns_retransmission_of {
+                    e(uint(f))
+                }
+            }
+        ),
+        frame!(
+            "dns.unsolicited",
+            "Unsolicited",
+            T::Bool,
+            Dec,
+            Dns,
+            Flow,
+            |v, e| {
+                if v.state.pairs.dns_unsolicited {
+                    e(Value::Bool(true))
+                }
+            }
+        ),
+    ]
+}
+
 pub fn fields() -> Vec<FieldDef> {
     let mut all = base_fields();
+    all.extend(pairing_fields());
     all.extend(tcp_analysis_fields());
     all.extend(vec![
         frame!(

@@ -28,4 +28,5 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(out)
 }
+pub mod pairs;
 pub mod tcp;

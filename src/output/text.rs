@@ -357,7 +357,7 @@ fn icmp_info(view: &PacketView<'_>, i: &Icmp, s: &mut String) {
             i.seq(),
             i.seq().swap_bytes()
         );
-        if let Some(req) = view.state.echo_request_in {
+        if let Some(req) = view.state.pairs.echo_reply_to.map(|m| m.request_frame) {
             let _ = write!(s, " (request in {req})");
         }
     }
@@ -391,7 +391,7 @@ fn icmpv6_info(view: &PacketView<'_>, i: &Icmpv6, s: &mut String) {
             i.ident(),
             i.seq()
         );
-        if let Some(req) = view.state.echo_request_in {
+        if let Some(req) = view.state.pairs.echo_reply_to.map(|m| m.request_frame) {
             let _ = write!(s, " (request in {req})");
         }
     }

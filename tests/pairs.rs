@@ -1,0 +1,217 @@
+//! Request/response pairing against tshark 4.0 with two passes (tests/data/pairs, made by
+//! make-pair-refs.sh): echo requests with their replies, DNS queries with their responses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::support::{self, AllowList};
+
+/// Reference rows of a capture: column index by name, and the rows.
+fn pair_reference(cap: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let text = std::fs::read_to_string(
+        support::data()
+            .join("pairs/expected")
+            .join(format!("{cap}.tsv")),
+    )
+    .ok()?;
+    let mut lines = text.lines();
+    let header = lines.next()?.split('\t').map(str::to_string).collect();
+    Some((
+        header,
+        lines
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect(),
+    ))
+}
+
+fn cell<'a>(header: &[String], row: &'a [String], name: &str) -> Vec<&'a str> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .and_then(|i| row.get(i))
+        .map(|v| v.split(',').filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = support::wirelite(args);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", support::stderr(&out)))
+}
+
+#[test]
+fn echo_pairs_equal_tsharks() {
+    let allow = AllowList::load("allow/pairs.tsv");
+    let (mut total, mut unexplained) = (0, Vec::new());
+    for cap in support::captures() {
+        let Some((h, rows)) = pair_reference(&cap) else {
+            continue;
+        };
+        // (request frame, reply frame) as tshark -2 pairs them.
+        let mut want = BTreeSet::new();
+        for r in &rows {
+            let frame: u64 = r[0].parse().unwrap();
+            let v4 = cell(&h, r, "icmp.type").first() == Some(&"8");
+            let v6 = cell(&h, r, "icmpv6.type").first() == Some(&"128");
+            if v4 || v6 {
+                let resp = if v4 { "icmp.resp_in" } else { "icmpv6.resp_in" };
+                let reply = cell(&h, r, resp).first().map(|f| f.parse::<u64>().unwrap());
+                want.insert((frame, reply));
+            }
+        }
+        if want.is_empty() {
+            continue;
+        }
+        let path = support::capture_path(&cap);
+        let doc = json_of(&["ping", path.to_str().unwrap(), "-T", "json"]);
+        let have: BTreeSet<(u64, Option<u64>)> = doc["echoes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["request_frame"].as_u64().unwrap(),
+                    e["reply_frame"].as_u64(),
+                )
+            })
+            .collect();
+        total += want.len();
+        for diff in want.symmetric_difference(&have) {
+            if !allow.covers(&cap, diff.0, "echo") {
+                unexplained.push(format!(
+                    "{cap}: tshark {:?}, wirelite {:?}",
+                    want.get(diff),
+                    have.get(diff)
+                ));
+            }
+        }
+    }
+    eprintln!("echo requests compared: {total}");
+    assert!(total >= 20, "only {total} echo requests");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+/// A DNS transaction: (query frame, name, type) -> (response frame, rcode, A/AAAA/CNAME answers).
+type Txn = BTreeMap<(u64, String, String), Option<(u64, String, Vec<String>)>>;
+
+#[test]
+fn dns_pairs_equal_tsharks() {
+    let allow = AllowList::load("allow/pairs.tsv");
+    let (mut total, mut unexplained) = (0, Vec::new());
+    for cap in support::captures() {
+        let Some((h, rows)) = pair_reference(&cap) else {
+            continue;
+        };
+        let mut responses = BTreeMap::new();
+        for r in &rows {
+            let flags = cell(&h, r, "dns.flags.response");
+            if flags.len() == 1 && flags[0] == "1" {
+                let mut answers: Vec<String> = Vec::new();
+                for (f, t) in [("dns.cname", "CNAME"), ("dns.a", "A"), ("dns.aaaa", "AAAA")] {
+                    answers.extend(cell(&h, r, f).iter().map(|v| format!("{t} {v}")));
+                }
+                answers.sort();
+                let rcode = cell(&h, r, "dns.flags.rcode")
+                    .first()
+                    .unwrap_or(&"")
+                    .to_string();
+                responses.insert(r[0].parse::<u64>().unwrap(), (rcode, answers));
+            }
+        }
+        let mut want: Txn = BTreeMap::new();
+        for r in &rows {
+            let frame: u64 = r[0].parse().unwrap();
+            let (flags, names, types) = (
+                cell(&h, r, "dns.flags.response"),
+                cell(&h, r, "dns.qry.name"),
+                cell(&h, r, "dns.qry.type"),
+            );
+            let resp_in = cell(&h, r, "dns.response_in");
+            for (k, f) in flags.iter().enumerate() {
+                if *f != "0" {
+                    continue;
+                }
+                let resp = resp_in.get(k).and_then(|x| x.parse::<u64>().ok());
+                let value = resp.map(|rf| {
+                    let (rc, ans) = responses.get(&rf).cloned().unwrap_or_default();
+                    (rf, rc, ans)
+                });
+                let key = (
+                    frame,
+                    names.get(k).unwrap_or(&"").to_string(),
+                    types.get(k).unwrap_or(&"").to_string(),
+                );
+                want.insert(key, value);
+            }
+        }
+        if want.is_empty() {
+            continue;
+        }
+        let path = support::capture_path(&cap);
+        let doc = json_of(&["dns", path.to_str().unwrap(), "-T", "json"]);
+        let mut have: Txn = BTreeMap::new();
+        for q in doc["queries"].as_array().unwrap() {
+            let key = (
+                q["query_frame"].as_u64().unwrap(),
+                q["name"].as_str().unwrap().to_string(),
+                q["type"].to_string(),
+            );
+            let value = q["response_frame"].as_u64().map(|rf| {
+                // tshark's dns.a/aaaa/cname hold the records of every section.
+                let mut ans: Vec<String> = q["answers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .chain(q["authority_and_additional"].as_array().unwrap())
+                    .filter_map(|a| a.as_str())
+                    .filter(|a| {
+                        a.starts_with("A ") || a.starts_with("AAAA ") || a.starts_with("CNAME ")
+                    })
+                    .map(str::to_string)
+                    .collect();
+                ans.sort();
+                (rf, q["rcode"].to_string(), ans)
+            });
+            have.insert(key, value);
+        }
+        total += want.len();
+        let keys: BTreeSet<_> = want.keys().chain(have.keys()).cloned().collect();
+        for k in keys {
+            if want.get(&k) != have.get(&k) && !allow.covers(&cap, k.0, "dns") {
+                unexplained.push(format!(
+                    "{cap} {k:?}: tshark {:?}, wirelite {:?}",
+                    want.get(&k),
+                    have.get(&k)
+                ));
+            }
+        }
+    }
+    eprintln!("DNS queries compared: {total}");
+    assert!(total >= 80, "only {total} queries");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+#[test]
+fn ping_statistics_like_ping() {
+    let p = support::capture_path("lab-ping-any.pcap");
+    let text = support::stdout(&support::wirelite(&["ping", p.to_str().unwrap()]));
+    assert!(
+        text.contains("--- 10.0.1.20 -> 10.0.2.10: 3 sent, 0 received, 100% loss\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "--- 10.0.1.10 -> 10.0.2.10: 3 sent, 3 received, 0% loss, rtt min/avg/max = "
+        ),
+        "{text}"
+    );
+    let only = support::stdout(&support::wirelite(&[
+        "ping",
+        p.to_str().unwrap(),
+        "-Y",
+        "ip.src==10.0.1.20",
+    ]));
+    assert!(
+        !only.contains("10.0.1.10 -> "),
+        "the filter keeps the NAT host's pings only: {only}"
+    );
+}
