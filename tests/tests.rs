@@ -6,6 +6,7 @@ mod support;
 mod broken;
 mod differential;
 mod filters;
+mod follow;
 mod outputs;
 mod pairs;
 mod samples;

@@ -60,6 +60,14 @@ wirelite dns lab.pcap -Y 'dns.flags.rcode==3' -T json     queries whose answer w
 A query repeated within 5 s is a retransmission, as in Wireshark; -Y keeps the transactions\n\
 with a matching query or response.")]
     Dns(PairArgs),
+    /// The reassembled conversation of one TCP connection, as Wireshark's Follow TCP Stream
+    #[command(after_help = "Examples:\n  \
+wirelite follow samples/lab-echo-8080.pcap --stream 0          what the typist sent and got back\n  \
+wirelite follow samples/lab-http.pcap --stream 0 --format hex\n  \
+wirelite follow lab.pcap --stream 3 --format raw > stream3.hex\n\n\
+Retransmitted bytes appear once, early segments wait for the gap before them; bytes that never\n\
+arrived are shown as '[N bytes missing in capture file]'. Output matches tshark -z follow,tcp,FORMAT,N.")]
+    Follow(FollowArgs),
     /// Check a display filter without reading a capture: print its parsed form, or the error
     #[command(
         after_help = "Examples:\n  wirelite filter-check 'tcp.port==80 and ip.dst_host==10.0.1.10'\n  \
@@ -106,6 +114,18 @@ pub struct TcpArgs {
     /// Explain what happened on each connection in plain words
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// The connection to follow (its tcp.stream number)
+    #[arg(long, value_name = "N")]
+    pub stream: u32,
+    /// ascii (default), hex or raw
+    #[arg(long, value_name = "FORMAT", default_value = "ascii")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::FilterCheck { filter } => filter_check(&filter),
         Command::Tcp(a) => tcp_table(a),
         Command::Flow(a) => flow(a),
+        Command::Follow(a) => follow(a),
         Command::Ping(a) => pairs(a, false),
         Command::Dns(a) => pairs(a, true),
     };
@@ -335,6 +336,31 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
             crate::output::tcp::table(&conns, first, a.handshakes, a.explain).as_bytes(),
         )?;
     }
+    out.flush()?;
+    Ok(exit_for(&report))
+}
+
+fn follow(a: args::FollowArgs) -> Result<ExitCode> {
+    use crate::output::follow::{FollowSink, render};
+    let path = capture_path(&a.capture)?;
+    if !matches!(a.format.as_str(), "ascii" | "hex" | "raw") {
+        bail!(usage(format!(
+            "--format {}: unknown format (ascii, hex, raw)",
+            a.format
+        )));
+    }
+    let opts = Options {
+        threads: a.capture.threads,
+        decode: decode_options(false, &[], None),
+        ..Options::default()
+    };
+    let mut sink = FollowSink::new(a.stream);
+    let report = run_pipeline(&path, &opts, None, &mut sink)?;
+    if sink.nodes[0].is_none() {
+        bail!(usage(format!("{path} has no TCP stream {}", a.stream)));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(render(&sink, &a.format).as_bytes())?;
     out.flush()?;
     Ok(exit_for(&report))
 }

@@ -13,6 +13,7 @@
 )]
 
 mod conn;
+pub mod reassembly;
 
 use std::collections::{HashMap, VecDeque};
 

@@ -1,0 +1,161 @@
+//! `follow`: one TCP connection's reassembled conversation, as Wireshark's Follow TCP Stream and
+//! `tshark -z follow,tcp,FORMAT,N` print it: a header naming the two nodes, then one block per
+//! delivered segment in stream order, node 1's blocks indented by a tab. Formats: ascii (control
+//! characters other than tab, CR and LF shown as '.', so capture bytes cannot drive the
+//! terminal), hex (a hexdump, offsets counted per node) and raw (hex, one line per block).
+
+use std::fmt::Write as _;
+
+use crate::decode::tcp_flags;
+use crate::engine::Sink;
+use crate::field::PacketView;
+use crate::tcp::reassembly::{Direction, Event};
+use crate::tcp::{self, Endpoint};
+
+/// Collects the delivered blocks of one stream.
+#[derive(Debug)]
+pub struct FollowSink {
+    stream: u32,
+    /// Node 0 sent the stream's first packet.
+    pub nodes: [Option<Endpoint>; 2],
+    dirs: [Direction; 2],
+    pub blocks: Vec<(usize, Event)>,
+}
+
+impl FollowSink {
+    pub fn new(stream: u32) -> FollowSink {
+        FollowSink {
+            stream,
+            nodes: [None, None],
+            dirs: Default::default(),
+            blocks: Vec::new(),
+        }
+    }
+}
+
+impl Sink for FollowSink {
+    fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        let (Some(info), Some((layer, t))) = (&view.state.tcp, view.rec.tcp()) else {
+            return Ok(());
+        };
+        if info.stream != self.stream {
+            return Ok(());
+        }
+        let Some((src, dst)) = tcp::endpoints(view.rec, t.src_port, t.dst_port) else {
+            return Ok(());
+        };
+        let [n0, n1] = &mut self.nodes;
+        if n0.is_none() {
+            *n0 = Some(src);
+            *n1 = Some(dst);
+        }
+        let node = usize::from(*n0 != Some(src));
+        let Some(dir) = self.dirs.get_mut(node) else {
+            return Ok(());
+        };
+        if t.has(tcp_flags::SYN) {
+            dir.syn(info.rel_seq);
+        }
+        let payload = view.data.get(layer.payload_range()).unwrap_or(&[]);
+        let payload = payload.get(..t.payload_len as usize).unwrap_or(payload);
+        for e in dir.segment(info.rel_seq, payload) {
+            self.blocks.push((node, e));
+        }
+        Ok(())
+    }
+}
+
+fn endpoint(e: &Option<Endpoint>) -> String {
+    match e.map(|e| (e.ip(), e.port)) {
+        Some((std::net::IpAddr::V6(a), p)) => format!("[{a}]:{p}"),
+        Some((a, p)) => format!("{a}:{p}"),
+        None => String::new(),
+    }
+}
+
+/// The printable form of data in ascii mode.
+fn ascii(data: &[u8], out: &mut String) {
+    for &b in data {
+        out.push(match b {
+            b'\t' | b'\n' | b'\r' | 0x20..=0x7e => char::from(b),
+            _ => '.',
+        });
+    }
+}
+
+fn hexdump(data: &[u8], start: usize, indent: &str, out: &mut String) {
+    for (i, chunk) in data.chunks(16).enumerate() {
+        let line_start = out.len();
+        let _ = write!(out, "{indent}{:08X}  ", start + i * 16);
+        for j in 0..16 {
+            match chunk.get(j) {
+                Some(b) => {
+                    let _ = write!(out, "{b:02x} ");
+                }
+                None => out.push_str("   "),
+            }
+            if j == 7 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        for (j, &b) in chunk.iter().enumerate() {
+            if j == 8 {
+                out.push(' ');
+            }
+            out.push(if (0x20..0x7f).contains(&b) {
+                char::from(b)
+            } else {
+                '.'
+            });
+        }
+        // tshark drops one trailing space from each line (a space byte that ends the line shows
+        // as nothing; four show as three).
+        if out.len() > line_start && out.ends_with(' ') {
+            out.pop();
+        }
+        out.push('\n');
+    }
+}
+
+/// The whole follow output for `format` (ascii, hex or raw).
+pub fn render(sink: &FollowSink, format: &str) -> String {
+    let rule = "=".repeat(67);
+    let mut s = format!(
+        "\n{rule}\nFollow: tcp,{format}\nFilter: tcp.stream eq {}\nNode 0: {}\nNode 1: {}\n",
+        sink.stream,
+        endpoint(&sink.nodes[0]),
+        endpoint(&sink.nodes[1])
+    );
+    let mut offsets = [0usize; 2];
+    for (node, e) in &sink.blocks {
+        let indent = if *node == 1 { "\t" } else { "" };
+        match e {
+            Event::Data(d) => match format {
+                "raw" => {
+                    s.push_str(indent);
+                    for b in d {
+                        let _ = write!(s, "{b:02x}");
+                    }
+                    s.push('\n');
+                }
+                "hex" => {
+                    hexdump(d, offsets[*node], indent, &mut s);
+                    offsets[*node] += d.len();
+                }
+                _ => {
+                    let _ = writeln!(s, "{indent}{}", d.len());
+                    ascii(d, &mut s);
+                    s.push('\n');
+                }
+            },
+            Event::Gap(n) if format != "raw" => {
+                let _ = writeln!(s, "{indent}[{n} bytes missing in capture file]");
+            }
+            Event::Gap(_) => {}
+        }
+    }
+    s.push_str(&rule);
+    s.push('\n');
+    s
+}
