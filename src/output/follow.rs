@@ -1,8 +1,8 @@
 //! `follow`: one TCP connection's reassembled conversation, as Wireshark's Follow TCP Stream and
 //! `tshark -z follow,tcp,FORMAT,N` print it: a header naming the two nodes, then one block per
 //! delivered segment in stream order, node 1's blocks indented by a tab. Formats: ascii (control
-//! characters other than tab, CR and LF shown as '.', so capture bytes cannot drive the
-//! terminal), hex (a hexdump, offsets counted per node) and raw (hex, one line per block).
+//! characters other than CR and LF shown as '.', so capture bytes cannot drive the terminal),
+//! hex (a hexdump, offsets counted per node) and raw (hex, one line per block).
 
 use std::fmt::Write as _;
 
@@ -77,7 +77,7 @@ fn endpoint(e: &Option<Endpoint>) -> String {
 fn ascii(data: &[u8], out: &mut String) {
     for &b in data {
         out.push(match b {
-            b'\t' | b'\n' | b'\r' | 0x20..=0x7e => char::from(b),
+            b'\n' | b'\r' | 0x20..=0x7e => char::from(b),
             _ => '.',
         });
     }
@@ -99,18 +99,18 @@ fn hexdump(data: &[u8], start: usize, indent: &str, out: &mut String) {
             }
         }
         out.push(' ');
+        // As tshark's follow_print_hex: a space after the 8th character (even when the line
+        // ends there), then one trailing space removed.
         for (j, &b) in chunk.iter().enumerate() {
-            if j == 8 {
-                out.push(' ');
-            }
             out.push(if (0x20..0x7f).contains(&b) {
                 char::from(b)
             } else {
                 '.'
             });
+            if j == 7 {
+                out.push(' ');
+            }
         }
-        // tshark drops one trailing space from each line (a space byte that ends the line shows
-        // as nothing; four show as three).
         if out.len() > line_start && out.ends_with(' ') {
             out.pop();
         }

@@ -17,6 +17,7 @@ samples/lab-echo-8080.pcap 0 raw ascii hex
 tests/data/corpus/captures/arkime__wireshark-retrans.pcap 0 raw ascii hex
 tests/data/corpus/captures/zeek__tcp-ctu-64702-888.pcap 0 raw ascii hex
 tests/data/corpus/captures/zeek__tcp-retransmit-fast009.pcap 0 raw ascii hex
-tests/data/corpus/captures/zeek__tcp-handshake-reorder.pcap 0 raw ascii
+tests/data/corpus/captures/zeek__tcp-handshake-reorder.pcap 0 raw ascii hex
+tests/data/corpus/captures/zeek__http-get.pcap 0 raw ascii hex
 LIST
 echo "wrote $(ls "$here"/*.txt | wc -l) follow references"
