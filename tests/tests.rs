@@ -9,6 +9,7 @@ mod filters;
 mod follow;
 mod outputs;
 mod pairs;
+mod reassembly;
 mod samples;
 mod tcp;
 mod threads;

@@ -352,6 +352,7 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
     let opts = Options {
         threads: a.capture.threads,
         decode: decode_options(false, &[], None),
+        reassembly: crate::tcp::Reassembly::Stream(a.stream),
         ..Options::default()
     };
     let mut sink = FollowSink::new(a.stream);
@@ -362,6 +363,13 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     out.write_all(render(&sink, &a.format).as_bytes())?;
     out.flush()?;
+    if report.reassembly_cap_hits > 0 {
+        eprintln!(
+            "wirelite: reassembly: bytes held out of order reached the cap of {} bytes {} time(s); \
+             {} bytes were declared missing",
+            opts.reassembly_cap, report.reassembly_cap_hits, report.reassembly_missed_bytes
+        );
+    }
     Ok(exit_for(&report))
 }
 

@@ -64,6 +64,10 @@ pub struct Options {
     pub decode: decode::DecodeOptions,
     /// Return every TCP connection's summary in the report (the `tcp` and `flow` commands).
     pub collect_connections: bool,
+    /// Put TCP byte streams back in order (`follow`, missed bytes in `tcp`).
+    pub reassembly: tcp::Reassembly,
+    /// Bytes all connections may hold out of order before gaps are declared.
+    pub reassembly_cap: usize,
 }
 
 impl Default for Options {
@@ -75,6 +79,8 @@ impl Default for Options {
             batch_bytes: 4 << 20,
             decode: decode::DecodeOptions::default(),
             collect_connections: false,
+            reassembly: tcp::Reassembly::Off,
+            reassembly_cap: tcp::MAX_HELD_TOTAL,
         }
     }
 }
@@ -93,6 +99,12 @@ pub struct Report {
     pub first_ts_ns: Option<i64>,
     /// TCP connections in stream order, when `Options::collect_connections` asked for them.
     pub connections: Vec<tcp::ConnSummary>,
+    /// With reassembly: gaps declared, bytes they skipped, and times the global cap was hit.
+    pub reassembly_gaps: u64,
+    pub reassembly_missed_bytes: u64,
+    pub reassembly_cap_hits: u64,
+    /// The most bytes held out of order at once.
+    pub reassembly_peak_held: usize,
 }
 
 /// Batches in flight between the reader thread and the decoder: two keep both busy while
@@ -119,7 +131,8 @@ pub fn run(
             tcp::Tracker::keeping_summaries()
         } else {
             tcp::Tracker::new()
-        },
+        }
+        .reassembling(opts.reassembly, opts.reassembly_cap),
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
@@ -153,6 +166,12 @@ pub fn run(
     consumed?;
     report.capture_error = capture_error;
     report.first_ts_ns = ordered.first_ts;
+    (
+        report.reassembly_gaps,
+        report.reassembly_missed_bytes,
+        report.reassembly_cap_hits,
+    ) = ordered.tcp.reassembly_totals();
+    report.reassembly_peak_held = ordered.tcp.peak_held;
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();
     }
@@ -188,10 +207,11 @@ fn consume(
             if rec.malformed.is_some_and(|m| !m.is_truncation()) {
                 report.malformed += 1;
             }
-            let state = ordered.process(rec);
+            let data = arena.get(rec.data.clone()).unwrap_or(&[]);
+            let state = ordered.process(rec, data);
             let view = PacketView {
                 rec,
-                data: arena.get(rec.data.clone()).unwrap_or(&[]),
+                data,
                 state: &state,
             };
             if matcher.matches(&view) {
@@ -219,7 +239,7 @@ struct Ordered {
 }
 
 impl Ordered {
-    fn process(&mut self, rec: &PacketRecord) -> FrameState {
+    fn process(&mut self, rec: &PacketRecord, data: &[u8]) -> FrameState {
         let ts = rec.meta.ts_ns;
         // tshark measures from the first frame's time, and counts a frame without a timestamp
         // (a pcapng simple packet block) as time 0, also for the next frame's delta.
@@ -234,10 +254,14 @@ impl Ordered {
             tcp: None,
             pairs: Default::default(),
         };
-        if let Some((_, t)) = rec.tcp()
+        if let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
         {
+            // The payload as captured, never past what the IP header says it is.
+            let payload = data.get(layer.payload_range()).unwrap_or(&[]);
+            let payload = payload.get(..t.payload_len as usize).unwrap_or(payload);
             state.tcp = Some(self.tcp.segment(&tcp::Segment {
+                payload,
                 src,
                 dst,
                 tcp: t,

@@ -6,19 +6,18 @@
 
 use std::fmt::Write as _;
 
-use crate::decode::tcp_flags;
 use crate::engine::Sink;
 use crate::field::PacketView;
-use crate::tcp::reassembly::{Direction, Event};
+use crate::tcp::reassembly::Event;
 use crate::tcp::{self, Endpoint};
 
-/// Collects the delivered blocks of one stream.
+/// Collects the delivered blocks of one stream (reassembled by the ordered stage, which must
+/// run with `Reassembly::Stream` of the same stream).
 #[derive(Debug)]
 pub struct FollowSink {
     stream: u32,
     /// Node 0 sent the stream's first packet.
     pub nodes: [Option<Endpoint>; 2],
-    dirs: [Direction; 2],
     pub blocks: Vec<(usize, Event)>,
 }
 
@@ -27,7 +26,6 @@ impl FollowSink {
         FollowSink {
             stream,
             nodes: [None, None],
-            dirs: Default::default(),
             blocks: Vec::new(),
         }
     }
@@ -35,7 +33,7 @@ impl FollowSink {
 
 impl Sink for FollowSink {
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
-        let (Some(info), Some((layer, t))) = (&view.state.tcp, view.rec.tcp()) else {
+        let (Some(info), Some((_, t))) = (&view.state.tcp, view.rec.tcp()) else {
             return Ok(());
         };
         if info.stream != self.stream {
@@ -50,17 +48,8 @@ impl Sink for FollowSink {
             *n1 = Some(dst);
         }
         let node = usize::from(*n0 != Some(src));
-        let Some(dir) = self.dirs.get_mut(node) else {
-            return Ok(());
-        };
-        if t.has(tcp_flags::SYN) {
-            dir.syn(info.rel_seq);
-        }
-        let payload = view.data.get(layer.payload_range()).unwrap_or(&[]);
-        let payload = payload.get(..t.payload_len as usize).unwrap_or(payload);
-        for e in dir.segment(info.rel_seq, payload) {
-            self.blocks.push((node, e));
-        }
+        self.blocks
+            .extend(info.delivered.iter().map(|e| (node, e.clone())));
         Ok(())
     }
 }

@@ -39,6 +39,8 @@ pub struct Side {
     pub retransmissions: u32,
     pub duplicate_acks: u32,
     pub zero_windows: u32,
+    /// Bytes never seen in this direction's stream (reassembly gaps; Zeek's missed_bytes).
+    pub missed_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

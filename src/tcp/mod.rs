@@ -175,6 +175,8 @@ pub struct SegmentInfo {
     pub time_delta_ns: i64,
     /// The segment this ACK acknowledges exactly (its frame) and the time it took.
     pub acked: Option<(u64, i64)>,
+    /// With reassembly on: what this segment released of its direction's byte stream.
+    pub delivered: Vec<reassembly::Event>,
 }
 
 impl SegmentInfo {
@@ -235,6 +237,23 @@ struct Conn {
     first_ts: i64,
     last_ts: i64,
     summary: ConnSummary,
+    /// Both directions' byte streams, when this connection is reassembled.
+    streams: Option<Box<[reassembly::Direction; 2]>>,
+}
+
+impl Conn {
+    /// (held bytes, gaps, missed bytes) of its reassembly, for the tracker's totals.
+    fn reassembly_state(&self) -> (usize, u64, u64) {
+        self.streams.as_ref().map_or((0, 0, 0), |d| {
+            d.iter().fold((0, 0, 0), |(h, g, m), x| {
+                (
+                    h + x.held_bytes(),
+                    g + u64::from(x.gaps),
+                    m + x.missed_bytes,
+                )
+            })
+        })
+    }
 }
 
 type Key = (Endpoint, Endpoint);
@@ -262,7 +281,7 @@ const OOO_DEFAULT_NS: i64 = 3_000_000;
 const FAST_RETRANS_NS: i64 = 20_000_000;
 
 /// Tracks every TCP connection of a capture, in capture order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tracker {
     conns: HashMap<Key, Conn>,
     next_stream: u32,
@@ -271,7 +290,47 @@ pub struct Tracker {
     retired: Vec<ConnSummary>,
     keep_retired: bool,
     segments: u64,
+    reassembly: Reassembly,
+    /// Bytes held out of order by all connections, and how often the global cap forced gaps.
+    held_total: usize,
+    total_cap: usize,
+    pub cap_hits: u64,
+    /// The most bytes held out of order at once (after the cap was applied).
+    pub peak_held: usize,
+    /// Gaps and missed bytes of connections no longer in the table.
+    retired_gaps: (u64, u64),
 }
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker {
+            conns: HashMap::new(),
+            next_stream: 0,
+            retired: Vec::new(),
+            keep_retired: false,
+            segments: 0,
+            reassembly: Reassembly::Off,
+            held_total: 0,
+            total_cap: MAX_HELD_TOTAL,
+            cap_hits: 0,
+            peak_held: 0,
+            retired_gaps: (0, 0),
+        }
+    }
+}
+
+/// Which connections to put back in byte order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reassembly {
+    #[default]
+    Off,
+    Stream(u32),
+    All,
+}
+
+/// Bytes all connections together may hold out of order; past it, the direction that grows
+/// gives up on its holes (declares them gaps) rather than memory growing.
+pub const MAX_HELD_TOTAL: usize = 256 << 20;
 
 /// A closed connection (FIN both ways, or RST) idle this long in capture time is retired.
 const RETIRE_CLOSED_NS: i64 = 300 * 1_000_000_000;
@@ -285,6 +344,8 @@ pub struct Segment<'a> {
     pub src: Endpoint,
     pub dst: Endpoint,
     pub tcp: &'a Tcp,
+    /// The payload as captured (for reassembly).
+    pub payload: &'a [u8],
     pub frame: u64,
     pub ts_ns: i64,
 }
@@ -301,6 +362,31 @@ impl Tracker {
             keep_retired: true,
             ..Tracker::default()
         }
+    }
+
+    /// Also put the byte streams back in order (see [`SegmentInfo::delivered`]).
+    pub fn reassembling(mut self, which: Reassembly, total_cap: usize) -> Tracker {
+        self.reassembly = which;
+        self.total_cap = total_cap;
+        self
+    }
+
+    /// Reassembly totals: gaps declared, bytes they skipped, and global cap hits.
+    pub fn reassembly_totals(&self) -> (u64, u64, u64) {
+        let (mut gaps, mut missed) = (0u64, 0u64);
+        for c in self.conns.values() {
+            if let Some(dirs) = &c.streams {
+                for d in dirs.iter() {
+                    gaps += u64::from(d.gaps);
+                    missed += d.missed_bytes;
+                }
+            }
+        }
+        (
+            gaps + self.retired_gaps.0,
+            missed + self.retired_gaps.1,
+            self.cap_hits,
+        )
     }
 
     fn retire(&mut self, summary: ConnSummary) {
@@ -327,6 +413,7 @@ impl Tracker {
     /// a new stream (Wireshark would continue the old one after any pause).
     fn sweep(&mut self, now: i64) {
         let (retired, keep) = (&mut self.retired, self.keep_retired);
+        let (held_total, retired_gaps) = (&mut self.held_total, &mut self.retired_gaps);
         self.conns.retain(|_, c| {
             let (a, b) = c.summary.sides();
             let closed = a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
@@ -337,8 +424,14 @@ impl Tracker {
                 RETIRE_IDLE_NS
             };
             let keep_conn = idle < limit;
-            if !keep_conn && keep {
-                retired.push(c.summary.clone());
+            if !keep_conn {
+                let (held, gaps, missed) = c.reassembly_state();
+                *held_total = held_total.saturating_sub(held);
+                retired_gaps.0 += gaps;
+                retired_gaps.1 += missed;
+                if keep {
+                    retired.push(c.summary.clone());
+                }
             }
             keep_conn
         });
@@ -372,6 +465,10 @@ impl Tracker {
             flags |= analysis::REUSED_PORTS;
             // The old conversation is over: keep its summary, its 4-tuple now names a new one.
             if let Some(old) = self.conns.remove(&k) {
+                let (held, gaps, missed) = old.reassembly_state();
+                self.held_total = self.held_total.saturating_sub(held);
+                self.retired_gaps.0 += gaps;
+                self.retired_gaps.1 += missed;
                 self.retire(old.summary);
             }
         }
@@ -390,6 +487,7 @@ impl Tracker {
                     first_ts: now,
                     last_ts: now,
                     summary: ConnSummary::new(stream, src, seg.dst, seg.frame, now),
+                    streams: None,
                 },
             );
         }
@@ -606,6 +704,35 @@ impl Tracker {
             })
             .flatten()
             .collect();
+        // ---- reassembly, for the connections asked for
+        let mut delivered = Vec::new();
+        let wanted = match self.reassembly {
+            Reassembly::Off => false,
+            Reassembly::All => true,
+            Reassembly::Stream(n) => n == c.stream,
+        };
+        if wanted {
+            let dirs = c.streams.get_or_insert_with(Default::default);
+            if let Some(d) = dirs.get_mut(dir) {
+                if syn {
+                    d.syn(seq);
+                }
+                let before = d.held_bytes();
+                delivered = d.segment(seq, seg.payload);
+                self.held_total = (self.held_total + d.held_bytes()).saturating_sub(before);
+                if self.held_total > self.total_cap {
+                    // Over the global cap: this direction gives up on its holes.
+                    let freed = d.held_bytes();
+                    delivered.extend(d.flush());
+                    self.held_total = self.held_total.saturating_sub(freed);
+                    self.cap_hits += 1;
+                }
+                self.peak_held = self.peak_held.max(self.held_total);
+                if let Some(side) = c.summary.sides.get_mut(dir) {
+                    side.missed_bytes = d.missed_bytes;
+                }
+            }
+        }
         c.summary.record(&SummaryInput {
             from_first: dir == 0,
             tcp,
@@ -631,6 +758,7 @@ impl Tracker {
             time_relative_ns,
             time_delta_ns,
             acked,
+            delivered,
         }
     }
 }
@@ -653,6 +781,7 @@ impl SegmentInfo {
             time_relative_ns: 0,
             time_delta_ns: 0,
             acked: None,
+            delivered: Vec::new(),
         }
     }
 }
@@ -707,6 +836,7 @@ mod tests {
                 src: *src,
                 dst: *dst,
                 tcp: t,
+                payload: &[],
                 frame: frame0 + i as u64,
                 ts_ns: t0 * SEC + i as i64,
             });
@@ -745,6 +875,7 @@ mod tests {
             src: a,
             dst: b,
             tcp: &seg(SYN, 5, 0, 0),
+            payload: &[],
             frame: 1,
             ts_ns: 0,
         });
@@ -780,6 +911,7 @@ mod tests {
             src: a,
             dst: b,
             tcp: &seg(SYN, isn, 0, 0),
+            payload: &[],
             frame: 1,
             ts_ns: 0,
         });
@@ -787,6 +919,7 @@ mod tests {
             src: a,
             dst: b,
             tcp: &seg(ACK | PSH, isn.wrapping_add(1), 1, 10),
+            payload: &[],
             frame: 2,
             ts_ns: 1,
         });
@@ -795,6 +928,7 @@ mod tests {
             src: a,
             dst: b,
             tcp: &seg(ACK | PSH, isn.wrapping_add(11), 1, 10),
+            payload: &[],
             frame: 3,
             ts_ns: 2,
         });

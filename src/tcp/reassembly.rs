@@ -50,6 +50,15 @@ impl Direction {
         self.held_bytes
     }
 
+    /// Give up on everything held: skip each gap and deliver what follows it.
+    pub fn flush(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        while !self.held.is_empty() {
+            self.skip_gap(&mut out);
+        }
+        out
+    }
+
     fn advance(&mut self, n: u64) {
         self.next = self.next.map(|s| s.wrapping_add(n as u32));
         self.next_off += n;
