@@ -240,6 +240,23 @@ fn tcp_analysis_fields() -> Vec<FieldDef> {
     defs
 }
 
+/// The request an ICMP (or, with `v6`, ICMPv6) echo reply answers, if this frame is one.
+fn echo_reply(v: &PacketView<'_>, v6: bool) -> Option<crate::app::Matched> {
+    let is_echo_proto = |p: &Proto| {
+        if v6 {
+            matches!(p, Proto::Icmpv6(_))
+        } else {
+            matches!(p, Proto::Icmp(_))
+        }
+    };
+    v.rec
+        .layers
+        .iter()
+        .any(|l| is_echo_proto(&l.proto))
+        .then_some(v.state.pairs.echo_reply_to)
+        .flatten()
+}
+
 /// Request/response pairing fields (single pass: the `*_to` side, as tshark without -2).
 fn pairing_fields() -> Vec<FieldDef> {
     vec![
@@ -251,12 +268,7 @@ fn pairing_fields() -> Vec<FieldDef> {
             Icmp,
             Flow,
             |v, e| {
-                if v.rec
-                    .layers
-                    .iter()
-                    .any(|l| matches!(l.proto, Proto::Icmp(_)))
-                    && let Some(m) = v.state.pairs.echo_reply_to
-                {
+                if let Some(m) = echo_reply(v, false) {
                     e(uint(m.request_frame))
                 }
             }
@@ -269,12 +281,7 @@ fn pairing_fields() -> Vec<FieldDef> {
             Icmp,
             Flow,
             |v, e| {
-                if v.rec
-                    .layers
-                    .iter()
-                    .any(|l| matches!(l.proto, Proto::Icmp(_)))
-                    && let Some(m) = v.state.pairs.echo_reply_to
-                {
+                if let Some(m) = echo_reply(v, false) {
                     e(Value::Double(m.elapsed_ns as f64 / 1e6))
                 }
             }
@@ -287,12 +294,7 @@ fn pairing_fields() -> Vec<FieldDef> {
             Icmpv6,
             Flow,
             |v, e| {
-                if v.rec
-                    .layers
-                    .iter()
-                    .any(|l| matches!(l.proto, Proto::Icmpv6(_)))
-                    && let Some(m) = v.state.pairs.echo_reply_to
-                {
+                if let Some(m) = echo_reply(v, true) {
                     e(uint(m.request_frame))
                 }
             }
@@ -305,12 +307,7 @@ fn pairing_fields() -> Vec<FieldDef> {
             Icmpv6,
             Flow,
             |v, e| {
-                if v.rec
-                    .layers
-                    .iter()
-                    .any(|l| matches!(l.proto, Proto::Icmpv6(_)))
-                    && let Some(m) = v.state.pairs.echo_reply_to
-                {
+                if let Some(m) = echo_reply(v, true) {
                     e(Value::Double(m.elapsed_ns as f64 / 1e6))
                 }
             }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::decode::{
-    Arp, FrameKind, Icmp, Icmpv6, Layer, MalformedKind, Proto, Tcp, TcpOption, tcp_flags,
+    Arp, FrameKind, Icmp, Icmpv6, MalformedKind, Proto, Tcp, TcpOption, tcp_flags,
 };
 use crate::field::PacketView;
 use crate::field::value::write_mac;
@@ -99,8 +99,12 @@ pub fn info(view: &PacketView<'_>) -> String {
         );
         return s;
     }
-    let outer: Vec<&Layer> = rec.layers.iter().filter(|l| !l.quoted).collect();
-    let top = outer.iter().rev().find(|l| !matches!(l.proto, Proto::Data));
+    // The highest outer layer that is not undissected data.
+    let top = rec
+        .layers
+        .iter()
+        .rev()
+        .find(|l| !l.quoted && !matches!(l.proto, Proto::Data));
     match top.map(|l| &l.proto) {
         Some(Proto::Dns(m)) => dns_info(m, &mut s),
         Some(Proto::Tcp(t)) => tcp_info(view, t, &mut s),
