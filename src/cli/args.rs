@@ -102,12 +102,8 @@ pub struct CaptureArgs {
 pub struct TcpArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
-    /// Only connections with at least one packet matching this display filter
-    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
-    pub filter: Option<String>,
-    /// Output format: text (default) or json
-    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
-    pub format: String,
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Show only the handshake columns
     #[arg(long)]
     pub handshakes: bool,
@@ -132,7 +128,14 @@ pub struct FollowArgs {
 pub struct PairArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
-    /// Only transactions with a packet matching this display filter
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// What the table commands (tcp, ping, dns) take besides the capture.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Only rows (connections, transactions) with a packet matching this display filter
     #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
     pub filter: Option<String>,
     /// Output format: text (default) or json

@@ -43,8 +43,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Tcp(a) => tcp_table(a),
         Command::Flow(a) => flow(a),
         Command::Follow(a) => follow(a),
-        Command::Ping(a) => pairs(a, false),
-        Command::Dns(a) => pairs(a, true),
+        Command::Ping(a) => ping(a),
+        Command::Dns(a) => dns(a),
     };
     match result {
         Ok(code) => code,
@@ -306,15 +306,36 @@ impl Sink for StreamSink {
     }
 }
 
+/// The table commands' filter (compiled before any packet is read) and whether to write JSON.
+fn table_options(t: &args::TableArgs) -> Result<(Option<Filter>, bool)> {
+    let filter = t.filter.as_deref().map(compile_filter).transpose()?;
+    match t.format.as_str() {
+        "text" => Ok((filter, false)),
+        "json" => Ok((filter, true)),
+        other => bail!(usage(format!("-T {other}: unknown format (text, json)"))),
+    }
+}
+
+/// Write a table as pretty JSON or as its text form, whichever was asked for.
+fn write_table(
+    json: bool,
+    doc: impl FnOnce() -> serde_json::Value,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &doc())?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(text().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
-    let filter = a.filter.as_deref().map(compile_filter).transpose()?;
-    if !matches!(a.format.as_str(), "text" | "json") {
-        bail!(usage(format!(
-            "-T {}: unknown format (text, json)",
-            a.format
-        )));
-    }
+    let (filter, json) = table_options(&a.table)?;
     let (report, sink) = connection_pass(&path, &a.capture, filter.as_ref(), None)?;
     let conns: Vec<&crate::tcp::ConnSummary> = report
         .connections
@@ -322,21 +343,17 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
         .filter(|c| filter.is_none() || sink.matched.contains(&c.stream))
         .collect();
     let first = report.first_ts_ns.unwrap_or(0);
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    if a.format == "json" {
-        use crate::output::tcp::{Totals, conn_json, totals_json};
-        let doc = serde_json::json!({
-            "connections": conns.iter().map(|c| conn_json(c, first)).collect::<Vec<_>>(),
-            "summary": totals_json(&Totals::of(&conns)),
-        });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        out.write_all(b"\n")?;
-    } else {
-        out.write_all(
-            crate::output::tcp::table(&conns, first, a.handshakes, a.explain).as_bytes(),
-        )?;
-    }
-    out.flush()?;
+    use crate::output::tcp::{Totals, conn_json, table, totals_json};
+    write_table(
+        json,
+        || {
+            serde_json::json!({
+                "connections": conns.iter().map(|c| conn_json(c, first)).collect::<Vec<_>>(),
+                "summary": totals_json(&Totals::of(&conns)),
+            })
+        },
+        || table(&conns, first, a.handshakes, a.explain),
+    )?;
     Ok(exit_for(&report))
 }
 
@@ -373,91 +390,86 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
     Ok(exit_for(&report))
 }
 
-/// `ping` and `dns`: pair requests with responses over the whole capture (every packet feeds
-/// the pairing), then keep the transactions with a packet matching the filter.
-fn pairs(a: args::PairArgs, dns: bool) -> Result<ExitCode> {
-    use crate::output::pairs::{DnsSink, PingSink, dns_json, dns_text, ping_json, ping_text};
-    let path = capture_path(&a.capture)?;
-    let filter = a.filter.as_deref().map(compile_filter).transpose()?;
-    if !matches!(a.format.as_str(), "text" | "json") {
-        bail!(usage(format!(
-            "-T {}: unknown format (text, json)",
-            a.format
-        )));
+/// The pairing sinks see every packet; the filter picks the frames whose transactions are shown.
+struct Picked<S> {
+    inner: S,
+    filter: Option<Filter>,
+    frames: std::collections::HashSet<u64>,
+}
+
+impl<S: Sink> Sink for Picked<S> {
+    fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
+        if self.filter.as_ref().is_none_or(|f| f.matches(view)) {
+            self.frames.insert(view.rec.meta.number);
+        }
+        self.inner.packet(view)
     }
+}
+
+/// Run a pairing sink over the whole capture; return it with the frames the filter picked.
+fn picked_run<S: Sink + Default>(
+    path: &str,
+    capture: &args::CaptureArgs,
+    filter: Option<Filter>,
+) -> Result<(engine::Report, Picked<S>)> {
     let opts = Options {
-        threads: a.capture.threads,
+        threads: capture.threads,
         decode: crate::decode::DecodeOptions { app: true },
         ..Options::default()
     };
-    // The pairing sinks see every packet; the filter picks frames whose transactions are shown.
-    struct Picked<S> {
-        inner: S,
-        filter: Option<Filter>,
-        frames: std::collections::HashSet<u64>,
-    }
-    impl<S: Sink> Sink for Picked<S> {
-        fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
-            if self.filter.as_ref().is_none_or(|f| f.matches(view)) {
-                self.frames.insert(view.rec.meta.number);
-            }
-            self.inner.packet(view)
-        }
-    }
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let report = if dns {
-        let mut sink = Picked {
-            inner: DnsSink::default(),
-            filter,
-            frames: Default::default(),
-        };
-        let report = run_pipeline(&path, &opts, None, &mut sink)?;
-        let keep = |f: &u64| sink.frames.contains(f);
-        let queries: Vec<_> = sink
-            .inner
-            .queries
-            .iter()
-            .filter(|q| keep(&q.frame) || q.response.as_ref().is_some_and(|r| keep(&r.frame)))
-            .cloned()
-            .collect();
-        let unsolicited: Vec<u64> = sink
-            .inner
-            .unsolicited
-            .iter()
-            .copied()
-            .filter(keep)
-            .collect();
-        if a.format == "json" {
-            serde_json::to_writer_pretty(&mut out, &dns_json(&queries, &unsolicited))?;
-            out.write_all(b"\n")?;
-        } else {
-            out.write_all(dns_text(&queries, &unsolicited).as_bytes())?;
-        }
-        report
-    } else {
-        let mut sink = Picked {
-            inner: PingSink::default(),
-            filter,
-            frames: Default::default(),
-        };
-        let report = run_pipeline(&path, &opts, None, &mut sink)?;
-        let keep = |f: &u64| sink.frames.contains(f);
-        let echoes: Vec<_> = sink
-            .inner
-            .echoes
-            .iter()
-            .filter(|e| keep(&e.request_frame) || e.reply.is_some_and(|r| keep(&r.0)))
-            .cloned()
-            .collect();
-        if a.format == "json" {
-            serde_json::to_writer_pretty(&mut out, &ping_json(&echoes))?;
-            out.write_all(b"\n")?;
-        } else {
-            out.write_all(ping_text(&echoes).as_bytes())?;
-        }
-        report
+    let mut sink = Picked {
+        inner: S::default(),
+        filter,
+        frames: Default::default(),
     };
-    out.flush()?;
+    let report = run_pipeline(path, &opts, None, &mut sink)?;
+    Ok((report, sink))
+}
+
+/// `ping`: each echo request with its reply, and per host pair statistics.
+fn ping(a: args::PairArgs) -> Result<ExitCode> {
+    use crate::output::pairs::{PingSink, ping_json, ping_text};
+    let path = capture_path(&a.capture)?;
+    let (filter, json) = table_options(&a.table)?;
+    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter)?;
+    let keep = |f: &u64| sink.frames.contains(f);
+    let echoes: Vec<_> = sink
+        .inner
+        .echoes
+        .iter()
+        .filter(|e| keep(&e.request_frame) || e.reply.is_some_and(|r| keep(&r.0)))
+        .cloned()
+        .collect();
+    write_table(json, || ping_json(&echoes), || ping_text(&echoes))?;
+    Ok(exit_for(&report))
+}
+
+/// `dns`: each query with its response.
+fn dns(a: args::PairArgs) -> Result<ExitCode> {
+    use crate::output::pairs::{DnsSink, dns_json, dns_text};
+    let path = capture_path(&a.capture)?;
+    let (filter, json) = table_options(&a.table)?;
+    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter)?;
+    let keep = |f: &u64| sink.frames.contains(f);
+    let queries: Vec<_> = sink
+        .inner
+        .queries
+        .iter()
+        .filter(|q| keep(&q.frame) || q.response.as_ref().is_some_and(|r| keep(&r.frame)))
+        .cloned()
+        .collect();
+    let unsolicited: Vec<u64> = sink
+        .inner
+        .unsolicited
+        .iter()
+        .copied()
+        .filter(keep)
+        .collect();
+    write_table(
+        json,
+        || dns_json(&queries, &unsolicited),
+        || dns_text(&queries, &unsolicited),
+    )?;
     Ok(exit_for(&report))
 }
 
