@@ -1,0 +1,604 @@
+//! HTTP/1.x message framing (RFC 9112), incremental: one [`Direction`] per side of a connection
+//! is fed the bytes TCP reassembly delivers, in stream order, in whatever pieces they arrive (a
+//! request typed by hand over a dozen segments is one message), and yields each message when its
+//! last byte arrives. Message ends follow Wireshark 4.0's rules (`req_resp_hdrs.c`, `packet-http.c`)
+//! so a message completes on the same frame tshark -2 shows it on:
+//!
+//! - the head ends at the first empty line (CRLF or bare LF line ends);
+//! - `Transfer-Encoding: chunked` wins over `Content-Length`; the last chunk is followed by one line;
+//! - a request without either has no body; a response without either runs to the end of the
+//!   stream (FIN), except 1xx, 204, 304, responses to HEAD and 2xx responses to CONNECT;
+//! - at the end of the stream a message whose head is complete ends, whatever its length said.
+//!
+//! Pure: no flows, no frames, no output. Every buffer is bounded ([`MAX_HEAD`], [`MAX_LINE`]);
+//! bytes that are not HTTP where a message should start are skipped to the next delivered piece,
+//! so the parser resynchronises at a segment boundary after a capture that starts mid-body.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+/// The most bytes a message head (start line and headers) may take before the parser gives up on
+/// it. Far above what servers accept (8-64 KiB), small enough for many connections at once.
+pub const MAX_HEAD: usize = 64 << 10;
+/// The longest chunk-size or trailer line kept.
+pub const MAX_LINE: usize = 1024;
+
+/// Request methods recognised at the start of a message (RFC 9110 §9 and WebDAV, as Wireshark's
+/// list minus the rarely seen ones).
+const METHODS: &[&[u8]] = &[
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"DELETE",
+    b"CONNECT",
+    b"OPTIONS",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+];
+
+/// The first line of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartLine {
+    Request {
+        method: String,
+        uri: String,
+        version: String,
+    },
+    Response {
+        version: String,
+        code: u16,
+        phrase: String,
+    },
+}
+
+/// One complete message: its start line, the headers wirelite shows, and its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub start: StartLine,
+    /// The first line as sent (without its line end), for summaries.
+    pub first_line: String,
+    pub host: Option<String>,
+    pub user_agent: Option<String>,
+    pub content_type: Option<String>,
+    /// The Content-Length header's value, when it is a number.
+    pub content_length: Option<u64>,
+    pub chunked: bool,
+    /// Bytes of the head, including the empty line.
+    pub head_len: u64,
+    /// Bytes of the body (de-chunked: the chunks' data only).
+    pub body_len: u64,
+    /// The stream ended before the body's stated length.
+    pub cut_short: bool,
+}
+
+impl Message {
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    pub fn method(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// At a message boundary.
+    Idle,
+    /// Collecting the head in `buf`; `line_start` is where the current line began.
+    Head { line_start: usize },
+    /// A body of known length: bytes still to come.
+    Fixed(u64),
+    /// Chunked body: reading a chunk-size line (in `buf`).
+    ChunkSize,
+    /// Chunked body: data bytes of the current chunk, then its 2-byte line end.
+    ChunkData { data: u64, crlf: u64 },
+    /// Chunked body: the line after the last chunk.
+    Trailer,
+    /// A body that runs to the end of the stream.
+    UntilEnd,
+    /// Not HTTP here: skip the rest of the piece being fed.
+    Lost,
+}
+
+/// One direction of a connection.
+#[derive(Debug)]
+pub struct Direction {
+    state: State,
+    buf: Vec<u8>,
+    /// The message whose head is complete and whose body is being read.
+    current: Option<Message>,
+    /// Pieces skipped because they were not HTTP where a message should start.
+    pub skipped: u64,
+}
+
+impl Default for Direction {
+    fn default() -> Self {
+        Direction {
+            state: State::Idle,
+            buf: Vec::new(),
+            current: None,
+            skipped: 0,
+        }
+    }
+}
+
+/// Whether a response can carry a body (RFC 9110 §6.4.1), given the conversation's most recent
+/// request method.
+pub fn response_has_body(code: u16, last_method: Option<&str>) -> bool {
+    let connect = matches!(last_method, Some("CONNECT" | "SSTP_DUPLEX_POST"));
+    !(last_method == Some("HEAD")
+        || (code / 100 == 2 && connect)
+        || code / 100 == 1
+        || code == 204
+        || code == 304)
+}
+
+impl Direction {
+    /// Whether the parser is inside a message (its head or body).
+    pub fn in_message(&self) -> bool {
+        !matches!(self.state, State::Idle | State::Lost)
+    }
+
+    /// Feed one delivered piece of the stream. Completed messages are appended to `out`;
+    /// `last_method` is the conversation's most recent request method (it decides whether a
+    /// response has a body) and is updated as requests complete.
+    pub fn feed(&mut self, piece: &[u8], last_method: &mut Option<String>, out: &mut Vec<Message>) {
+        if self.state == State::Lost {
+            self.state = State::Idle;
+        }
+        let mut input = piece;
+        // Every round consumes input or moves to a state that will (Idle → Head consumes the
+        // next round, a completed message returns to Idle only after consuming its last byte).
+        while !input.is_empty() {
+            match self.state.clone() {
+                State::Lost => return,
+                State::Idle => {
+                    // RFC 9112 §2.2: ignore empty lines where a message should start.
+                    let skip = input
+                        .iter()
+                        .take_while(|b| matches!(b, b'\r' | b'\n'))
+                        .count();
+                    input = input.get(skip..).unwrap_or(&[]);
+                    match input.first() {
+                        None => return,
+                        Some(b) if b.is_ascii_graphic() => {
+                            self.buf.clear();
+                            self.state = State::Head { line_start: 0 };
+                        }
+                        Some(_) => self.lose(),
+                    }
+                }
+                State::Head { line_start } => {
+                    let (line, rest, complete) = take_line(input);
+                    input = rest;
+                    if self.buf.len() + line.len() > MAX_HEAD {
+                        self.lose();
+                        continue;
+                    }
+                    self.buf.extend_from_slice(line);
+                    let first = line_start == 0;
+                    if !complete {
+                        if first && !plausible_start(&self.buf) {
+                            self.lose();
+                        }
+                        continue;
+                    }
+                    let text = trim_eol(self.buf.get(line_start..).unwrap_or(&[]));
+                    if first {
+                        if start_line(text).is_none() {
+                            self.lose();
+                            continue;
+                        }
+                    } else if text.is_empty() {
+                        self.head_done(last_method, out);
+                        continue;
+                    }
+                    self.state = State::Head {
+                        line_start: self.buf.len(),
+                    };
+                }
+                State::Fixed(left) => {
+                    let n = left.min(input.len() as u64);
+                    input = input.get(n as usize..).unwrap_or(&[]);
+                    self.add_body(n);
+                    if n == left {
+                        self.complete(out);
+                    } else {
+                        self.state = State::Fixed(left - n);
+                    }
+                }
+                State::ChunkData { data, crlf } => {
+                    let n = (data + crlf).min(input.len() as u64);
+                    input = input.get(n as usize..).unwrap_or(&[]);
+                    let d = n.min(data);
+                    self.add_body(d);
+                    let (data, crlf) = (data - d, crlf - (n - d));
+                    self.state = if data + crlf == 0 {
+                        self.buf.clear();
+                        State::ChunkSize
+                    } else {
+                        State::ChunkData { data, crlf }
+                    };
+                }
+                State::ChunkSize | State::Trailer => {
+                    let (line, rest, complete) = take_line(input);
+                    input = rest;
+                    if self.buf.len() + line.len() > MAX_LINE {
+                        // Not a chunk-size line: Wireshark stops reading the body here.
+                        self.complete(out);
+                        continue;
+                    }
+                    self.buf.extend_from_slice(line);
+                    if !complete {
+                        continue;
+                    }
+                    if self.state == State::Trailer {
+                        self.complete(out);
+                        continue;
+                    }
+                    match chunk_size(trim_eol(&self.buf)) {
+                        Some(0) => {
+                            self.buf.clear();
+                            self.state = State::Trailer;
+                        }
+                        Some(size) => self.state = State::ChunkData { data: size, crlf: 2 },
+                        None => self.complete(out),
+                    }
+                }
+                State::UntilEnd => {
+                    self.add_body(input.len() as u64);
+                    input = &[];
+                }
+            }
+        }
+    }
+
+    /// The stream ended (FIN): a message whose head is complete ends here.
+    pub fn end(&mut self, out: &mut Vec<Message>) {
+        match self.state {
+            State::Fixed(_) | State::ChunkSize | State::ChunkData { .. } | State::Trailer => {
+                if let Some(m) = &mut self.current {
+                    m.cut_short = true;
+                }
+                self.complete(out);
+            }
+            State::UntilEnd => self.complete(out),
+            State::Head { .. } | State::Idle | State::Lost => {
+                self.buf.clear();
+                self.state = State::Idle;
+            }
+        }
+    }
+
+    /// Bytes were lost before the capture saw them: the message in progress cannot be framed.
+    pub fn gap(&mut self) {
+        self.current = None;
+        self.buf.clear();
+        self.state = State::Idle;
+        self.skipped += 1;
+    }
+
+    fn lose(&mut self) {
+        self.buf.clear();
+        self.current = None;
+        self.state = State::Lost;
+        self.skipped += 1;
+    }
+
+    fn add_body(&mut self, n: u64) {
+        if let Some(m) = &mut self.current {
+            m.body_len += n;
+        }
+    }
+
+    fn complete(&mut self, out: &mut Vec<Message>) {
+        self.buf.clear();
+        self.state = State::Idle;
+        if let Some(m) = self.current.take() {
+            out.push(m);
+        }
+    }
+
+    /// The head in `buf` is complete: parse it and decide how the body is framed.
+    fn head_done(&mut self, last_method: &mut Option<String>, out: &mut Vec<Message>) {
+        let Some(msg) = parse_head(&self.buf) else {
+            self.lose();
+            return;
+        };
+        let framing_length = header_values(&self.buf, b"content-length")
+            .next()
+            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok()?.parse::<i32>().ok())
+            .and_then(|n| u64::try_from(n).ok());
+        let has_body = match &msg.start {
+            StartLine::Request { method, .. } => {
+                *last_method = Some(method.clone());
+                true
+            }
+            StartLine::Response { code, .. } => response_has_body(*code, last_method.as_deref()),
+        };
+        let chunked = msg.chunked;
+        let is_request = msg.is_request();
+        self.current = Some(msg);
+        self.buf.clear();
+        self.state = match (has_body, chunked, framing_length) {
+            (false, _, _) => State::Idle,
+            (true, true, _) => State::ChunkSize,
+            (true, false, Some(0)) => State::Idle,
+            (true, false, Some(n)) => State::Fixed(n),
+            (true, false, None) if is_request => State::Idle,
+            (true, false, None) => State::UntilEnd,
+        };
+        if self.state == State::Idle {
+            self.complete(out);
+        }
+    }
+}
+
+/// Split off the input up to and including the first LF: (line part, rest, whether it ended).
+fn take_line(input: &[u8]) -> (&[u8], &[u8], bool) {
+    match input.iter().position(|&b| b == b'\n') {
+        Some(i) => {
+            let (line, rest) = input.split_at(i + 1);
+            (line, rest, true)
+        }
+        None => (input, &[], false),
+    }
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Could these bytes (no line end yet) still become a request or status line?
+fn plausible_start(buf: &[u8]) -> bool {
+    const STATUS: &[u8] = b"HTTP/";
+    let prefix_of = |word: &[u8]| {
+        let n = buf.len().min(word.len());
+        buf.get(..n) == word.get(..n)
+    };
+    if prefix_of(STATUS) {
+        return true;
+    }
+    METHODS.iter().any(|m| {
+        let n = buf.len().min(m.len());
+        buf.get(..n) == m.get(..n) && buf.get(n).is_none_or(|&b| n == m.len() && b == b' ')
+    })
+}
+
+/// The start line's parts: a request (known method, a space) or a status line (`HTTP/`).
+fn start_line(line: &[u8]) -> Option<StartLine> {
+    let text = String::from_utf8_lossy(line);
+    let mut parts = text.splitn(3, ' ');
+    let first = parts.next()?;
+    if first.starts_with("HTTP/") {
+        let code = parts.next()?;
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return Some(StartLine::Response {
+            version: first.to_string(),
+            code: code.parse().ok()?,
+            phrase: parts.next().unwrap_or("").to_string(),
+        });
+    }
+    if !METHODS.contains(&first.as_bytes()) {
+        return None;
+    }
+    let uri = parts.next()?;
+    Some(StartLine::Request {
+        method: first.to_string(),
+        uri: uri.to_string(),
+        version: parts.next().unwrap_or("").to_string(),
+    })
+}
+
+/// The values of header `name` (lower case), leading blanks removed, in order.
+fn header_values<'a>(head: &'a [u8], name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    head.split(|&b| b == b'\n').skip(1).filter_map(move |line| {
+        let line = trim_eol(line);
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (n, v) = line.split_at(colon);
+        if !n.eq_ignore_ascii_case(name) {
+            return None;
+        }
+        let v = v.get(1..).unwrap_or(&[]);
+        let start = v.iter().position(|b| !matches!(b, b' ' | b'\t'));
+        Some(start.and_then(|s| v.get(s..)).unwrap_or(&[]))
+    })
+}
+
+fn header_text(head: &[u8], name: &[u8]) -> Option<String> {
+    header_values(head, name)
+        .next()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+fn parse_head(head: &[u8]) -> Option<Message> {
+    let first = trim_eol(head.split(|&b| b == b'\n').next()?);
+    let start = start_line(first)?;
+    let chunked = header_values(head, b"transfer-encoding").any(|v| {
+        v.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"chunked"))
+    });
+    Some(Message {
+        start,
+        first_line: String::from_utf8_lossy(first).into_owned(),
+        host: header_text(head, b"host"),
+        user_agent: header_text(head, b"user-agent"),
+        content_type: header_text(head, b"content-type"),
+        content_length: header_values(head, b"content-length")
+            .next()
+            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok()?.parse().ok()),
+        chunked,
+        head_len: head.len() as u64,
+        body_len: 0,
+        cut_short: false,
+    })
+}
+
+/// A chunk-size line's size (hex, extensions after `;` ignored), as `sscanf("%x")` reads it.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let line = line.split(|&b| b == b';').next().unwrap_or(&[]).trim_ascii();
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let hex = std::str::from_utf8(line.get(..digits)?).ok()?;
+    if hex.is_empty() {
+        return None;
+    }
+    // Wireshark gives up on chunks over 2^31 bytes; so does wirelite.
+    u64::from_str_radix(hex.get(hex.len().saturating_sub(16)..)?, 16)
+        .ok()
+        .filter(|&n| n <= 1 << 31)
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Feed `pieces` to one direction; the messages completed after each piece.
+    fn run(pieces: &[&[u8]], last_method: Option<&str>) -> Vec<Vec<Message>> {
+        let mut d = Direction::default();
+        let mut method = last_method.map(str::to_string);
+        pieces
+            .iter()
+            .map(|p| {
+                let mut out = Vec::new();
+                d.feed(p, &mut method, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_request_typed_slowly_completes_on_its_empty_line() {
+        let pieces: &[&[u8]] = &[
+            b"GET /hel",
+            b"lo?name=student HT",
+            b"TP/1.1\r\nHost: 10.0.1.10\r",
+            b"\n",
+            b"\r\n",
+        ];
+        let out = run(pieces, None);
+        assert!(out[..4].iter().all(Vec::is_empty));
+        let m = &out[4][0];
+        assert_eq!(
+            m.start,
+            StartLine::Request {
+                method: "GET".into(),
+                uri: "/hello?name=student".into(),
+                version: "HTTP/1.1".into()
+            }
+        );
+        assert_eq!(m.host.as_deref(), Some("10.0.1.10"));
+        assert_eq!(m.body_len, 0);
+    }
+
+    #[test]
+    fn content_length_and_pipelined_messages_in_one_piece() {
+        let out = run(
+            &[b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nokHTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n"],
+            Some("GET"),
+        );
+        assert_eq!(out[0].len(), 2);
+        assert_eq!(out[0][0].body_len, 2);
+        assert_eq!(out[0][0].content_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            out[0][1].start,
+            StartLine::Response {
+                version: "HTTP/1.1".into(),
+                code: 404,
+                phrase: "Not Found".into()
+            }
+        );
+    }
+
+    #[test]
+    fn chunked_body_across_pieces_with_extensions() {
+        let pieces: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhel",
+            b"lo\r\n3\r\nabc\r\n0\r\n",
+            b"\r\n",
+        ];
+        let out = run(pieces, Some("GET"));
+        assert!(out[0].is_empty() && out[1].is_empty());
+        assert_eq!(out[2][0].body_len, 8);
+        assert!(out[2][0].chunked);
+    }
+
+    #[test]
+    fn a_response_without_length_runs_to_the_end_of_the_stream() {
+        let mut d = Direction::default();
+        let mut method = Some("GET".to_string());
+        let mut out = Vec::new();
+        d.feed(b"HTTP/1.0 200 OK\r\n\r\nhello ", &mut method, &mut out);
+        d.feed(b"world", &mut method, &mut out);
+        assert!(out.is_empty());
+        d.end(&mut out);
+        assert_eq!(out[0].body_len, 11);
+        assert!(!out[0].cut_short);
+    }
+
+    #[test]
+    fn responses_that_never_have_a_body() {
+        for (code, method) in [(304, "GET"), (204, "GET"), (100, "POST"), (200, "HEAD")] {
+            let head = format!("HTTP/1.1 {code} X\r\nContent-Length: 10\r\n\r\n");
+            let out = run(&[head.as_bytes()], Some(method));
+            assert_eq!(out[0].len(), 1, "{code} {method}");
+        }
+        // A request without a length has no body.
+        assert_eq!(run(&[b"POST / HTTP/1.1\r\n\r\n"], None)[0].len(), 1);
+    }
+
+    #[test]
+    fn not_http_is_skipped_to_the_next_piece() {
+        let mut d = Direction::default();
+        let mut m = None;
+        let mut out = Vec::new();
+        d.feed(b"SSH-2.0-OpenSSH_9.2\r\n", &mut m, &mut out);
+        d.feed(b"\x00\x00\x01\x0cGET / HTTP/1.1\r\n\r\n", &mut m, &mut out);
+        assert!(out.is_empty());
+        d.feed(b"GET / HTTP/1.1\r\n\r\n", &mut m, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(d.skipped, 2);
+    }
+
+    #[test]
+    fn an_endless_head_is_given_up_within_the_bound() {
+        let mut d = Direction::default();
+        let mut m = None;
+        let mut out = Vec::new();
+        d.feed(b"GET / HTTP/1.1\r\n", &mut m, &mut out);
+        let line = vec![b'a'; 4096];
+        for _ in 0..100 {
+            d.feed(&line, &mut m, &mut out);
+            assert!(d.buf.len() <= MAX_HEAD);
+        }
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b" 0 ; ext"), Some(0));
+        assert_eq!(chunk_size(b"zz"), None);
+        assert_eq!(chunk_size(b"ffffffffff"), None);
+    }
+}
