@@ -57,6 +57,11 @@ const FIELDS: &[&str] = &[
     "tcp.analysis.retransmission",
     "tcp.analysis.out_of_order",
     "tcp.analysis.duplicate_ack",
+    // Issue #6: HTTP messages on the frame that completes them.
+    "http.request.method",
+    "http.request.uri",
+    "http.host",
+    "http.response.code",
 ];
 
 /// A capture's tshark fields dump: column of each field name, then one row of cells per frame.

@@ -33,10 +33,6 @@ fn filters_select_the_frames_tshark_selects() {
         let path = support::capture_path(&cap);
         let refs = references(&cap);
         for (filter, want) in &refs {
-            // The corpus's list has two HTTP filters; HTTP fields come with issue #6.
-            if filter.starts_with("http.") {
-                continue;
-            }
             // tshark could not read this capture at all: nothing to compare.
             if support::expected(&cap, "status.txt").contains("## fields exit=2") && want.is_empty()
             {

@@ -215,3 +215,57 @@ fn ping_statistics_like_ping() {
         "the filter keeps the NAT host's pings only: {only}"
     );
 }
+
+/// tshark's second-pass links (`icmp.resp_in`, `icmpv6.resp_in`, `dns.response_in`), which
+/// wirelite computes with a first pass when a field or filter names them.
+#[test]
+fn links_to_later_frames_equal_tsharks() {
+    const LINKS: [&str; 3] = ["icmp.resp_in", "icmpv6.resp_in", "dns.response_in"];
+    let allow = AllowList::load("allow/pairs.tsv");
+    let (mut linked, mut unexplained) = (0, Vec::new());
+    for cap in support::captures() {
+        let Some((h, rows)) = pair_reference(&cap) else {
+            continue;
+        };
+        let want: BTreeMap<String, Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let cells = LINKS.iter().map(|f| cell(&h, r, f).join(",")).collect();
+                (r[0].clone(), cells)
+            })
+            .collect();
+        let path = support::capture_path(&cap);
+        let mut args = vec!["list", path.to_str().unwrap(), "-T", "fields"];
+        args.extend(["-E", "occurrence=a", "-e", "frame.number"]);
+        for f in LINKS {
+            args.extend(["-e", f]);
+        }
+        args.extend(["-Y", "icmp || icmpv6 || dns"]);
+        let text = support::stdout(&support::wirelite(&args));
+        let have: BTreeMap<String, Vec<String>> = text
+            .lines()
+            .map(|l| {
+                let mut it = l.split('\t').map(str::to_string);
+                (it.next().unwrap(), it.collect())
+            })
+            .collect();
+        linked += want
+            .values()
+            .filter(|c| c.iter().any(|x| !x.is_empty()))
+            .count();
+        for frame in want.keys().chain(have.keys()).collect::<BTreeSet<_>>() {
+            if want.get(frame) != have.get(frame)
+                && !allow.covers(&cap, frame.parse().unwrap(), "later")
+            {
+                unexplained.push(format!(
+                    "{cap} frame {frame}: tshark {:?}, wirelite {:?}",
+                    want.get(frame),
+                    have.get(frame)
+                ));
+            }
+        }
+    }
+    eprintln!("requests with a link to their answer: {linked}");
+    assert!(linked >= 100, "only {linked} linked requests");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}

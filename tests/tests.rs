@@ -7,6 +7,7 @@ mod broken;
 mod differential;
 mod filters;
 mod follow;
+mod http;
 mod outputs;
 mod pairs;
 mod reassembly;

@@ -60,6 +60,15 @@ wirelite dns lab.pcap -Y 'dns.flags.rcode==3' -T json     queries whose answer w
 A query repeated within 5 s is a retransmission, as in Wireshark; -Y keeps the transactions\n\
 with a matching query or response.")]
     Dns(PairArgs),
+    /// HTTP: each request next to its response (method, host, URI, status, sizes, latency)
+    #[command(after_help = "Examples:\n  \
+wirelite http samples/lab-keepalive.pcapng\n  \
+wirelite http lab.pcap -Y 'http.response.code >= 400'      exchanges that failed\n  \
+wirelite http lab.pcap -Y 'tcp.port==8080' -T json\n\n\
+HTTP/1.x is found by its content on any port. A message is complete on the frame carrying its\n\
+last byte; responses pair with requests in order per connection (pipelining included). -Y keeps\n\
+the exchanges with a matching request or response frame.")]
+    Http(PairArgs),
     /// The reassembled conversation of one TCP connection, as Wireshark's Follow TCP Stream
     #[command(after_help = "Examples:\n  \
 wirelite follow samples/lab-echo-8080.pcap --stream 0          what the typist sent and got back\n  \
@@ -177,6 +186,11 @@ pub struct ListArgs {
     /// Show the detail tree of every packet
     #[arg(short = 'V', long = "verbose")]
     pub verbose: bool,
+
+    /// Read the file twice, as tshark -2, so requests show the frame that answered them
+    /// (http.response_in, dns.response_in, icmp.resp_in); automatic when -e or -Y names one
+    #[arg(short = '2', long = "two-pass")]
+    pub two_pass: bool,
 
     /// Output format: text (default), fields, json, ndjson
     #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]

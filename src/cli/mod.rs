@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Follow(a) => follow(a),
         Command::Ping(a) => ping(a),
         Command::Dns(a) => dns(a),
+        Command::Http(a) => http(a),
     };
     match result {
         Ok(code) => code,
@@ -182,6 +183,40 @@ fn needs_app(id: FieldId) -> bool {
         )
 }
 
+/// Fields whose values come from HTTP parsing (which reassembles every TCP connection).
+fn needs_http(id: FieldId) -> bool {
+    Registry::get().def(id).proto == crate::field::ProtoTag::Http
+}
+
+/// Fields whose values come from later frames: they need a first pass over the file.
+fn needs_later(id: FieldId) -> bool {
+    Registry::get().def(id).stage == crate::field::Stage::Later
+}
+
+/// Does the output or the filter read a field `pred` picks?
+fn reads(fields: &[(String, FieldId)], filter: Option<&Filter>, pred: fn(FieldId) -> bool) -> bool {
+    fields.iter().any(|(_, id)| pred(*id))
+        || filter.is_some_and(|f| f.fields().iter().any(|id| pred(*id)))
+}
+
+/// tshark -2: a first pass over the file records which later frames answer which requests, so
+/// the second can show `http.response_in`, `dns.response_in` and `icmp.resp_in`.
+fn first_pass(path: &str, opts: &Options) -> Result<std::sync::Arc<engine::LaterLinks>> {
+    if path == "-" {
+        bail!(usage(
+            "fields that point to later frames (such as http.response_in) need two passes, \
+             so the capture must be a file, not standard input"
+        ));
+    }
+    let opts = Options {
+        later: None,
+        ..opts.clone()
+    };
+    let mut sink = engine::LaterSink::default();
+    run_pipeline(path, &opts, None, &mut sink)?;
+    Ok(std::sync::Arc::new(sink.links))
+}
+
 /// What to decode: the application layer only when the output shows whole packets or a field
 /// or the filter reads it (so `-Y tcp.port==80 --count` never parses DNS).
 pub fn decode_options(
@@ -212,6 +247,10 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         _ => true,
     };
     let decode = decode_options(whole_packets, &fields, filter.as_ref());
+    // The detail tree and JSON show HTTP messages; the summary list does not parse them.
+    let show_http = whole_packets && (a.verbose || a.format != "text");
+    let http = show_http || reads(&fields, filter.as_ref(), needs_http);
+    let two_pass = a.two_pass || reads(&fields, filter.as_ref(), needs_later);
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
         _ if a.count_only => Box::new(CountSink { out, n: 0 }),
         ("fields", _) => {
@@ -228,13 +267,17 @@ fn list(a: ListArgs) -> Result<ExitCode> {
             "-T {other}: unknown format (text, fields, json, ndjson)"
         ))),
     };
-    let opts = Options {
+    let mut opts = Options {
         threads: a.capture.threads,
         max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
+        http,
         ..Options::default()
     };
+    if two_pass {
+        opts.later = Some(first_pass(&path, &opts)?);
+    }
     let report = run_pipeline(&path, &opts, filter.as_ref(), sink.as_mut())?;
     Ok(exit_for(&report))
 }
@@ -411,10 +454,12 @@ fn picked_run<S: Sink + Default>(
     path: &str,
     capture: &args::CaptureArgs,
     filter: Option<Filter>,
+    http: bool,
 ) -> Result<(engine::Report, Picked<S>)> {
     let opts = Options {
         threads: capture.threads,
         decode: crate::decode::DecodeOptions { app: true },
+        http,
         ..Options::default()
     };
     let mut sink = Picked {
@@ -431,7 +476,7 @@ fn ping(a: args::PairArgs) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter)?;
+    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter, false)?;
     let keep = |f: &u64| sink.frames.contains(f);
     let echoes: Vec<_> = sink
         .inner
@@ -449,7 +494,7 @@ fn dns(a: args::PairArgs) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter)?;
+    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter, false)?;
     let keep = |f: &u64| sink.frames.contains(f);
     let queries: Vec<_> = sink
         .inner
@@ -470,6 +515,23 @@ fn dns(a: args::PairArgs) -> Result<ExitCode> {
         || dns_json(&queries, &unsolicited),
         || dns_text(&queries, &unsolicited),
     )?;
+    Ok(exit_for(&report))
+}
+
+/// `http`: each request with its response.
+fn http(a: args::PairArgs) -> Result<ExitCode> {
+    use crate::output::http::{HttpSink, http_json, http_text};
+    let path = capture_path(&a.capture)?;
+    let (filter, json) = table_options(&a.table)?;
+    let (report, sink) = picked_run::<HttpSink>(&path, &a.capture, filter, true)?;
+    let exchanges: Vec<_> = sink
+        .inner
+        .exchanges
+        .iter()
+        .filter(|x| x.frames().any(|f| sink.frames.contains(&f)))
+        .cloned()
+        .collect();
+    write_table(json, || http_json(&exchanges), || http_text(&exchanges))?;
     Ok(exit_for(&report))
 }
 

@@ -24,6 +24,66 @@ pub struct FrameState {
     pub tcp: Option<SegmentInfo>,
     /// Echo replies and DNS responses matched to their requests.
     pub pairs: crate::app::PairInfo,
+    /// HTTP messages this frame completes (with `Options::http`).
+    pub http: Vec<crate::app::http::HttpMessage>,
+    /// What later frames say about this one (with `Options::later`, from a first pass).
+    pub later: Later,
+}
+
+/// Links from a request to the frame that answered it, known only after reading on: tshark's
+/// second-pass fields (`http.response_in`, `dns.response_in`, `icmp.resp_in`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Later {
+    pub http_response_in: Option<u64>,
+    pub dns_response_in: Option<u64>,
+    pub echo_reply_in: Option<u64>,
+}
+
+/// The answers a first pass found: by HTTP pairing entry, and by request frame.
+#[derive(Debug, Default)]
+pub struct LaterLinks {
+    pub http: std::collections::HashMap<u64, u64>,
+    pub dns: std::collections::HashMap<u64, u64>,
+    pub echo: std::collections::HashMap<u64, u64>,
+}
+
+impl LaterLinks {
+    /// Note what a frame of the first pass answers (the first answer wins, as in tshark).
+    pub fn record(&mut self, frame: u64, state: &FrameState) {
+        for m in state.http.iter().filter(|m| !m.msg.is_request()) {
+            self.http.entry(m.own_entry).or_insert(frame);
+        }
+        if let Some(m) = state.pairs.dns_response_to {
+            self.dns.entry(m.request_frame).or_insert(frame);
+        }
+        if let Some(m) = state.pairs.echo_reply_to {
+            self.echo.entry(m.request_frame).or_insert(frame);
+        }
+    }
+
+    fn of(&self, frame: u64, http: &[crate::app::http::HttpMessage]) -> Later {
+        Later {
+            http_response_in: http
+                .iter()
+                .find(|m| m.msg.is_request())
+                .and_then(|m| self.http.get(&m.entry).copied()),
+            dns_response_in: self.dns.get(&frame).copied(),
+            echo_reply_in: self.echo.get(&frame).copied(),
+        }
+    }
+}
+
+/// A sink for the first of two passes: records the answers later frames give.
+#[derive(Debug, Default)]
+pub struct LaterSink {
+    pub links: LaterLinks,
+}
+
+impl Sink for LaterSink {
+    fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        self.links.record(view.rec.meta.number, view.state);
+        Ok(())
+    }
 }
 
 /// Receives frames in capture order. Each output format is a sink.
@@ -68,6 +128,10 @@ pub struct Options {
     pub reassembly: tcp::Reassembly,
     /// Bytes all connections may hold out of order before gaps are declared.
     pub reassembly_cap: usize,
+    /// Parse HTTP/1.x on every TCP connection (reassembles every connection).
+    pub http: bool,
+    /// Answers found by a first pass, for tshark's second-pass fields.
+    pub later: Option<std::sync::Arc<LaterLinks>>,
 }
 
 impl Default for Options {
@@ -81,6 +145,8 @@ impl Default for Options {
             collect_connections: false,
             reassembly: tcp::Reassembly::Off,
             reassembly_cap: tcp::MAX_HELD_TOTAL,
+            http: false,
+            later: None,
         }
     }
 }
@@ -132,7 +198,16 @@ pub fn run(
         } else {
             tcp::Tracker::new()
         }
-        .reassembling(opts.reassembly, opts.reassembly_cap),
+        .reassembling(
+            if opts.http {
+                tcp::Reassembly::All
+            } else {
+                opts.reassembly
+            },
+            opts.reassembly_cap,
+        ),
+        http: opts.http.then(Default::default),
+        later: opts.later.clone(),
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
@@ -236,6 +311,8 @@ struct Ordered {
     prev_ts: Option<i64>,
     tcp: tcp::Tracker,
     pairs: crate::app::Pairing,
+    http: Option<crate::app::http::HttpTracker>,
+    later: Option<std::sync::Arc<LaterLinks>>,
 }
 
 impl Ordered {
@@ -253,6 +330,8 @@ impl Ordered {
             time_delta_ns,
             tcp: None,
             pairs: Default::default(),
+            http: Vec::new(),
+            later: Later::default(),
         };
         if let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
@@ -260,16 +339,31 @@ impl Ordered {
             // The payload as captured, never past what the IP header says it is.
             let payload = data.get(layer.payload_range()).unwrap_or(&[]);
             let payload = payload.get(..t.payload_len as usize).unwrap_or(payload);
-            state.tcp = Some(self.tcp.segment(&tcp::Segment {
+            let info = self.tcp.segment(&tcp::Segment {
                 payload,
                 src,
                 dst,
                 tcp: t,
                 frame: rec.meta.number,
                 ts_ns: ts.unwrap_or(0),
-            }));
+            });
+            if let Some(http) = &mut self.http {
+                state.http = http.segment(&crate::app::http::SegmentInput {
+                    stream: info.stream,
+                    dir: info.dir,
+                    delivered: &info.delivered,
+                    fin: t.has(crate::decode::tcp_flags::FIN),
+                    rst: t.has(crate::decode::tcp_flags::RST),
+                    frame: rec.meta.number,
+                    ts_ns: ts.unwrap_or(0),
+                });
+            }
+            state.tcp = Some(info);
         }
         state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
+        if let Some(links) = &self.later {
+            state.later = links.of(rec.meta.number, &state.http);
+        }
         state
     }
 }

@@ -4,8 +4,10 @@
 use std::borrow::Cow;
 
 use super::{Display, Emit, Extract, FieldDef, FieldType, PacketView, ProtoTag, Stage, Value};
+use crate::app::http::HttpMessage;
 use crate::decode::{Layer, Proto, TcpOption, tcp_flags};
 use crate::wire::dns::{DnsMessage, RData, Record};
+use crate::wire::http1::StartLine;
 
 /// A field read from one layer. `$p` binds the layer's repr (the `Proto` variant's content).
 macro_rules! layer {
@@ -44,6 +46,25 @@ macro_rules! frame {
             proto: ProtoTag::$tag,
             stage: Stage::$stage,
             extract: Extract::Frame(ex),
+        }
+    }};
+}
+
+/// A field of an application message (HTTP) completed on the frame. `$m` binds the message.
+macro_rules! message {
+    ($abbrev:literal, $label:literal, $ty:expr, $stage:ident, |$m:ident, $v:ident, $emit:ident| $body:expr) => {{
+        fn ex<'a>($m: &'a HttpMessage, $v: &PacketView<'a>, $emit: Emit<'_, 'a>) {
+            let _ = &$v;
+            $body
+        }
+        FieldDef {
+            abbrev: $abbrev,
+            label: $label,
+            ty: $ty,
+            display: Display::Dec,
+            proto: ProtoTag::Http,
+            stage: Stage::$stage,
+            extract: Extract::Message(ex),
         }
     }};
 }
@@ -372,9 +393,250 @@ fn pairing_fields() -> Vec<FieldDef> {
     ]
 }
 
+fn text<'a>(s: &'a Option<String>, e: Emit<'_, 'a>) {
+    if let Some(s) = s {
+        e(Value::Str(Cow::Borrowed(s)))
+    }
+}
+
+/// HTTP fields, on the frame that completes each message (as tshark -2 shows them).
+fn http_fields() -> Vec<FieldDef> {
+    vec![
+        message!("http.response", "Response", T::Bool, Flow, |m, v, e| {
+            if !m.msg.is_request() {
+                e(Value::Bool(true))
+            }
+        }),
+        message!("http.request", "Request", T::Bool, Flow, |m, v, e| {
+            if m.msg.is_request() {
+                e(Value::Bool(true))
+            }
+        }),
+        message!(
+            "http.request.method",
+            "Request Method",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let StartLine::Request { method, .. } = &m.msg.start {
+                    e(Value::Str(Cow::Borrowed(method)))
+                }
+            }
+        ),
+        message!(
+            "http.request.uri",
+            "Request URI",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let StartLine::Request { uri, .. } = &m.msg.start {
+                    e(Value::Str(Cow::Borrowed(uri)))
+                }
+            }
+        ),
+        message!(
+            "http.request.version",
+            "Request Version",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let StartLine::Request { version, .. } = &m.msg.start {
+                    e(Value::Str(Cow::Borrowed(version)))
+                }
+            }
+        ),
+        message!(
+            "http.response.version",
+            "Response Version",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let StartLine::Response { version, .. } = &m.msg.start {
+                    e(Value::Str(Cow::Borrowed(version)))
+                }
+            }
+        ),
+        message!("http.response.code", "Status Code", U16, Flow, |m, v, e| {
+            if let StartLine::Response { code, .. } = &m.msg.start {
+                e(uint(*code))
+            }
+        }),
+        message!(
+            "http.response.phrase",
+            "Response Phrase",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let StartLine::Response { phrase, .. } = &m.msg.start {
+                    e(Value::Str(Cow::Borrowed(phrase)))
+                }
+            }
+        ),
+        message!("http.host", "Host", T::String, Flow, |m, v, e| text(
+            &m.msg.host,
+            e
+        )),
+        message!(
+            "http.user_agent",
+            "User-Agent",
+            T::String,
+            Flow,
+            |m, v, e| text(&m.msg.user_agent, e)
+        ),
+        message!(
+            "http.content_type",
+            "Content-Type",
+            T::String,
+            Flow,
+            |m, v, e| text(&m.msg.content_type, e)
+        ),
+        message!(
+            "http.content_length",
+            "Content length",
+            T::Uint(64),
+            Flow,
+            |m, v, e| {
+                if let Some(n) = m.msg.content_length {
+                    e(uint(n))
+                }
+            }
+        ),
+        message!(
+            "http.request.full_uri",
+            "Full request URI",
+            T::String,
+            Flow,
+            |m, v, e| {
+                if let (StartLine::Request { uri, method, .. }, Some(host)) =
+                    (&m.msg.start, &m.msg.host)
+                {
+                    let absolute = uri
+                        .get(..7)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+                        || uri
+                            .get(..8)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+                        || method == "CONNECT";
+                    e(Value::Str(if absolute {
+                        Cow::Borrowed(uri.as_str())
+                    } else {
+                        Cow::Owned(format!("http://{}{uri}", host.trim()))
+                    }))
+                }
+            }
+        ),
+        message!(
+            "http.time",
+            "Time since request",
+            T::RelTime,
+            Flow,
+            |m, v, e| {
+                if let Some(r) = m.request_in {
+                    let now = v.rec.meta.ts_ns.unwrap_or(0);
+                    e(Value::RelTime(now.saturating_sub(r.ts_ns)))
+                }
+            }
+        ),
+        message!(
+            "http.request_in",
+            "Request in frame",
+            T::FrameNum,
+            Flow,
+            |m, v, e| {
+                if let Some(r) = m.request_in {
+                    e(uint(r.frame))
+                }
+            }
+        ),
+        message!(
+            "http.response_in",
+            "Response in frame",
+            T::FrameNum,
+            Later,
+            |m, v, e| {
+                if m.msg.is_request()
+                    && let Some(f) = v.state.later.http_response_in
+                {
+                    e(uint(f))
+                }
+            }
+        ),
+    ]
+}
+
+/// tshark's second-pass links from a request to its answer.
+fn later_fields() -> Vec<FieldDef> {
+    vec![
+        frame!(
+            "icmp.resp_in",
+            "Response frame",
+            T::FrameNum,
+            Dec,
+            Icmp,
+            Later,
+            |v, e| {
+                if let Some(f) = v
+                    .state
+                    .later
+                    .echo_reply_in
+                    .filter(|_| is_echo_request(v, false))
+                {
+                    e(uint(f))
+                }
+            }
+        ),
+        frame!(
+            "icmpv6.resp_in",
+            "Response In",
+            T::FrameNum,
+            Dec,
+            Icmpv6,
+            Later,
+            |v, e| {
+                if let Some(f) = v
+                    .state
+                    .later
+                    .echo_reply_in
+                    .filter(|_| is_echo_request(v, true))
+                {
+                    e(uint(f))
+                }
+            }
+        ),
+        frame!(
+            "dns.response_in",
+            "Response In",
+            T::FrameNum,
+            Dec,
+            Dns,
+            Later,
+            |v, e| {
+                if let Some(f) = v.state.later.dns_response_in {
+                    e(uint(f))
+                }
+            }
+        ),
+    ]
+}
+
+/// Is this frame an ICMP (with `v6`, ICMPv6) echo request?
+fn is_echo_request(v: &PacketView<'_>, v6: bool) -> bool {
+    v.rec
+        .layers
+        .iter()
+        .filter(|l| !l.quoted)
+        .any(|l| match &l.proto {
+            Proto::Icmp(i) => !v6 && i.icmp_type == 8,
+            Proto::Icmpv6(i) => v6 && i.icmp_type == 128,
+            _ => false,
+        })
+}
+
 pub fn fields() -> Vec<FieldDef> {
     let mut all = base_fields();
     all.extend(pairing_fields());
+    all.extend(later_fields());
+    all.extend(http_fields());
     all.extend(tcp_analysis_fields());
     all.extend(vec![
         frame!(

@@ -13,6 +13,7 @@ pub mod value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::app::http::HttpMessage;
 use crate::decode::{Layer, PacketRecord, Proto};
 use crate::engine::FrameState;
 pub use value::{Display, FieldType, Value};
@@ -52,10 +53,11 @@ pub enum ProtoTag {
     Tcp,
     Dns,
     Data,
+    Http,
 }
 
 impl ProtoTag {
-    pub const ALL: [ProtoTag; 16] = [
+    pub const ALL: [ProtoTag; 17] = [
         ProtoTag::Frame,
         ProtoTag::Eth,
         ProtoTag::Sll,
@@ -72,6 +74,7 @@ impl ProtoTag {
         ProtoTag::Tcp,
         ProtoTag::Dns,
         ProtoTag::Data,
+        ProtoTag::Http,
     ];
 
     /// The protocol's filter name, as Wireshark spells it.
@@ -93,6 +96,7 @@ impl ProtoTag {
             ProtoTag::Tcp => "tcp",
             ProtoTag::Dns => "dns",
             ProtoTag::Data => "data",
+            ProtoTag::Http => "http",
         }
     }
 
@@ -115,6 +119,7 @@ impl ProtoTag {
             ProtoTag::Tcp => "Transmission Control Protocol",
             ProtoTag::Dns => "Domain Name System",
             ProtoTag::Data => "Data",
+            ProtoTag::Http => "Hypertext Transfer Protocol",
         }
     }
 
@@ -150,16 +155,20 @@ pub enum Extract {
     Frame(for<'a> fn(&PacketView<'a>, Emit<'_, 'a>)),
     /// Once per layer of the field's protocol, in layer order.
     Layer(for<'a> fn(&'a Layer, &PacketView<'a>, Emit<'_, 'a>)),
+    /// Once per application message the ordered stage completed on this frame (HTTP).
+    Message(for<'a> fn(&'a HttpMessage, &PacketView<'a>, Emit<'_, 'a>)),
     /// The protocol itself: present once per layer, its value the bytes the layer spans.
     Protocol,
 }
 
-/// Which pipeline stage can compute a field: the parallel decode stage, or only the ordered
-/// stage that sees frames in capture order (TCP stream state, time deltas).
+/// Which pipeline stage can compute a field: the parallel decode stage, only the ordered
+/// stage that sees frames in capture order (TCP stream state, time deltas), or only a second
+/// pass, because the value comes from a later frame (`http.response_in`, as tshark -2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     Packet,
     Flow,
+    Later,
 }
 
 /// One registry entry.
@@ -296,8 +305,21 @@ impl Registry {
         match self.def(id).extract {
             Extract::Layer(f) => f(layer, view, emit),
             Extract::Frame(f) if first_of_its_kind && !layer.quoted => f(view, emit),
-            Extract::Frame(_) => {}
+            Extract::Frame(_) | Extract::Message(_) => {}
             Extract::Protocol => emit(Value::Bytes(view.layer_bytes(layer))),
+        }
+    }
+
+    /// Push the values field `id` has in one application message of the frame.
+    pub fn extract_in_message<'a>(
+        &self,
+        id: FieldId,
+        msg: &'a HttpMessage,
+        view: &PacketView<'a>,
+        emit: Emit<'_, 'a>,
+    ) {
+        if let Extract::Message(f) = self.def(id).extract {
+            f(msg, view, emit)
         }
     }
 
@@ -313,9 +335,20 @@ impl Registry {
                     }
                 }
             }
+            Extract::Message(f) => {
+                for m in &view.state.http {
+                    f(m, view, emit);
+                }
+            }
             Extract::Protocol => {
                 if def.proto == ProtoTag::Frame {
                     emit(Value::Bytes(view.data));
+                    return;
+                }
+                if def.proto == ProtoTag::Http {
+                    for _ in &view.state.http {
+                        emit(Value::Bytes(&[]));
+                    }
                     return;
                 }
                 for layer in view.rec.layers.iter() {

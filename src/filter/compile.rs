@@ -817,7 +817,7 @@ fn has_labels(abbrev: &str) -> bool {
 
 /// Does the program read any field that only the ordered stage can compute?
 pub fn needs_flow(reg: &Registry, fields: &[FieldId]) -> bool {
-    fields.iter().any(|&f| reg.def(f).stage == Stage::Flow)
+    fields.iter().any(|&f| reg.def(f).stage != Stage::Packet)
 }
 
 #[cfg(test)]

@@ -78,6 +78,15 @@ pub fn packet_layers(view: &PacketView<'_>) -> Map<String, Json> {
         }
         insert(&mut layers, tag.abbrev(), Json::Object(obj));
     }
+    for msg in &view.state.http {
+        let mut obj = Map::new();
+        for (id, def) in reg.fields_of(ProtoTag::Http) {
+            reg.extract_in_message(id, msg, view, &mut |v: Value<'_>| {
+                insert(&mut obj, def.abbrev, Json::String(v.to_tshark(def.display)))
+            });
+        }
+        insert(&mut layers, ProtoTag::Http.abbrev(), Json::Object(obj));
+    }
     layers
 }
 

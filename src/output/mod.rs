@@ -29,5 +29,6 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 pub mod follow;
+pub mod http;
 pub mod pairs;
 pub mod tcp;

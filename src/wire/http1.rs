@@ -258,7 +258,12 @@ impl Direction {
                             self.buf.clear();
                             self.state = State::Trailer;
                         }
-                        Some(size) => self.state = State::ChunkData { data: size, crlf: 2 },
+                        Some(size) => {
+                            self.state = State::ChunkData {
+                                data: size,
+                                crlf: 2,
+                            }
+                        }
                         None => self.complete(out),
                     }
                 }
@@ -324,7 +329,12 @@ impl Direction {
         };
         let framing_length = header_values(&self.buf, b"content-length")
             .next()
-            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok()?.parse::<i32>().ok())
+            .and_then(|v| {
+                std::str::from_utf8(v.trim_ascii())
+                    .ok()?
+                    .parse::<i32>()
+                    .ok()
+            })
             .and_then(|n| u64::try_from(n).ok());
         let has_body = match &msg.start {
             StartLine::Request { method, .. } => {
@@ -456,7 +466,11 @@ fn parse_head(head: &[u8]) -> Option<Message> {
 
 /// A chunk-size line's size (hex, extensions after `;` ignored), as `sscanf("%x")` reads it.
 fn chunk_size(line: &[u8]) -> Option<u64> {
-    let line = line.split(|&b| b == b';').next().unwrap_or(&[]).trim_ascii();
+    let line = line
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or(&[])
+        .trim_ascii();
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     let hex = std::str::from_utf8(line.get(..digits)?).ok()?;
     if hex.is_empty() {

@@ -1,0 +1,202 @@
+//! HTTP/1.x over TCP in the ordered stage: each connection's two byte streams (as reassembly
+//! delivers them) run through [`http1::Direction`] parsers; every message is reported on the frame
+//! that completes it, with two pairings:
+//!
+//! - Wireshark's, for the `http.*` fields: a request opens a new entry in the conversation's list;
+//!   a response takes the last entry if it has no response yet, else opens an entry of its own
+//!   (`push_req`/`push_res` in packet-http.c). Every message of a frame shows the frame's last
+//!   entry, so two pipelined requests in one segment both point at the first response, and the
+//!   second response has no request. wirelite reproduces this so `http.request_in` and
+//!   `http.response_in` equal tshark's.
+//! - In order, for the `http` command: responses answer the waiting requests oldest first, as
+//!   HTTP/1.1 pipelining works (RFC 9112 §9.3.2).
+//!
+//! Memory: one parser pair per connection with HTTP seen or in progress, dropped when both sides
+//! have ended; past [`MAX_CONNS`] connections, idle ones are dropped.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::tcp::reassembly::Event;
+use crate::wire::http1::{Direction, Message};
+
+/// Connections tracked at once before idle ones are dropped.
+pub const MAX_CONNS: usize = 1 << 16;
+/// A connection silent this long (capture time) is idle.
+pub const IDLE_NS: i64 = 300 * 1_000_000_000;
+/// Requests waiting for a response per connection (for in-order pairing).
+pub const MAX_WAITING: usize = 1024;
+
+/// A request as a response refers to it: its frame, time, and pairing entry (unique per request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRef {
+    pub frame: u64,
+    pub ts_ns: i64,
+    pub id: u64,
+}
+
+/// One message, on the frame that completed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpMessage {
+    pub msg: Message,
+    /// Wireshark's pairing entry shown on this frame (the frame's last message's).
+    pub entry: u64,
+    /// The entry this message itself opened or answered (for resolving `http.response_in`).
+    pub own_entry: u64,
+    /// A response: the request of the frame's entry (`http.request_in`, `http.time`).
+    pub request_in: Option<RequestRef>,
+    /// A response: the oldest request still waiting when it completed.
+    pub answers: Option<RequestRef>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    id: u64,
+    request: Option<RequestRef>,
+    answered: bool,
+}
+
+#[derive(Debug, Default)]
+struct Conn {
+    dirs: [Direction; 2],
+    ended: [bool; 2],
+    last_method: Option<String>,
+    tail: Option<Entry>,
+    waiting: VecDeque<RequestRef>,
+    last_seen: i64,
+}
+
+/// What one TCP segment brings.
+#[derive(Debug)]
+pub struct SegmentInput<'a> {
+    pub stream: u32,
+    /// 0 or 1: which side sent it.
+    pub dir: u8,
+    pub delivered: &'a [Event],
+    pub fin: bool,
+    pub rst: bool,
+    pub frame: u64,
+    pub ts_ns: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct HttpTracker {
+    conns: HashMap<u32, Conn>,
+    next_entry: u64,
+    /// Connections dropped while idle to stay under [`MAX_CONNS`].
+    pub evicted: u64,
+}
+
+impl HttpTracker {
+    /// Feed one segment's delivered bytes; returns the messages it completes, in stream order.
+    pub fn segment(&mut self, s: &SegmentInput<'_>) -> Vec<HttpMessage> {
+        // A connection is tracked from its first payload byte.
+        if s.delivered.is_empty() && !self.conns.contains_key(&s.stream) {
+            return Vec::new();
+        }
+        if !self.conns.contains_key(&s.stream) && self.conns.len() >= MAX_CONNS {
+            let before = self.conns.len();
+            self.conns
+                .retain(|_, c| s.ts_ns.saturating_sub(c.last_seen) < IDLE_NS);
+            if self.conns.len() >= MAX_CONNS {
+                self.conns.clear();
+            }
+            self.evicted += (before - self.conns.len()) as u64;
+        }
+        let conn = self.conns.entry(s.stream).or_default();
+        conn.last_seen = s.ts_ns;
+        let side = usize::from(s.dir & 1);
+        let mut done = Vec::new();
+        if let Some(dir) = conn.dirs.get_mut(side) {
+            for e in s.delivered {
+                match e {
+                    Event::Data(bytes) => dir.feed(bytes, &mut conn.last_method, &mut done),
+                    Event::Gap(_) => dir.gap(),
+                }
+            }
+            if s.fin {
+                dir.end(&mut done);
+            }
+        }
+        if let Some(e) = conn.ended.get_mut(side) {
+            *e |= s.fin;
+        }
+        let mut out: Vec<HttpMessage> = done
+            .into_iter()
+            .map(|msg| {
+                let (entry, answers) = if msg.is_request() {
+                    let now = RequestRef {
+                        frame: s.frame,
+                        ts_ns: s.ts_ns,
+                        id: self.next_entry,
+                    };
+                    let e = Entry {
+                        id: now.id,
+                        request: Some(now),
+                        answered: false,
+                    };
+                    self.next_entry += 1;
+                    if conn.waiting.len() >= MAX_WAITING {
+                        conn.waiting.pop_front();
+                    }
+                    conn.waiting.push_back(now);
+                    (e, None)
+                } else {
+                    let e = match conn.tail {
+                        Some(t) if !t.answered => Entry {
+                            answered: true,
+                            ..t
+                        },
+                        _ => {
+                            self.next_entry += 1;
+                            Entry {
+                                id: self.next_entry - 1,
+                                request: None,
+                                answered: true,
+                            }
+                        }
+                    };
+                    // An interim (1xx) response does not end the exchange.
+                    let interim = matches!(
+                        msg.start,
+                        crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
+                    );
+                    let answers = if interim {
+                        conn.waiting.front().copied()
+                    } else {
+                        conn.waiting.pop_front()
+                    };
+                    (e, answers)
+                };
+                conn.tail = Some(entry);
+                HttpMessage {
+                    msg,
+                    entry: entry.id,
+                    own_entry: entry.id,
+                    request_in: entry.request,
+                    answers,
+                }
+            })
+            .collect();
+        // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
+        // protocol data does.
+        if let Some(last) = conn.tail.filter(|_| !out.is_empty()) {
+            for m in &mut out {
+                m.entry = last.id;
+                m.request_in = if m.msg.is_request() {
+                    None
+                } else {
+                    last.request
+                };
+            }
+        }
+        if s.rst || conn.ended == [true, true] {
+            self.conns.remove(&s.stream);
+        }
+        out
+    }
+
+    /// Connections being tracked now.
+    pub fn tracked(&self) -> usize {
+        self.conns.len()
+    }
+}

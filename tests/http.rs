@@ -1,0 +1,205 @@
+//! HTTP against tshark 4.0 with two passes (tests/data/http, made by make-http-refs.sh): every
+//! message on the frame tshark shows it on, with its fields and tshark's pairing; and the `http`
+//! table's exchanges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::support::{self, AllowList};
+
+const FILTER: &str = "http.request || http.response";
+
+/// The reference of a capture: header and rows by frame number.
+fn reference(cap: &str) -> Option<(String, BTreeMap<u64, String>)> {
+    let text =
+        std::fs::read_to_string(support::data().join(format!("http/expected/{cap}.tsv"))).ok()?;
+    let mut lines = text.lines();
+    let header = lines.next()?.to_string();
+    let rows = lines
+        .map(|l| {
+            (
+                l.split('\t').next().unwrap().parse().unwrap(),
+                l.to_string(),
+            )
+        })
+        .collect();
+    Some((header, rows))
+}
+
+fn fields() -> Vec<String> {
+    std::fs::read_to_string(support::data().join("http/FIELDS.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// wirelite's rows for the reference's fields, by frame number.
+fn ours(cap: &str) -> (String, BTreeMap<u64, String>) {
+    let path = support::capture_path(cap);
+    let mut args = vec![
+        "list".to_string(),
+        path.to_str().unwrap().to_string(),
+        "-T".into(),
+        "fields".into(),
+        "-E".into(),
+        "header=y".into(),
+        "-E".into(),
+        "occurrence=a".into(),
+        "-Y".into(),
+        FILTER.into(),
+    ];
+    for f in fields() {
+        args.push("-e".into());
+        args.push(f);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = support::wirelite(&args);
+    let text = support::stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let rows = lines
+        .map(|l| {
+            (
+                l.split('\t').next().unwrap().parse().unwrap(),
+                l.to_string(),
+            )
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn http_messages_and_fields_equal_tsharks() {
+    let allow = AllowList::load("allow/http.tsv");
+    let (mut messages, mut unexplained, mut used) = (0, Vec::new(), BTreeSet::new());
+    for cap in support::captures() {
+        let Some((header, want)) = reference(&cap) else {
+            continue;
+        };
+        let (our_header, have) = ours(&cap);
+        assert_eq!(our_header, header, "{cap}: header");
+        messages += want.len();
+        let frames: BTreeSet<u64> = want.keys().chain(have.keys()).copied().collect();
+        for f in frames {
+            if want.get(&f) == have.get(&f) {
+                continue;
+            }
+            if allow.covers(&cap, f, "fields") {
+                used.insert((cap.clone(), f));
+                continue;
+            }
+            unexplained.push(format!(
+                "{cap} frame {f}:\n  tshark   {:?}\n  wirelite {:?}",
+                want.get(&f),
+                have.get(&f)
+            ));
+        }
+    }
+    eprintln!("HTTP message frames compared: {messages}");
+    assert!(messages >= 300, "only {messages} frames with HTTP messages");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+    for (cap, f, what) in allow.rows().filter(|r| r.2 == "fields") {
+        assert!(
+            used.contains(&(cap.to_string(), f)),
+            "allow/http.tsv: {cap} {f} {what} is no longer needed"
+        );
+    }
+}
+
+/// (request frame, method, URI) -> (response frame, status code), from a reference or a table.
+type Pairs = BTreeMap<(u64, String, String), Option<(u64, String)>>;
+
+fn tshark_pairs(header: &str, rows: &BTreeMap<u64, String>) -> Pairs {
+    let h: Vec<&str> = header.split('\t').collect();
+    let col = |row: &str, name: &str| -> Vec<String> {
+        let i = h.iter().position(|x| *x == name).unwrap();
+        let v = row.split('\t').nth(i).unwrap_or("");
+        v.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut pairs = Pairs::new();
+    for (frame, row) in rows {
+        let methods = col(row, "http.request.method");
+        // URIs may hold commas, the occurrence separator: one request means one whole URI.
+        let mut uris = col(row, "http.request.uri");
+        if methods.len() == 1 {
+            uris = vec![uris.join(",")];
+        }
+        let resp = col(row, "http.response_in");
+        for (k, m) in methods.iter().enumerate() {
+            let answer = resp.get(k).map(|r| {
+                let r: u64 = r.parse().unwrap();
+                let code = rows
+                    .get(&r)
+                    .map(|rr| col(rr, "http.response.code").join(","))
+                    .unwrap_or_default();
+                (r, code)
+            });
+            pairs.insert(
+                (*frame, m.clone(), uris.get(k).cloned().unwrap_or_default()),
+                answer,
+            );
+        }
+    }
+    pairs
+}
+
+#[test]
+fn http_exchanges_equal_tsharks() {
+    let allow = AllowList::load("allow/http.tsv");
+    let (mut total, mut unexplained, mut used) = (0, Vec::new(), BTreeSet::new());
+    for cap in support::captures() {
+        let Some((header, rows)) = reference(&cap) else {
+            continue;
+        };
+        let want = tshark_pairs(&header, &rows);
+        if want.is_empty() {
+            continue;
+        }
+        let path = support::capture_path(&cap);
+        let out = support::wirelite(&["http", path.to_str().unwrap(), "-T", "json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut have = Pairs::new();
+        for x in doc["exchanges"].as_array().unwrap() {
+            let Some(req) = x["request"]["frame"].as_u64() else {
+                continue;
+            };
+            let resp = x["response"]["frame"]
+                .as_u64()
+                .map(|f| (f, x["status"].as_u64().unwrap().to_string()));
+            let key = (
+                req,
+                x["method"].as_str().unwrap().to_string(),
+                x["uri"].as_str().unwrap().to_string(),
+            );
+            have.insert(key, resp);
+        }
+        total += want.len();
+        let keys: BTreeSet<_> = want.keys().chain(have.keys()).cloned().collect();
+        for k in keys {
+            if want.get(&k) == have.get(&k) {
+                continue;
+            }
+            if allow.covers(&cap, k.0, "pair") {
+                used.insert((cap.clone(), k.0));
+                continue;
+            }
+            unexplained.push(format!(
+                "{cap} request {k:?}: tshark {:?}, wirelite {:?}",
+                want.get(&k),
+                have.get(&k)
+            ));
+        }
+    }
+    eprintln!("HTTP requests compared: {total}");
+    assert!(total >= 100, "only {total} requests");
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+    for (cap, f, _) in allow.rows().filter(|r| r.2 == "pair") {
+        assert!(
+            used.contains(&(cap.to_string(), f)),
+            "allow/http.tsv: {cap} {f} pair is no longer needed"
+        );
+    }
+}
