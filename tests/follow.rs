@@ -1,5 +1,5 @@
-//! Follow TCP Stream: wirelite's output equals tshark's `-z follow,tcp,FORMAT,N`, byte for byte,
-//! on connections with retransmissions, fast retransmissions, out-of-order segments and a
+//! Follow TCP/UDP Stream: wirelite's output equals tshark's `-z follow,PROTO,FORMAT,N`, byte for
+//! byte, on connections with retransmissions, fast retransmissions, out-of-order segments and a
 //! reordered handshake (references in tests/data/follow, made by make-follow-refs.sh).
 
 use crate::support;
@@ -20,6 +20,12 @@ fn follow_equals_tshark_byte_for_byte() {
             parts.next().unwrap(),
             parts.next().unwrap(),
         );
+        // udpN stands for --stream udp:N (no colon in file names).
+        let stream = match stream.strip_prefix("udp") {
+            Some(n) => format!("udp:{n}"),
+            None => stream.to_string(),
+        };
+        let stream = stream.as_str();
         let want = std::fs::read(dir.join(&name)).unwrap();
         let path = support::capture_path(cap);
         let out = support::wirelite(&[

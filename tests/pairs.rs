@@ -217,10 +217,15 @@ fn ping_statistics_like_ping() {
 }
 
 /// tshark's second-pass links (`icmp.resp_in`, `icmpv6.resp_in`, `dns.response_in`), which
-/// wirelite computes with a first pass when a field or filter names them.
+/// wirelite computes with a first pass when a field or filter names them; and `udp.stream`.
 #[test]
 fn links_to_later_frames_equal_tsharks() {
-    const LINKS: [&str; 3] = ["icmp.resp_in", "icmpv6.resp_in", "dns.response_in"];
+    const LINKS: [&str; 4] = [
+        "icmp.resp_in",
+        "icmpv6.resp_in",
+        "dns.response_in",
+        "udp.stream",
+    ];
     let allow = AllowList::load("allow/pairs.tsv");
     let (mut linked, mut unexplained) = (0, Vec::new());
     for cap in support::captures() {

@@ -75,7 +75,8 @@ wirelite follow samples/lab-echo-8080.pcap --stream 0          what the typist s
 wirelite follow samples/lab-http.pcap --stream 0 --format hex\n  \
 wirelite follow lab.pcap --stream 3 --format raw > stream3.hex\n\n\
 Retransmitted bytes appear once, early segments wait for the gap before them; bytes that never\n\
-arrived are shown as '[N bytes missing in capture file]'. Output matches tshark -z follow,tcp,FORMAT,N.")]
+arrived are shown as '[N bytes missing in capture file]'. Output matches tshark -z follow,tcp,FORMAT,N.\n\
+--stream udp:N follows UDP conversation N (udp.stream), one block per datagram.")]
     Follow(FollowArgs),
     /// Check a display filter without reading a capture: print its parsed form, or the error
     #[command(
@@ -125,9 +126,9 @@ pub struct TcpArgs {
 pub struct FollowArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
-    /// The connection to follow (its tcp.stream number)
+    /// The conversation to follow: a tcp.stream number (N or tcp:N), or udp:N for udp.stream N
     #[arg(long, value_name = "N")]
-    pub stream: u32,
+    pub stream: String,
     /// ascii (default), hex or raw
     #[arg(long, value_name = "FORMAT", default_value = "ascii")]
     pub format: String,

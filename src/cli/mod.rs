@@ -401,7 +401,7 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
 }
 
 fn follow(a: args::FollowArgs) -> Result<ExitCode> {
-    use crate::output::follow::{FollowSink, render};
+    use crate::output::follow::{FollowSink, Transport, render};
     let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "ascii" | "hex" | "raw") {
         bail!(usage(format!(
@@ -409,16 +409,37 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
             a.format
         )));
     }
+    let (transport, number) = match a.stream.split_once(':') {
+        Some(("udp", n)) => (Transport::Udp, n),
+        Some(("tcp", n)) => (Transport::Tcp, n),
+        None => (Transport::Tcp, a.stream.as_str()),
+        Some(_) => bail!(usage(format!(
+            "--stream {}: give a number, tcp:N or udp:N",
+            a.stream
+        ))),
+    };
+    let stream: u32 = number.parse().map_err(|_| {
+        usage(format!(
+            "--stream {}: give a number, tcp:N or udp:N",
+            a.stream
+        ))
+    })?;
     let opts = Options {
         threads: a.capture.threads,
         decode: decode_options(false, &[], None),
-        reassembly: crate::tcp::Reassembly::Stream(a.stream),
+        reassembly: match transport {
+            Transport::Tcp => crate::tcp::Reassembly::Stream(stream),
+            Transport::Udp => crate::tcp::Reassembly::Off,
+        },
         ..Options::default()
     };
-    let mut sink = FollowSink::new(a.stream);
+    let mut sink = FollowSink::new(transport, stream);
     let report = run_pipeline(&path, &opts, None, &mut sink)?;
     if sink.nodes[0].is_none() {
-        bail!(usage(format!("{path} has no TCP stream {}", a.stream)));
+        bail!(usage(format!(
+            "{path} has no {} stream {stream}",
+            transport.name().to_uppercase()
+        )));
     }
     let mut out = io::stdout().lock();
     out.write_all(render(&sink, &a.format).as_bytes())?;

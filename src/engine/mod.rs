@@ -22,6 +22,8 @@ pub struct FrameState {
     /// `frame.time_delta`: since the previous frame.
     pub time_delta_ns: Option<i64>,
     pub tcp: Option<SegmentInfo>,
+    /// `udp.stream`: the UDP conversation's index, in order of first appearance.
+    pub udp_stream: Option<u32>,
     /// Echo replies and DNS responses matched to their requests.
     pub pairs: crate::app::PairInfo,
     /// HTTP messages this frame completes (with `Options::http`).
@@ -313,6 +315,38 @@ struct Ordered {
     pairs: crate::app::Pairing,
     http: Option<crate::app::http::HttpTracker>,
     later: Option<std::sync::Arc<LaterLinks>>,
+    udp: UdpStreams,
+}
+
+/// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
+/// `udp.stream`. Bounded: past [`UdpStreams::MAX`] conversations the table starts over, so a
+/// conversation seen again after that gets a new number.
+#[derive(Debug, Default)]
+struct UdpStreams {
+    ids: std::collections::HashMap<(tcp::Endpoint, tcp::Endpoint), u32>,
+    next: u32,
+}
+
+impl UdpStreams {
+    const MAX: usize = 1 << 20;
+
+    fn of(&mut self, a: tcp::Endpoint, b: tcp::Endpoint) -> u32 {
+        let key = if (a.addr, a.port) <= (b.addr, b.port) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        if self.ids.len() >= Self::MAX {
+            self.ids.clear();
+        }
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.ids.insert(key, id);
+        id
+    }
 }
 
 impl Ordered {
@@ -329,6 +363,7 @@ impl Ordered {
             time_relative_ns,
             time_delta_ns,
             tcp: None,
+            udp_stream: None,
             pairs: Default::default(),
             http: Vec::new(),
             later: Later::default(),
@@ -359,6 +394,19 @@ impl Ordered {
                 });
             }
             state.tcp = Some(info);
+        }
+        // An ICMP error quoting a UDP header belongs to that conversation, as in Wireshark.
+        let udp = match rec.udp() {
+            Some((_, u)) => tcp::endpoints(rec, u.src_port, u.dst_port),
+            None => rec.layers.iter().find_map(|l| match &l.proto {
+                crate::decode::Proto::Udp(u) if l.quoted => {
+                    tcp::quoted_endpoints(rec, u.src_port, u.dst_port)
+                }
+                _ => None,
+            }),
+        };
+        if let Some((src, dst)) = udp {
+            state.udp_stream = Some(self.udp.of(src, dst));
         }
         state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
         if let Some(links) = &self.later {

@@ -1629,6 +1629,11 @@ fn base_fields() -> Vec<FieldDef> {
             Udp,
             |p, _l, _v, e| e(uint(p.length))
         ),
+        frame!("udp.stream", "Stream index", U32, Dec, Udp, Flow, |v, e| {
+            if let Some(n) = v.state.udp_stream {
+                e(uint(n))
+            }
+        }),
         layer!(
             "udp.checksum",
             "Checksum",

@@ -11,10 +11,27 @@ use crate::field::PacketView;
 use crate::tcp::reassembly::Event;
 use crate::tcp::{self, Endpoint};
 
-/// Collects the delivered blocks of one stream (reassembled by the ordered stage, which must
-/// run with `Reassembly::Stream` of the same stream).
+/// What is followed: a TCP connection (its byte stream) or a UDP conversation (its datagrams).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// Collects the delivered blocks of one stream (for TCP, reassembled by the ordered stage, which
+/// must run with `Reassembly::Stream` of the same stream; for UDP, one block per datagram).
 #[derive(Debug)]
 pub struct FollowSink {
+    transport: Transport,
     stream: u32,
     /// Node 0 sent the stream's first packet.
     pub nodes: [Option<Endpoint>; 2],
@@ -22,8 +39,9 @@ pub struct FollowSink {
 }
 
 impl FollowSink {
-    pub fn new(stream: u32) -> FollowSink {
+    pub fn new(transport: Transport, stream: u32) -> FollowSink {
         FollowSink {
+            transport,
             stream,
             nodes: [None, None],
             blocks: Vec::new(),
@@ -33,13 +51,19 @@ impl FollowSink {
 
 impl Sink for FollowSink {
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
-        let (Some(info), Some((_, t))) = (&view.state.tcp, view.rec.tcp()) else {
-            return Ok(());
+        let ports = match self.transport {
+            Transport::Tcp => view
+                .rec
+                .tcp()
+                .filter(|_| view.state.tcp.as_ref().map(|i| i.stream) == Some(self.stream))
+                .map(|(_, t)| (t.src_port, t.dst_port)),
+            Transport::Udp => view
+                .rec
+                .udp()
+                .filter(|_| view.state.udp_stream == Some(self.stream))
+                .map(|(_, u)| (u.src_port, u.dst_port)),
         };
-        if info.stream != self.stream {
-            return Ok(());
-        }
-        let Some((src, dst)) = tcp::endpoints(view.rec, t.src_port, t.dst_port) else {
+        let Some((src, dst)) = ports.and_then(|(s, d)| tcp::endpoints(view.rec, s, d)) else {
             return Ok(());
         };
         let [n0, n1] = &mut self.nodes;
@@ -48,8 +72,21 @@ impl Sink for FollowSink {
             *n1 = Some(dst);
         }
         let node = usize::from(*n0 != Some(src));
-        self.blocks
-            .extend(info.delivered.iter().map(|e| (node, e.clone())));
+        match (self.transport, &view.state.tcp, view.rec.udp()) {
+            (Transport::Tcp, Some(info), _) => self
+                .blocks
+                .extend(info.delivered.iter().map(|e| (node, e.clone()))),
+            (Transport::Udp, _, Some((layer, u))) => {
+                // The datagram as captured, never past what the UDP length says.
+                let payload = view.data.get(layer.payload_range()).unwrap_or(&[]);
+                let len = usize::from(u.length).saturating_sub(8);
+                let payload = payload.get(..len).unwrap_or(payload);
+                if !payload.is_empty() {
+                    self.blocks.push((node, Event::Data(payload.to_vec())));
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -110,8 +147,9 @@ fn hexdump(data: &[u8], start: usize, indent: &str, out: &mut String) {
 /// The whole follow output for `format` (ascii, hex or raw).
 pub fn render(sink: &FollowSink, format: &str) -> String {
     let rule = "=".repeat(67);
+    let proto = sink.transport.name();
     let mut s = format!(
-        "\n{rule}\nFollow: tcp,{format}\nFilter: tcp.stream eq {}\nNode 0: {}\nNode 1: {}\n",
+        "\n{rule}\nFollow: {proto},{format}\nFilter: {proto}.stream eq {}\nNode 0: {}\nNode 1: {}\n",
         sink.stream,
         endpoint(&sink.nodes[0]),
         endpoint(&sink.nodes[1])

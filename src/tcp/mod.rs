@@ -43,8 +43,26 @@ impl Endpoint {
 
 /// The two endpoints of a frame's outer IP/TCP headers, source first.
 pub fn endpoints(rec: &PacketRecord, port_src: u16, port_dst: u16) -> Option<(Endpoint, Endpoint)> {
+    ip_endpoints(rec, false, port_src, port_dst)
+}
+
+/// The endpoints of the datagram an ICMP error quotes, with the quoted transport ports.
+pub fn quoted_endpoints(
+    rec: &PacketRecord,
+    port_src: u16,
+    port_dst: u16,
+) -> Option<(Endpoint, Endpoint)> {
+    ip_endpoints(rec, true, port_src, port_dst)
+}
+
+fn ip_endpoints(
+    rec: &PacketRecord,
+    quoted: bool,
+    port_src: u16,
+    port_dst: u16,
+) -> Option<(Endpoint, Endpoint)> {
     rec.layers.iter().find_map(|l| {
-        if l.quoted {
+        if l.quoted != quoted {
             return None;
         }
         match &l.proto {

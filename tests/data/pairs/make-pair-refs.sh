@@ -8,7 +8,7 @@ FIELDS=(frame.number icmp.type icmp.ident icmp.seq icmp.resp_in icmp.resp_to icm
   icmpv6.resptime icmpv6.no_resp
   dns.id dns.flags.response dns.qry.name dns.qry.type dns.flags.rcode dns.a dns.aaaa dns.cname
   dns.response_in dns.response_to dns.time dns.retransmission dns.retransmit_request_in
-  dns.retransmit_response_in dns.unsolicited)
+  dns.retransmit_response_in dns.unsolicited udp.stream)
 printf '%s\n' "${FIELDS[@]}" > "$here/FIELDS.txt"
 one() { fields_dump "$1" -2 -Y 'icmp || icmpv6 || dns'; }
 for_each_capture "$@"
