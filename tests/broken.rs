@@ -192,7 +192,11 @@ fn gzip_and_stdin_read_like_the_file() {
 fn every_capture_every_output_without_panic() {
     for cap in support::captures() {
         let p = support::capture_path(&cap);
-        for args in [&["-V"][..], &["-T", "json"][..], &["-T", "ndjson"][..]] {
+        for args in [
+            &["-V", "-2"][..],
+            &["-T", "json"][..],
+            &["-T", "ndjson"][..],
+        ] {
             let mut a = vec!["list", p.to_str().unwrap()];
             a.extend_from_slice(args);
             let out = support::wirelite(&a);
@@ -210,5 +214,50 @@ fn every_capture_every_output_without_panic() {
                     .unwrap_or_else(|e| panic!("{cap}: invalid JSON: {e}"));
             }
         }
+        for cmd in ["http", "dns", "ping", "tcp"] {
+            let out = support::wirelite(&[cmd, p.to_str().unwrap(), "-T", "json"]);
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{cap} {cmd}: {:?} {}",
+                out.status,
+                support::stderr(&out)
+            );
+            // A file that cannot be opened at all prints nothing (and says why on stderr).
+            if !out.stdout.is_empty() {
+                serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                    .unwrap_or_else(|e| panic!("{cap} {cmd}: invalid JSON: {e}"));
+            }
+        }
     }
+}
+
+#[test]
+fn second_pass_fields_need_a_file_not_stdin() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+        .args(["list", "-", "-T", "fields", "-e", "http.response_in"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains("need two passes"));
+    // From a file the same request works, and the link is the response's frame.
+    let p = support::capture_path("lab-http.pcap");
+    let out = support::wirelite(&[
+        "list",
+        p.to_str().unwrap(),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "http.response_in",
+    ]);
+    let text = support::stdout(&out);
+    let (req, resp) = text.trim().split_once('\t').unwrap();
+    assert!(
+        resp.parse::<u64>().unwrap() > req.parse::<u64>().unwrap(),
+        "{text}"
+    );
 }

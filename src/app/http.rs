@@ -14,6 +14,13 @@
 //! Memory: one parser pair per connection with HTTP seen or in progress, dropped when both sides
 //! have ended; past [`MAX_CONNS`] connections, idle ones are dropped.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::collections::{HashMap, VecDeque};
 
 use crate::tcp::reassembly::Event;
