@@ -4,6 +4,7 @@
 mod support;
 
 mod broken;
+mod conv;
 mod differential;
 mod filters;
 mod follow;

@@ -69,6 +69,19 @@ HTTP/1.x is found by its content on any port. A message is complete on the frame
 last byte; responses pair with requests in order per connection (pipelining included). -Y keeps\n\
 the exchanges with a matching request or response frame.")]
     Http(PairArgs),
+    /// Conversations: who talked to whom, frames and bytes each way (tshark -z conv,X)
+    #[command(after_help = "Examples:\n  \
+wirelite conv samples/lab-mixed.pcapng --by ip\n  \
+wirelite conv lab.pcap --by tcp --sort bytes -T json\n  \
+wirelite conv lab.pcap --by udp -Y 'udp.port==53'\n\n\
+A is the side that sent the conversation's first frame; bytes are frame lengths. TCP and UDP\n\
+conversations are tcp.stream / udp.stream; eth, ip and ipv6 count the outer header only.")]
+    Conv(ConvArgs),
+    /// Endpoints: every address (and port) with the frames and bytes it sent and received
+    #[command(after_help = "Examples:\n  \
+wirelite endpoints samples/lab-mixed.pcapng --by ip\n  \
+wirelite endpoints lab.pcap --by tcp --sort bytes")]
+    Endpoints(ConvArgs),
     /// The reassembled conversation of one TCP connection, as Wireshark's Follow TCP Stream
     #[command(after_help = "Examples:\n  \
 wirelite follow samples/lab-echo-8080.pcap --stream 0          what the typist sent and got back\n  \
@@ -132,6 +145,24 @@ pub struct FollowArgs {
     /// ascii (default), hex or raw
     #[arg(long, value_name = "FORMAT", default_value = "ascii")]
     pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Only count packets matching this display filter (as tshark -z conv,X,FILTER)
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Output format: text (default) or json
+    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+    /// What a conversation is: eth, ip, ipv6, tcp or udp
+    #[arg(long, value_name = "KIND", default_value = "tcp")]
+    pub by: String,
+    /// Row order: packets (default, as tshark), bytes, start or duration
+    #[arg(long, value_name = "KEY", default_value = "packets")]
+    pub sort: String,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Ping(a) => ping(a),
         Command::Dns(a) => dns(a),
         Command::Http(a) => http(a),
+        Command::Conv(a) => conv(a, false),
+        Command::Endpoints(a) => conv(a, true),
     };
     match result {
         Ok(code) => code,
@@ -553,6 +555,49 @@ fn http(a: args::PairArgs) -> Result<ExitCode> {
         .cloned()
         .collect();
     write_table(json, || http_json(&exchanges), || http_text(&exchanges))?;
+    Ok(exit_for(&report))
+}
+
+/// `conv` and `endpoints`: the conversation table, or the endpoints it adds up to.
+fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
+    use crate::output::conv::{self as c, By, ConvSink, SortBy};
+    let path = capture_path(&a.capture)?;
+    let (filter, json) = table_options(&args::TableArgs {
+        filter: a.filter.clone(),
+        format: a.format.clone(),
+    })?;
+    let by = By::parse(&a.by)
+        .ok_or_else(|| usage(format!("--by {}: one of eth, ip, ipv6, tcp, udp", a.by)))?;
+    let sort = SortBy::parse(&a.sort).ok_or_else(|| {
+        usage(format!(
+            "--sort {}: one of packets, bytes, start, duration",
+            a.sort
+        ))
+    })?;
+    let opts = Options {
+        threads: a.capture.threads,
+        decode: decode_options(false, &[], filter.as_ref()),
+        ..Options::default()
+    };
+    let mut sink = ConvSink::new(by);
+    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let mut convs = sink.conversations;
+    if endpoints {
+        let mut eps = c::endpoints(&convs);
+        c::sort_endpoints(&mut eps, sort);
+        write_table(
+            json,
+            || c::endpoints_json(by, &eps),
+            || c::endpoints_text(by, &eps),
+        )?;
+    } else {
+        c::sort_conversations(&mut convs, sort);
+        write_table(
+            json,
+            || c::conv_json(by, &convs),
+            || c::conv_text(by, &convs),
+        )?;
+    }
     Ok(exit_for(&report))
 }
 

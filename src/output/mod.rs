@@ -28,6 +28,7 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(out)
 }
+pub mod conv;
 pub mod follow;
 pub mod http;
 pub mod pairs;

@@ -1,0 +1,458 @@
+//! `conv` and `endpoints`: who talked to whom, as tshark's `-z conv,X` and `-z endpoints,X` count
+//! it. A conversation is an address pair (Ethernet, IPv4, IPv6: the outer header only, as tshark's
+//! taps see it) or a transport stream (TCP: `tcp.stream`, UDP: `udp.stream`); side A is the source
+//! of its first frame. Bytes are frame lengths. Rows come in tshark's order (most frames first, ties
+//! in order of appearance) unless `--sort` says otherwise.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value as Json, json};
+
+use crate::engine::Sink;
+use crate::field::PacketView;
+use crate::tcp;
+
+/// What a conversation is keyed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Eth,
+    Ip,
+    Ipv6,
+    Tcp,
+    Udp,
+}
+
+impl By {
+    pub fn parse(s: &str) -> Option<By> {
+        Some(match s {
+            "eth" => By::Eth,
+            "ip" | "ipv4" => By::Ip,
+            "ipv6" => By::Ipv6,
+            "tcp" => By::Tcp,
+            "udp" => By::Udp,
+            _ => return None,
+        })
+    }
+
+    /// tshark's table title word.
+    pub fn title(self) -> &'static str {
+        match self {
+            By::Eth => "Ethernet",
+            By::Ip => "IPv4",
+            By::Ipv6 => "IPv6",
+            By::Tcp => "TCP",
+            By::Udp => "UDP",
+        }
+    }
+
+    fn has_ports(self) -> bool {
+        matches!(self, By::Tcp | By::Udp)
+    }
+}
+
+/// One side of a conversation: an address (as text) and, for TCP and UDP, a port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Side {
+    pub address: String,
+    pub port: Option<u16>,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}:{p}", self.address),
+            None => f.write_str(&self.address),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Conversation {
+    pub a: Side,
+    pub b: Side,
+    pub frames_ab: u64,
+    pub bytes_ab: u64,
+    pub frames_ba: u64,
+    pub bytes_ba: u64,
+    /// First and last frame, relative to the capture's first frame.
+    pub start_ns: i64,
+    pub last_ns: i64,
+}
+
+impl Conversation {
+    pub fn frames(&self) -> u64 {
+        self.frames_ab + self.frames_ba
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes_ab + self.bytes_ba
+    }
+    pub fn duration_ns(&self) -> i64 {
+        self.last_ns - self.start_ns
+    }
+}
+
+/// Keys of a conversation: an unordered address pair, or a stream number.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Pair(Side, Side),
+    Stream(u32),
+}
+
+/// Collects the conversations of one kind.
+#[derive(Debug)]
+pub struct ConvSink {
+    by: By,
+    index: HashMap<Key, usize>,
+    pub conversations: Vec<Conversation>,
+}
+
+impl ConvSink {
+    pub fn new(by: By) -> ConvSink {
+        ConvSink {
+            by,
+            index: HashMap::new(),
+            conversations: Vec::new(),
+        }
+    }
+}
+
+fn mac(m: &[u8; 6]) -> String {
+    let mut s = String::with_capacity(17);
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn side(e: &tcp::Endpoint, port: Option<u16>) -> Side {
+    Side {
+        address: e.ip().to_string(),
+        port,
+    }
+}
+
+/// The frame's (source, destination, stream) for this kind of conversation, if it has one.
+fn sides(by: By, view: &PacketView<'_>) -> Option<(Side, Side, Option<u32>)> {
+    let rec = view.rec;
+    match by {
+        By::Eth => rec.layers.iter().find_map(|l| match &l.proto {
+            crate::decode::Proto::Ethernet(e) => Some((
+                Side {
+                    address: mac(&e.src?),
+                    port: None,
+                },
+                Side {
+                    address: mac(&e.dst),
+                    port: None,
+                },
+                None,
+            )),
+            _ => None,
+        }),
+        By::Ip | By::Ipv6 => {
+            let (s, d) = tcp::endpoints(rec, 0, 0)?;
+            (s.v6 == (by == By::Ipv6)).then(|| (side(&s, None), side(&d, None), None))
+        }
+        By::Tcp => {
+            // tshark's TCP tap runs after the whole header was read: a cut header is not counted.
+            if rec
+                .malformed
+                .is_some_and(|m| m.layer == crate::decode::LayerKind::Tcp)
+            {
+                return None;
+            }
+            let (_, t) = rec.tcp()?;
+            let stream = view.state.tcp.as_ref()?.stream;
+            let (s, d) = tcp::endpoints(rec, t.src_port, t.dst_port)?;
+            Some((
+                side(&s, Some(t.src_port)),
+                side(&d, Some(t.dst_port)),
+                Some(stream),
+            ))
+        }
+        By::Udp => {
+            let (_, u) = rec.udp()?;
+            let (s, d) = tcp::endpoints(rec, u.src_port, u.dst_port)?;
+            Some((
+                side(&s, Some(u.src_port)),
+                side(&d, Some(u.dst_port)),
+                view.state.udp_stream,
+            ))
+        }
+    }
+}
+
+impl Sink for ConvSink {
+    fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        let Some((src, dst, stream)) = sides(self.by, view) else {
+            return Ok(());
+        };
+        let key = match stream {
+            Some(n) => Key::Stream(n),
+            None if src <= dst => Key::Pair(src.clone(), dst.clone()),
+            None => Key::Pair(dst.clone(), src.clone()),
+        };
+        let now = view.state.time_relative_ns.unwrap_or(0);
+        let bytes = u64::from(view.rec.meta.origlen);
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.conversations.push(Conversation {
+                a: src.clone(),
+                b: dst.clone(),
+                frames_ab: 0,
+                bytes_ab: 0,
+                frames_ba: 0,
+                bytes_ba: 0,
+                start_ns: now,
+                last_ns: now,
+            });
+            self.conversations.len() - 1
+        });
+        if let Some(c) = self.conversations.get_mut(i) {
+            if c.a == src {
+                c.frames_ab += 1;
+                c.bytes_ab += bytes;
+            } else {
+                c.frames_ba += 1;
+                c.bytes_ba += bytes;
+            }
+            // Frames out of time order: tshark keeps the earliest and the latest time.
+            c.start_ns = c.start_ns.min(now);
+            c.last_ns = c.last_ns.max(now);
+        }
+        Ok(())
+    }
+}
+
+/// How rows are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    Packets,
+    Bytes,
+    Start,
+    Duration,
+}
+
+impl SortBy {
+    pub fn parse(s: &str) -> Option<SortBy> {
+        Some(match s {
+            "packets" | "frames" => SortBy::Packets,
+            "bytes" => SortBy::Bytes,
+            "start" => SortBy::Start,
+            "duration" => SortBy::Duration,
+            _ => return None,
+        })
+    }
+}
+
+/// Sort conversations (stable: ties keep their order of appearance, as tshark's).
+pub fn sort_conversations(c: &mut [Conversation], by: SortBy) {
+    match by {
+        SortBy::Packets => c.sort_by_key(|x| std::cmp::Reverse(x.frames())),
+        SortBy::Bytes => c.sort_by_key(|x| std::cmp::Reverse(x.bytes())),
+        SortBy::Start => c.sort_by_key(|x| x.start_ns),
+        SortBy::Duration => c.sort_by_key(|x| std::cmp::Reverse(x.duration_ns())),
+    }
+}
+
+/// An endpoint's totals.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub side: Side,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub start_ns: i64,
+    pub last_ns: i64,
+}
+
+impl Endpoint {
+    pub fn frames(&self) -> u64 {
+        self.tx_frames + self.rx_frames
+    }
+    pub fn bytes(&self) -> u64 {
+        self.tx_bytes + self.rx_bytes
+    }
+}
+
+/// Endpoints from conversations (given in order of first appearance), in order of first
+/// appearance: A before B.
+pub fn endpoints(conversations: &[Conversation]) -> Vec<Endpoint> {
+    let mut index: HashMap<&Side, usize> = HashMap::new();
+    let mut out: Vec<Endpoint> = Vec::new();
+    for c in conversations {
+        for (s, tx, rx) in [
+            (&c.a, (c.frames_ab, c.bytes_ab), (c.frames_ba, c.bytes_ba)),
+            (&c.b, (c.frames_ba, c.bytes_ba), (c.frames_ab, c.bytes_ab)),
+        ] {
+            let i = *index.entry(s).or_insert_with(|| {
+                out.push(Endpoint {
+                    side: s.clone(),
+                    tx_frames: 0,
+                    tx_bytes: 0,
+                    rx_frames: 0,
+                    rx_bytes: 0,
+                    start_ns: c.start_ns,
+                    last_ns: c.last_ns,
+                });
+                out.len() - 1
+            });
+            if let Some(e) = out.get_mut(i) {
+                e.tx_frames += tx.0;
+                e.tx_bytes += tx.1;
+                e.rx_frames += rx.0;
+                e.rx_bytes += rx.1;
+                e.start_ns = e.start_ns.min(c.start_ns);
+                e.last_ns = e.last_ns.max(c.last_ns);
+            }
+        }
+    }
+    out
+}
+
+pub fn sort_endpoints(e: &mut [Endpoint], by: SortBy) {
+    match by {
+        SortBy::Packets => e.sort_by_key(|x| std::cmp::Reverse(x.frames())),
+        SortBy::Bytes => e.sort_by_key(|x| std::cmp::Reverse(x.bytes())),
+        SortBy::Start => e.sort_by_key(|x| x.start_ns),
+        SortBy::Duration => e.sort_by_key(|x| std::cmp::Reverse(x.last_ns - x.start_ns)),
+    }
+}
+
+/// Seconds as tshark's `nstime_to_sec`: whole seconds plus nanoseconds, in floating point. Its
+/// tables print these doubles, so their last digits carry the same rounding.
+fn seconds(ns: i64) -> f64 {
+    ns.div_euclid(1_000_000_000) as f64 + ns.rem_euclid(1_000_000_000) as f64 / 1e9
+}
+
+/// A relative start with nine decimals, as tshark prints it.
+fn secs9(ns: i64) -> String {
+    format!("{:.9}", seconds(ns))
+}
+
+/// A duration with four decimals: the difference of the two times in floating point, as tshark.
+fn duration4(start_ns: i64, last_ns: i64) -> String {
+    format!("{:.4}", seconds(last_ns) - seconds(start_ns))
+}
+
+pub fn conv_text(by: By, c: &[Conversation]) -> String {
+    let w = if by.has_ports() { 28 } else { 22 };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<w$} {:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>14} {:>10}",
+        format!("{} A", by.title()),
+        "B",
+        "frames→",
+        "bytes→",
+        "frames←",
+        "bytes←",
+        "frames",
+        "bytes",
+        "start",
+        "duration"
+    );
+    for x in c {
+        let _ = writeln!(
+            s,
+            "{:<w$} {:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>14} {:>10}",
+            x.a.to_string(),
+            x.b.to_string(),
+            x.frames_ab,
+            x.bytes_ab,
+            x.frames_ba,
+            x.bytes_ba,
+            x.frames(),
+            x.bytes(),
+            secs9(x.start_ns),
+            duration4(x.start_ns, x.last_ns)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{} {} conversation{}",
+        c.len(),
+        by.title(),
+        if c.len() == 1 { "" } else { "s" }
+    );
+    s
+}
+
+fn side_json(s: &Side) -> Json {
+    json!({ "address": s.address, "port": s.port })
+}
+
+pub fn conv_json(by: By, c: &[Conversation]) -> Json {
+    json!({
+        "by": by.title(),
+        "conversations": c.iter().map(|x| json!({
+            "a": side_json(&x.a),
+            "b": side_json(&x.b),
+            "frames_a_to_b": x.frames_ab,
+            "bytes_a_to_b": x.bytes_ab,
+            "frames_b_to_a": x.frames_ba,
+            "bytes_b_to_a": x.bytes_ba,
+            "frames": x.frames(),
+            "bytes": x.bytes(),
+            "start": secs9(x.start_ns),
+            "duration": duration4(x.start_ns, x.last_ns),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn endpoints_text(by: By, e: &[Endpoint]) -> String {
+    let w = if by.has_ports() { 28 } else { 22 };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12}",
+        format!("{} endpoint", by.title()),
+        "frames",
+        "bytes",
+        "tx frames",
+        "tx bytes",
+        "rx frames",
+        "rx bytes"
+    );
+    for x in e {
+        let _ = writeln!(
+            s,
+            "{:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12}",
+            x.side.to_string(),
+            x.frames(),
+            x.bytes(),
+            x.tx_frames,
+            x.tx_bytes,
+            x.rx_frames,
+            x.rx_bytes
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{} {} endpoint{}",
+        e.len(),
+        by.title(),
+        if e.len() == 1 { "" } else { "s" }
+    );
+    s
+}
+
+pub fn endpoints_json(by: By, e: &[Endpoint]) -> Json {
+    json!({
+        "by": by.title(),
+        "endpoints": e.iter().map(|x| json!({
+            "address": x.side.address,
+            "port": x.side.port,
+            "frames": x.frames(),
+            "bytes": x.bytes(),
+            "tx_frames": x.tx_frames,
+            "tx_bytes": x.tx_bytes,
+            "rx_frames": x.rx_frames,
+            "rx_bytes": x.rx_bytes,
+        })).collect::<Vec<_>>(),
+    })
+}
