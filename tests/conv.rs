@@ -107,14 +107,17 @@ fn conversations_and_endpoints_equal_tsharks() {
                     )
                 })
                 .collect();
-            rows += want.len();
-            if want != have && allowed {
-                used.insert((cap.clone(), by));
-            } else if want != have {
-                unexplained.push(format!(
-                    "{cap} conv {by}:\n  tshark   {want:?}\n  wirelite {have:?}"
-                ));
-            }
+            let mut compare = |table: &str, want: Vec<String>, have: Vec<String>| {
+                rows += want.len();
+                if want != have && allowed {
+                    used.insert((cap.clone(), by));
+                } else if want != have {
+                    unexplained.push(format!(
+                        "{cap} {table} {by}:\n  tshark   {want:?}\n  wirelite {have:?}"
+                    ));
+                }
+            };
+            compare("conv", want, have);
             let want: Vec<String> = tables[&format!("{title} Endpoints")]
                 .iter()
                 .map(|r| r.join(" "))
@@ -143,14 +146,7 @@ fn conversations_and_endpoints_equal_tsharks() {
                     cells.join(" ")
                 })
                 .collect();
-            rows += want.len();
-            if want != have && allowed {
-                used.insert((cap.clone(), by));
-            } else if want != have {
-                unexplained.push(format!(
-                    "{cap} endpoints {by}:\n  tshark   {want:?}\n  wirelite {have:?}"
-                ));
-            }
+            compare("endpoints", want, have);
         }
     }
     eprintln!("conversation and endpoint rows compared: {rows}");

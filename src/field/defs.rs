@@ -399,6 +399,19 @@ fn text<'a>(s: &'a Option<String>, e: Emit<'_, 'a>) {
     }
 }
 
+/// Part `i` of a request line (method, URI, version).
+fn request_part<'a>(m: &'a HttpMessage, i: usize, e: Emit<'_, 'a>) {
+    if let StartLine::Request {
+        method,
+        uri,
+        version,
+    } = &m.msg.start
+        && let Some(part) = [method, uri, version].get(i)
+    {
+        e(Value::Str(Cow::Borrowed(part.as_str())))
+    }
+}
+
 /// HTTP fields, on the frame that completes each message (as tshark -2 shows them).
 fn http_fields() -> Vec<FieldDef> {
     vec![
@@ -417,33 +430,21 @@ fn http_fields() -> Vec<FieldDef> {
             "Request Method",
             T::String,
             Flow,
-            |m, v, e| {
-                if let StartLine::Request { method, .. } = &m.msg.start {
-                    e(Value::Str(Cow::Borrowed(method)))
-                }
-            }
+            |m, v, e| request_part(m, 0, e)
         ),
         message!(
             "http.request.uri",
             "Request URI",
             T::String,
             Flow,
-            |m, v, e| {
-                if let StartLine::Request { uri, .. } = &m.msg.start {
-                    e(Value::Str(Cow::Borrowed(uri)))
-                }
-            }
+            |m, v, e| request_part(m, 1, e)
         ),
         message!(
             "http.request.version",
             "Request Version",
             T::String,
             Flow,
-            |m, v, e| {
-                if let StartLine::Request { version, .. } = &m.msg.start {
-                    e(Value::Str(Cow::Borrowed(version)))
-                }
-            }
+            |m, v, e| request_part(m, 2, e)
         ),
         message!(
             "http.response.version",
