@@ -203,3 +203,48 @@ fn http_exchanges_equal_tsharks() {
         );
     }
 }
+
+#[test]
+fn table_commands_filter_on_http_and_second_pass_fields() {
+    let p = support::capture_path("lab-keepalive.pcapng");
+    let p = p.to_str().unwrap();
+    // The one 404 response: its connection, and its frame counted as a conversation.
+    let tcp = support::stdout(&support::wirelite(&[
+        "tcp",
+        p,
+        "-Y",
+        "http.response.code==404",
+    ]));
+    assert!(tcp.contains("1 connection:"), "{tcp}");
+    let conv: serde_json::Value = serde_json::from_slice(
+        &support::wirelite(&[
+            "conv",
+            p,
+            "--by",
+            "tcp",
+            "-Y",
+            "http.response.code==404",
+            "-T",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(conv["conversations"][0]["frames"], 1);
+    // Requests whose response a later frame carries (a first pass finds them).
+    let conv: serde_json::Value = serde_json::from_slice(
+        &support::wirelite(&[
+            "conv",
+            p,
+            "--by",
+            "ip",
+            "-Y",
+            "http.response_in",
+            "-T",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(conv["conversations"][0]["frames"], 4);
+}

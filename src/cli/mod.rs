@@ -219,6 +219,16 @@ fn first_pass(path: &str, opts: &Options) -> Result<std::sync::Arc<engine::Later
     Ok(std::sync::Arc::new(sink.links))
 }
 
+/// Turn on what a table command's filter reads beyond its own needs: HTTP parsing for `http.*`
+/// fields, a first pass for fields that point to later frames.
+fn serve_filter(path: &str, opts: &mut Options, filter: Option<&Filter>) -> Result<()> {
+    opts.http |= reads(&[], filter, needs_http);
+    if reads(&[], filter, needs_later) {
+        opts.later = Some(first_pass(path, opts)?);
+    }
+    Ok(())
+}
+
 /// What to decode: the application layer only when the output shows whole packets or a field
 /// or the filter reads it (so `-Y tcp.port==80 --count` never parses DNS).
 pub fn decode_options(
@@ -479,12 +489,13 @@ fn picked_run<S: Sink + Default>(
     filter: Option<Filter>,
     http: bool,
 ) -> Result<(engine::Report, Picked<S>)> {
-    let opts = Options {
+    let mut opts = Options {
         threads: capture.threads,
         decode: crate::decode::DecodeOptions { app: true },
         http,
         ..Options::default()
     };
+    serve_filter(path, &mut opts, filter.as_ref())?;
     let mut sink = Picked {
         inner: S::default(),
         filter,
@@ -574,11 +585,12 @@ fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
             a.sort
         ))
     })?;
-    let opts = Options {
+    let mut opts = Options {
         threads: a.capture.threads,
         decode: decode_options(false, &[], filter.as_ref()),
         ..Options::default()
     };
+    serve_filter(&path, &mut opts, filter.as_ref())?;
     let mut sink = ConvSink::new(by);
     let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
     let mut convs = sink.conversations;
@@ -609,12 +621,13 @@ fn connection_pass(
     filter: Option<&Filter>,
     flow_of: Option<u32>,
 ) -> Result<(engine::Report, StreamSink)> {
-    let opts = Options {
+    let mut opts = Options {
         threads: capture.threads,
         decode: decode_options(false, &[], filter),
         collect_connections: true,
         ..Options::default()
     };
+    serve_filter(path, &mut opts, filter)?;
     let mut sink = StreamSink {
         matched: Default::default(),
         flow_of,
