@@ -278,60 +278,81 @@ fn echo_reply(v: &PacketView<'_>, v6: bool) -> Option<crate::app::Matched> {
         .flatten()
 }
 
+/// An ICMP (with `v6`, ICMPv6) echo-pairing field read from one of the extractors below.
+fn echo_def(
+    (abbrev, label): (&'static str, &'static str),
+    ty: FieldType,
+    v6: bool,
+    stage: Stage,
+    f: for<'a> fn(&PacketView<'a>, Emit<'_, 'a>),
+) -> FieldDef {
+    FieldDef {
+        abbrev,
+        label,
+        ty,
+        display: Dec,
+        proto: if v6 { ProtoTag::Icmpv6 } else { ProtoTag::Icmp },
+        stage,
+        extract: Extract::Frame(f),
+    }
+}
+
+/// `icmp.resp_to`: the request an echo reply answers.
+fn resp_to<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    if let Some(m) = echo_reply(v, V6) {
+        e(uint(m.request_frame))
+    }
+}
+
+/// `icmp.resptime`: milliseconds since that request.
+fn resptime<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    if let Some(m) = echo_reply(v, V6) {
+        e(Value::Double(m.elapsed_ns as f64 / 1e6))
+    }
+}
+
+/// `icmp.resp_in`: the reply to an echo request (from a first pass).
+fn resp_in<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    if let Some(f) = v
+        .state
+        .later
+        .echo_reply_in
+        .filter(|_| is_echo_request(v, V6))
+    {
+        e(uint(f))
+    }
+}
+
 /// Request/response pairing fields (single pass: the `*_to` side, as tshark without -2).
 fn pairing_fields() -> Vec<FieldDef> {
     vec![
-        frame!(
-            "icmp.resp_to",
-            "Response to",
+        echo_def(
+            ("icmp.resp_to", "Response to"),
             T::FrameNum,
-            Dec,
-            Icmp,
-            Flow,
-            |v, e| {
-                if let Some(m) = echo_reply(v, false) {
-                    e(uint(m.request_frame))
-                }
-            }
+            false,
+            Stage::Flow,
+            resp_to::<false>,
         ),
-        frame!(
-            "icmp.resptime",
-            "Response time (ms)",
+        echo_def(
+            ("icmp.resptime", "Response time (ms)"),
             T::Double,
-            Dec,
-            Icmp,
-            Flow,
-            |v, e| {
-                if let Some(m) = echo_reply(v, false) {
-                    e(Value::Double(m.elapsed_ns as f64 / 1e6))
-                }
-            }
+            false,
+            Stage::Flow,
+            resptime::<false>,
         ),
-        frame!(
-            "icmpv6.resp_to",
-            "Response To",
+        echo_def(
+            ("icmpv6.resp_to", "Response To"),
             T::FrameNum,
-            Dec,
-            Icmpv6,
-            Flow,
-            |v, e| {
-                if let Some(m) = echo_reply(v, true) {
-                    e(uint(m.request_frame))
-                }
-            }
+            true,
+            Stage::Flow,
+            resp_to::<true>,
         ),
-        frame!(
-            "icmpv6.resptime",
-            "Response Time (ms)",
+        echo_def(
+            ("icmpv6.resptime", "Response Time (ms)"),
             T::Double,
-            Dec,
-            Icmpv6,
-            Flow,
-            |v, e| {
-                if let Some(m) = echo_reply(v, true) {
-                    e(Value::Double(m.elapsed_ns as f64 / 1e6))
-                }
-            }
+            true,
+            Stage::Flow,
+            resptime::<true>,
         ),
         frame!(
             "dns.response_to",
@@ -568,41 +589,19 @@ fn http_fields() -> Vec<FieldDef> {
 /// tshark's second-pass links from a request to its answer.
 fn later_fields() -> Vec<FieldDef> {
     vec![
-        frame!(
-            "icmp.resp_in",
-            "Response frame",
+        echo_def(
+            ("icmp.resp_in", "Response frame"),
             T::FrameNum,
-            Dec,
-            Icmp,
-            Later,
-            |v, e| {
-                if let Some(f) = v
-                    .state
-                    .later
-                    .echo_reply_in
-                    .filter(|_| is_echo_request(v, false))
-                {
-                    e(uint(f))
-                }
-            }
+            false,
+            Stage::Later,
+            resp_in::<false>,
         ),
-        frame!(
-            "icmpv6.resp_in",
-            "Response In",
+        echo_def(
+            ("icmpv6.resp_in", "Response In"),
             T::FrameNum,
-            Dec,
-            Icmpv6,
-            Later,
-            |v, e| {
-                if let Some(f) = v
-                    .state
-                    .later
-                    .echo_reply_in
-                    .filter(|_| is_echo_request(v, true))
-                {
-                    e(uint(f))
-                }
-            }
+            true,
+            Stage::Later,
+            resp_in::<true>,
         ),
         frame!(
             "dns.response_in",
