@@ -89,8 +89,6 @@ pub struct SegmentInput<'a> {
 pub struct HttpTracker {
     conns: HashMap<u32, Conn>,
     next_entry: u64,
-    /// Connections dropped while idle to stay under [`MAX_CONNS`].
-    pub evicted: u64,
 }
 
 impl HttpTracker {
@@ -101,13 +99,11 @@ impl HttpTracker {
             return Vec::new();
         }
         if !self.conns.contains_key(&s.stream) && self.conns.len() >= MAX_CONNS {
-            let before = self.conns.len();
             self.conns
                 .retain(|_, c| s.ts_ns.saturating_sub(c.last_seen) < IDLE_NS);
             if self.conns.len() >= MAX_CONNS {
                 self.conns.clear();
             }
-            self.evicted += (before - self.conns.len()) as u64;
         }
         let conn = self.conns.entry(s.stream).or_default();
         conn.last_seen = s.ts_ns;
@@ -200,10 +196,5 @@ impl HttpTracker {
             self.conns.remove(&s.stream);
         }
         out
-    }
-
-    /// Connections being tracked now.
-    pub fn tracked(&self) -> usize {
-        self.conns.len()
     }
 }

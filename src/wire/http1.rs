@@ -88,16 +88,9 @@ impl Message {
     pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
-
-    pub fn method(&self) -> Option<&str> {
-        match &self.start {
-            StartLine::Request { method, .. } => Some(method),
-            StartLine::Response { .. } => None,
-        }
-    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// At a message boundary.
     Idle,
@@ -151,11 +144,6 @@ pub fn response_has_body(code: u16, last_method: Option<&str>) -> bool {
 }
 
 impl Direction {
-    /// Whether the parser is inside a message (its head or body).
-    pub fn in_message(&self) -> bool {
-        !matches!(self.state, State::Idle | State::Lost)
-    }
-
     /// Feed one delivered piece of the stream. Completed messages are appended to `out`;
     /// `last_method` is the conversation's most recent request method (it decides whether a
     /// response has a body) and is updated as requests complete.
@@ -167,7 +155,7 @@ impl Direction {
         // Every round consumes input or moves to a state that will (Idle → Head consumes the
         // next round, a completed message returns to Idle only after consuming its last byte).
         while !input.is_empty() {
-            match self.state.clone() {
+            match self.state {
                 State::Lost => return,
                 State::Idle => {
                     // RFC 9112 §2.2: ignore empty lines where a message should start.
