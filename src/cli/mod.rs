@@ -219,11 +219,24 @@ fn first_pass(path: &str, opts: &Options) -> Result<std::sync::Arc<engine::Later
     Ok(std::sync::Arc::new(sink.links))
 }
 
-/// Turn on what a table command's filter reads beyond its own needs: HTTP parsing for `http.*`
-/// fields, a first pass for fields that point to later frames.
-fn serve_filter(path: &str, opts: &mut Options, filter: Option<&Filter>) -> Result<()> {
-    opts.http |= reads(&[], filter, needs_http);
-    if reads(&[], filter, needs_later) {
+/// `udp.stream`, which costs a table lookup per UDP packet when it is computed.
+fn needs_udp_stream(id: FieldId) -> bool {
+    Registry::get().def(id).abbrev == "udp.stream"
+}
+
+/// Turn on the ordered-stage work the fields and filter read beyond the command's own needs:
+/// HTTP parsing for `http.*`, UDP conversation numbers, and a first pass (also with `two_pass`)
+/// for fields that point to later frames.
+fn serve_reads(
+    path: &str,
+    opts: &mut Options,
+    fields: &[(String, FieldId)],
+    filter: Option<&Filter>,
+    two_pass: bool,
+) -> Result<()> {
+    opts.http |= reads(fields, filter, needs_http);
+    opts.udp_streams |= reads(fields, filter, needs_udp_stream);
+    if two_pass || reads(fields, filter, needs_later) {
         opts.later = Some(first_pass(path, opts)?);
     }
     Ok(())
@@ -236,11 +249,8 @@ pub fn decode_options(
     fields: &[(String, FieldId)],
     filter: Option<&Filter>,
 ) -> crate::decode::DecodeOptions {
-    let filter_fields = filter.map(Filter::fields).unwrap_or(&[]);
     crate::decode::DecodeOptions {
-        app: whole_packets
-            || fields.iter().any(|(_, id)| needs_app(*id))
-            || filter_fields.iter().any(|id| needs_app(*id)),
+        app: whole_packets || reads(fields, filter, needs_app),
     }
 }
 
@@ -259,20 +269,22 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         _ => true,
     };
     let decode = decode_options(whole_packets, &fields, filter.as_ref());
-    // The detail tree and JSON show HTTP messages; the summary list does not parse them.
-    let show_http = whole_packets && (a.verbose || a.format != "text");
-    let http = show_http || reads(&fields, filter.as_ref(), needs_http);
-    let two_pass = a.two_pass || reads(&fields, filter.as_ref(), needs_later);
+    // The detail tree and JSON show HTTP messages and udp.stream; the summary list does not.
+    let show_flow_fields = whole_packets && (a.verbose || a.format != "text");
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
         _ if a.count_only => Box::new(CountSink { out, n: 0 }),
         ("fields", _) => {
             if fields.is_empty() {
                 bail!(usage("-T fields needs at least one -e FIELD"));
             }
-            Box::new(FieldsSink::new(out, fields, fields_options(&a.field_opts)?))
+            Box::new(FieldsSink::new(
+                out,
+                fields.clone(),
+                fields_options(&a.field_opts)?,
+            ))
         }
-        ("json", _) => Box::new(JsonSink::new(out, JsonStyle::Array, fields)),
-        ("ndjson" | "ek", _) => Box::new(JsonSink::new(out, JsonStyle::Lines, fields)),
+        ("json", _) => Box::new(JsonSink::new(out, JsonStyle::Array, fields.clone())),
+        ("ndjson" | "ek", _) => Box::new(JsonSink::new(out, JsonStyle::Lines, fields.clone())),
         ("text", true) => Box::new(DetailSink::new(out)),
         ("text", false) => Box::new(SummarySink::new(out)),
         (other, _) => bail!(usage(format!(
@@ -284,12 +296,11 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
-        http,
+        http: show_flow_fields,
+        udp_streams: show_flow_fields,
         ..Options::default()
     };
-    if two_pass {
-        opts.later = Some(first_pass(&path, &opts)?);
-    }
+    serve_reads(&path, &mut opts, &fields, filter.as_ref(), a.two_pass)?;
     let report = run_pipeline(&path, &opts, filter.as_ref(), sink.as_mut())?;
     Ok(exit_for(&report))
 }
@@ -363,8 +374,12 @@ impl Sink for StreamSink {
 
 /// The table commands' filter (compiled before any packet is read) and whether to write JSON.
 fn table_options(t: &args::TableArgs) -> Result<(Option<Filter>, bool)> {
-    let filter = t.filter.as_deref().map(compile_filter).transpose()?;
-    match t.format.as_str() {
+    filter_and_format(t.filter.as_deref(), &t.format)
+}
+
+fn filter_and_format(filter: Option<&str>, format: &str) -> Result<(Option<Filter>, bool)> {
+    let filter = filter.map(compile_filter).transpose()?;
+    match format {
         "text" => Ok((filter, false)),
         "json" => Ok((filter, true)),
         other => bail!(usage(format!("-T {other}: unknown format (text, json)"))),
@@ -421,21 +436,19 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
             a.format
         )));
     }
-    let (transport, number) = match a.stream.split_once(':') {
-        Some(("udp", n)) => (Transport::Udp, n),
-        Some(("tcp", n)) => (Transport::Tcp, n),
-        None => (Transport::Tcp, a.stream.as_str()),
-        Some(_) => bail!(usage(format!(
-            "--stream {}: give a number, tcp:N or udp:N",
-            a.stream
-        ))),
-    };
-    let stream: u32 = number.parse().map_err(|_| {
+    let bad_stream = || {
         usage(format!(
             "--stream {}: give a number, tcp:N or udp:N",
             a.stream
         ))
-    })?;
+    };
+    let (transport, number) = match a.stream.split_once(':') {
+        Some(("udp", n)) => (Transport::Udp, n),
+        Some(("tcp", n)) => (Transport::Tcp, n),
+        None => (Transport::Tcp, a.stream.as_str()),
+        Some(_) => return Err(bad_stream()),
+    };
+    let stream: u32 = number.parse().map_err(|_| bad_stream())?;
     let opts = Options {
         threads: a.capture.threads,
         decode: decode_options(false, &[], None),
@@ -443,6 +456,7 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
             Transport::Tcp => crate::tcp::Reassembly::Stream(stream),
             Transport::Udp => crate::tcp::Reassembly::Off,
         },
+        udp_streams: transport == Transport::Udp,
         ..Options::default()
     };
     let mut sink = FollowSink::new(transport, stream);
@@ -495,7 +509,7 @@ fn picked_run<S: Sink + Default>(
         http,
         ..Options::default()
     };
-    serve_filter(path, &mut opts, filter.as_ref())?;
+    serve_reads(path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = Picked {
         inner: S::default(),
         filter,
@@ -573,10 +587,7 @@ fn http(a: args::PairArgs) -> Result<ExitCode> {
 fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
     use crate::output::conv::{self as c, By, ConvSink, SortBy};
     let path = capture_path(&a.capture)?;
-    let (filter, json) = table_options(&args::TableArgs {
-        filter: a.filter.clone(),
-        format: a.format.clone(),
-    })?;
+    let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
     let by = By::parse(&a.by)
         .ok_or_else(|| usage(format!("--by {}: one of eth, ip, ipv6, tcp, udp", a.by)))?;
     let sort = SortBy::parse(&a.sort).ok_or_else(|| {
@@ -588,9 +599,10 @@ fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
     let mut opts = Options {
         threads: a.capture.threads,
         decode: decode_options(false, &[], filter.as_ref()),
+        udp_streams: by == By::Udp,
         ..Options::default()
     };
-    serve_filter(&path, &mut opts, filter.as_ref())?;
+    serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = ConvSink::new(by);
     let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
     let mut convs = sink.conversations;
@@ -627,7 +639,7 @@ fn connection_pass(
         collect_connections: true,
         ..Options::default()
     };
-    serve_filter(path, &mut opts, filter)?;
+    serve_reads(path, &mut opts, &[], filter, false)?;
     let mut sink = StreamSink {
         matched: Default::default(),
         flow_of,

@@ -132,6 +132,8 @@ pub struct Options {
     pub reassembly_cap: usize,
     /// Parse HTTP/1.x on every TCP connection (reassembles every connection).
     pub http: bool,
+    /// Number UDP conversations (`udp.stream`).
+    pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
     pub later: Option<std::sync::Arc<LaterLinks>>,
 }
@@ -148,6 +150,7 @@ impl Default for Options {
             reassembly: tcp::Reassembly::Off,
             reassembly_cap: tcp::MAX_HELD_TOTAL,
             http: false,
+            udp_streams: false,
             later: None,
         }
     }
@@ -209,6 +212,7 @@ pub fn run(
             opts.reassembly_cap,
         ),
         http: opts.http.then(Default::default),
+        udp: opts.udp_streams.then(Default::default),
         later: opts.later.clone(),
         ..Ordered::default()
     };
@@ -315,7 +319,7 @@ struct Ordered {
     pairs: crate::app::Pairing,
     http: Option<crate::app::http::HttpTracker>,
     later: Option<std::sync::Arc<LaterLinks>>,
-    udp: UdpStreams,
+    udp: Option<UdpStreams>,
 }
 
 /// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
@@ -329,6 +333,21 @@ struct UdpStreams {
 
 impl UdpStreams {
     const MAX: usize = 1 << 20;
+
+    /// The conversation of the frame's UDP header; an ICMP error quoting a UDP header belongs to
+    /// that conversation, as in Wireshark.
+    fn stream_of(&mut self, rec: &PacketRecord) -> Option<u32> {
+        let (src, dst) = match rec.udp() {
+            Some((_, u)) => tcp::endpoints(rec, u.src_port, u.dst_port),
+            None => rec.layers.iter().find_map(|l| match &l.proto {
+                crate::decode::Proto::Udp(u) if l.quoted => {
+                    tcp::quoted_endpoints(rec, u.src_port, u.dst_port)
+                }
+                _ => None,
+            }),
+        }?;
+        Some(self.of(src, dst))
+    }
 
     fn of(&mut self, a: tcp::Endpoint, b: tcp::Endpoint) -> u32 {
         let key = if (a.addr, a.port) <= (b.addr, b.port) {
@@ -395,18 +414,8 @@ impl Ordered {
             }
             state.tcp = Some(info);
         }
-        // An ICMP error quoting a UDP header belongs to that conversation, as in Wireshark.
-        let udp = match rec.udp() {
-            Some((_, u)) => tcp::endpoints(rec, u.src_port, u.dst_port),
-            None => rec.layers.iter().find_map(|l| match &l.proto {
-                crate::decode::Proto::Udp(u) if l.quoted => {
-                    tcp::quoted_endpoints(rec, u.src_port, u.dst_port)
-                }
-                _ => None,
-            }),
-        };
-        if let Some((src, dst)) = udp {
-            state.udp_stream = Some(self.udp.of(src, dst));
+        if let Some(udp) = &mut self.udp {
+            state.udp_stream = udp.stream_of(rec);
         }
         state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
         if let Some(links) = &self.later {
