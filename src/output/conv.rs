@@ -88,7 +88,7 @@ impl Conversation {
         self.bytes_ab + self.bytes_ba
     }
     pub fn duration_ns(&self) -> i64 {
-        self.last_ns - self.start_ns
+        self.last_ns.saturating_sub(self.start_ns)
     }
 }
 
@@ -319,7 +319,9 @@ pub fn sort_endpoints(e: &mut [Endpoint], by: SortBy) {
         SortBy::Packets => e.sort_by_key(|x| std::cmp::Reverse(x.frames())),
         SortBy::Bytes => e.sort_by_key(|x| std::cmp::Reverse(x.bytes())),
         SortBy::Start => e.sort_by_key(|x| x.start_ns),
-        SortBy::Duration => e.sort_by_key(|x| std::cmp::Reverse(x.last_ns - x.start_ns)),
+        SortBy::Duration => {
+            e.sort_by_key(|x| std::cmp::Reverse(x.last_ns.saturating_sub(x.start_ns)))
+        }
     }
 }
 

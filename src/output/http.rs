@@ -43,7 +43,12 @@ pub struct Exchange {
 
 impl Exchange {
     pub fn latency_ns(&self) -> Option<i64> {
-        Some(self.response.as_ref()?.ts_ns - self.request.as_ref()?.ts_ns)
+        Some(
+            self.response
+                .as_ref()?
+                .ts_ns
+                .saturating_sub(self.request.as_ref()?.ts_ns),
+        )
     }
 
     /// The frames of the exchange, for `-Y` selection.
