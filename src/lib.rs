@@ -10,6 +10,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod defrag;
 pub mod engine;
 pub mod field;
 pub mod filter;

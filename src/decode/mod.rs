@@ -87,6 +87,99 @@ pub fn decode_frame_with(
     }
 }
 
+/// The outer IP fragment a frame carries, if it is one: what reassembly needs to place it.
+pub fn fragment_of<'a>(rec: &PacketRecord, data: &'a [u8]) -> Option<crate::defrag::Fragment<'a>> {
+    // The fragment's payload is the data layer right after the outer IP header (and, for IPv6,
+    // its extension headers); a truncated or damaged header leaves none.
+    let payload = rec
+        .layers
+        .last()
+        .filter(|l| !l.quoted && l.proto == Proto::Data)?;
+    let ip = rec
+        .layers
+        .iter()
+        .rev()
+        .find(|l| !l.quoted && matches!(l.proto, Proto::Ipv4(_) | Proto::Ipv6(_)))?;
+    let bytes = data.get(payload.range())?;
+    let start = payload.offset;
+    let (key, offset, more, claimed_end) = match &ip.proto {
+        Proto::Ipv4(h) if h.is_fragment() => {
+            let mut key = crate::defrag::Key {
+                v6: false,
+                src: [0; 16],
+                dst: [0; 16],
+                id: u32::from(h.id),
+                proto: h.proto,
+            };
+            key.src.get_mut(..4)?.copy_from_slice(&h.src);
+            key.dst.get_mut(..4)?.copy_from_slice(&h.dst);
+            let end = ip.offset.saturating_add(u32::from(h.total_len));
+            (key, u32::from(h.frag_offset) * 8, h.more_fragments(), end)
+        }
+        // A zero payload length (jumbogram) cannot be a fragment.
+        Proto::Ipv6(h) if h.payload_len != 0 => {
+            let f = h.fragment?;
+            let key = crate::defrag::Key {
+                v6: true,
+                src: h.src,
+                dst: h.dst,
+                id: f.id,
+                proto: 0,
+            };
+            let end = ip.offset.saturating_add(40 + u32::from(h.payload_len));
+            (key, u32::from(f.offset) * 8, f.more, end)
+        }
+        _ => return None,
+    };
+    Some(crate::defrag::Fragment {
+        key,
+        offset,
+        more,
+        payload: bytes,
+        claimed_len: claimed_end.saturating_sub(start),
+        frame: rec.meta.number,
+    })
+}
+
+/// The protocol a reassembled datagram carries: IPv4's protocol field, or the next header of
+/// the IPv6 fragment header.
+pub fn fragment_protocol(rec: &PacketRecord) -> Option<u8> {
+    rec.layers.iter().rev().find_map(|l| match &l.proto {
+        Proto::Ipv4(h) if !l.quoted => Some(h.proto),
+        Proto::Ipv6Ext(x) if !l.quoted && x.kind == 44 => Some(x.next_header),
+        _ => None,
+    })
+}
+
+/// Decode a reassembled IP datagram's payload in place of the completing fragment's data.
+/// `buf` is the frame's bytes with the datagram's payload appended at `start`, so the new
+/// layers' offsets point into `buf`.
+pub fn decode_reassembled(
+    rec: &mut PacketRecord,
+    buf: &[u8],
+    start: usize,
+    proto: u8,
+    opts: DecodeOptions,
+) {
+    if rec
+        .layers
+        .last()
+        .is_some_and(|l| !l.quoted && l.proto == Proto::Data)
+    {
+        rec.layers.pop();
+    }
+    let mut d = Decoder {
+        data: buf,
+        layers: std::mem::take(&mut rec.layers),
+        malformed: rec.malformed,
+        quoted: false,
+        opts,
+    };
+    d.transport(proto, start, buf.len(), buf.len().saturating_sub(start));
+    rec.layers = d.layers;
+    rec.malformed = d.malformed;
+}
+
 struct Decoder<'a> {
     data: &'a [u8],
     layers: Layers,

@@ -30,6 +30,18 @@ pub struct FrameState {
     pub http: Vec<crate::app::http::HttpMessage>,
     /// What later frames say about this one (with `Options::later`, from a first pass).
     pub later: Later,
+    /// The IP datagram this frame's fragment completed.
+    pub ip_reassembly: Option<IpReassembly>,
+}
+
+/// A reassembled IP datagram, on the frame that completed it: tshark's `ip.fragment` tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpReassembly {
+    pub v6: bool,
+    /// The fragments in offset order.
+    pub pieces: Vec<crate::defrag::Piece>,
+    /// The reassembled payload's length.
+    pub length: u32,
 }
 
 /// Links from a request to the frame that answered it, known only after reading on: tshark's
@@ -39,6 +51,8 @@ pub struct Later {
     pub http_response_in: Option<u64>,
     pub dns_response_in: Option<u64>,
     pub echo_reply_in: Option<u64>,
+    /// The frame that completed the IP datagram this fragment belongs to.
+    pub reassembled_in: Option<u64>,
 }
 
 /// The answers a first pass found: by HTTP pairing entry, and by request frame.
@@ -47,6 +61,8 @@ pub struct LaterLinks {
     pub http: std::collections::HashMap<u64, u64>,
     pub dns: std::collections::HashMap<u64, u64>,
     pub echo: std::collections::HashMap<u64, u64>,
+    /// Fragment frame → the frame that completed its datagram.
+    pub reassembled: std::collections::HashMap<u64, u64>,
 }
 
 impl LaterLinks {
@@ -61,6 +77,11 @@ impl LaterLinks {
         if let Some(m) = state.pairs.echo_reply_to {
             self.echo.entry(m.request_frame).or_insert(frame);
         }
+        if let Some(r) = &state.ip_reassembly {
+            for p in r.pieces.iter().filter(|p| p.frame != frame) {
+                self.reassembled.entry(p.frame).or_insert(frame);
+            }
+        }
     }
 
     fn of(&self, frame: u64, http: &[crate::app::http::HttpMessage]) -> Later {
@@ -71,6 +92,7 @@ impl LaterLinks {
                 .and_then(|m| self.http.get(&m.entry).copied()),
             dns_response_in: self.dns.get(&frame).copied(),
             echo_reply_in: self.echo.get(&frame).copied(),
+            reassembled_in: self.reassembled.get(&frame).copied(),
         }
     }
 }
@@ -176,6 +198,10 @@ pub struct Report {
     pub reassembly_cap_hits: u64,
     /// The most bytes held out of order at once.
     pub reassembly_peak_held: usize,
+    /// IP datagrams whose fragments were given up (inconsistent, or evicted at a cap).
+    pub defrag_dropped: u64,
+    /// IP datagrams still missing fragments at the end of the capture.
+    pub defrag_unfinished: usize,
 }
 
 /// Batches in flight between the reader thread and the decoder: two keep both busy while
@@ -253,6 +279,8 @@ pub fn run(
         report.reassembly_cap_hits,
     ) = ordered.tcp.reassembly_totals();
     report.reassembly_peak_held = ordered.tcp.peak_held;
+    report.defrag_dropped = ordered.defrag.dropped;
+    report.defrag_unfinished = ordered.defrag.pending();
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();
     }
@@ -283,15 +311,20 @@ fn consume(
                 })
                 .collect()
         });
-        for rec in &records {
+        for mut rec in records {
             report.frames_read += 1;
+            let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
+            let (joined, reassembly) = match ordered.defrag(&mut rec, frame, opts.decode) {
+                Some((joined, r)) => (Some(joined), Some(r)),
+                None => (None, None),
+            };
             if rec.malformed.is_some_and(|m| !m.is_truncation()) {
                 report.malformed += 1;
             }
-            let data = arena.get(rec.data.clone()).unwrap_or(&[]);
-            let state = ordered.process(rec, data);
+            let data = joined.as_deref().unwrap_or(frame);
+            let state = ordered.process(&rec, data, reassembly);
             let view = PacketView {
-                rec,
+                rec: &rec,
                 data,
                 state: &state,
             };
@@ -320,6 +353,7 @@ struct Ordered {
     http: Option<crate::app::http::HttpTracker>,
     later: Option<std::sync::Arc<LaterLinks>>,
     udp: Option<UdpStreams>,
+    defrag: crate::defrag::Defrag,
 }
 
 /// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
@@ -369,7 +403,40 @@ impl UdpStreams {
 }
 
 impl Ordered {
-    fn process(&mut self, rec: &PacketRecord, data: &[u8]) -> FrameState {
+    /// Feed an IP fragment to reassembly. When it completes a datagram, the record's layers
+    /// continue into the datagram's payload, which is appended to a copy of the frame's bytes:
+    /// the returned buffer is the frame's data from here on.
+    fn defrag(
+        &mut self,
+        rec: &mut PacketRecord,
+        frame: &[u8],
+        opts: decode::DecodeOptions,
+    ) -> Option<(Vec<u8>, IpReassembly)> {
+        let fragment = decode::fragment_of(rec, frame)?;
+        let v6 = fragment.key.v6;
+        let datagram = self.defrag.add(&fragment)?;
+        let proto = decode::fragment_protocol(rec)?;
+        let mut joined = Vec::with_capacity(frame.len() + datagram.bytes.len());
+        joined.extend_from_slice(frame);
+        joined.extend_from_slice(&datagram.bytes);
+        decode::decode_reassembled(rec, &joined, frame.len(), proto, opts);
+        let length = u32::try_from(datagram.bytes.len()).unwrap_or(u32::MAX);
+        Some((
+            joined,
+            IpReassembly {
+                v6,
+                pieces: datagram.pieces,
+                length,
+            },
+        ))
+    }
+
+    fn process(
+        &mut self,
+        rec: &PacketRecord,
+        data: &[u8],
+        ip_reassembly: Option<IpReassembly>,
+    ) -> FrameState {
         let ts = rec.meta.ts_ns;
         // tshark measures from the first frame's time, and counts a frame without a timestamp
         // (a pcapng simple packet block) as time 0, also for the next frame's delta.
@@ -386,6 +453,7 @@ impl Ordered {
             pairs: Default::default(),
             http: Vec::new(),
             later: Later::default(),
+            ip_reassembly,
         };
         if let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)

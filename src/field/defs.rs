@@ -278,11 +278,12 @@ fn echo_reply(v: &PacketView<'_>, v6: bool) -> Option<crate::app::Matched> {
         .flatten()
 }
 
-/// An ICMP (with `v6`, ICMPv6) echo-pairing field read from one of the extractors below.
-fn echo_def(
+/// A frame-level field of protocol `tag`, read by `f`: for the families of fields below whose
+/// IPv4 and IPv6 (or ICMP and ICMPv6) members share one const-generic extractor.
+fn frame_def(
+    tag: ProtoTag,
     (abbrev, label): (&'static str, &'static str),
     ty: FieldType,
-    v6: bool,
     stage: Stage,
     f: for<'a> fn(&PacketView<'a>, Emit<'_, 'a>),
 ) -> FieldDef {
@@ -291,10 +292,125 @@ fn echo_def(
         label,
         ty,
         display: Dec,
-        proto: if v6 { ProtoTag::Icmpv6 } else { ProtoTag::Icmp },
+        proto: tag,
         stage,
         extract: Extract::Frame(f),
     }
+}
+
+/// An ICMP (with `v6`, ICMPv6) echo-pairing field read from one of the extractors below.
+fn echo_def(
+    names: (&'static str, &'static str),
+    ty: FieldType,
+    v6: bool,
+    stage: Stage,
+    f: for<'a> fn(&PacketView<'a>, Emit<'_, 'a>),
+) -> FieldDef {
+    let tag = if v6 { ProtoTag::Icmpv6 } else { ProtoTag::Icmp };
+    frame_def(tag, names, ty, stage, f)
+}
+
+/// The IPv4 (with `V6`, IPv6) datagram this frame's fragment completed.
+fn reassembly<'a, const V6: bool>(v: &PacketView<'a>) -> Option<&'a crate::engine::IpReassembly> {
+    v.state.ip_reassembly.as_ref().filter(|r| r.v6 == V6)
+}
+
+/// `ip.fragment`: the frames of the datagram's fragments, in offset order.
+fn fragment_frames<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    for p in reassembly::<V6>(v).map_or(&[][..], |r| &r.pieces) {
+        e(uint(p.frame))
+    }
+}
+
+/// `ip.fragment.count`.
+fn fragment_count<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    if let Some(r) = reassembly::<V6>(v) {
+        e(uint(r.pieces.len() as u64))
+    }
+}
+
+/// `ip.reassembled.length`: the reassembled payload's length.
+fn reassembled_length<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    if let Some(r) = reassembly::<V6>(v) {
+        e(uint(r.length))
+    }
+}
+
+/// `ip.reassembled_in`: on an earlier fragment, the frame that completed its datagram (from a
+/// first pass).
+fn reassembled_in<'a, const V6: bool>(v: &PacketView<'a>, e: Emit<'_, 'a>) {
+    let is_fragment = v.rec.layers.iter().any(|l| match &l.proto {
+        Proto::Ipv4(ip) => !V6 && !l.quoted && ip.is_fragment(),
+        Proto::Ipv6(ip) => V6 && !l.quoted && ip.fragment.is_some(),
+        _ => false,
+    });
+    if let Some(f) = v.state.later.reassembled_in.filter(|_| is_fragment) {
+        e(uint(f))
+    }
+}
+
+/// IP fragment reassembly: tshark's `ip.fragment` tree on the completing frame.
+fn reassembly_fields() -> Vec<FieldDef> {
+    use ProtoTag::{Ip, Ipv6};
+    use Stage::{Flow, Later};
+    vec![
+        frame_def(
+            Ip,
+            ("ip.fragment", "IPv4 Fragment"),
+            T::FrameNum,
+            Flow,
+            fragment_frames::<false>,
+        ),
+        frame_def(
+            Ip,
+            ("ip.fragment.count", "Fragment count"),
+            U32,
+            Flow,
+            fragment_count::<false>,
+        ),
+        frame_def(
+            Ip,
+            ("ip.reassembled.length", "Reassembled IPv4 length"),
+            U32,
+            Flow,
+            reassembled_length::<false>,
+        ),
+        frame_def(
+            Ip,
+            ("ip.reassembled_in", "Reassembled IPv4 in frame"),
+            T::FrameNum,
+            Later,
+            reassembled_in::<false>,
+        ),
+        frame_def(
+            Ipv6,
+            ("ipv6.fragment", "IPv6 Fragment"),
+            T::FrameNum,
+            Flow,
+            fragment_frames::<true>,
+        ),
+        frame_def(
+            Ipv6,
+            ("ipv6.fragment.count", "Fragment count"),
+            U32,
+            Flow,
+            fragment_count::<true>,
+        ),
+        frame_def(
+            Ipv6,
+            ("ipv6.reassembled.length", "Reassembled IPv6 length"),
+            U32,
+            Flow,
+            reassembled_length::<true>,
+        ),
+        frame_def(
+            Ipv6,
+            ("ipv6.reassembled.in", "Reassembled IPv6 in frame"),
+            T::FrameNum,
+            Later,
+            reassembled_in::<true>,
+        ),
+    ]
 }
 
 /// `icmp.resp_to`: the request an echo reply answers.
@@ -636,6 +752,7 @@ pub fn fields() -> Vec<FieldDef> {
     let mut all = base_fields();
     all.extend(pairing_fields());
     all.extend(later_fields());
+    all.extend(reassembly_fields());
     all.extend(http_fields());
     all.extend(tcp_analysis_fields());
     all.extend(vec![

@@ -28,6 +28,12 @@ pub struct PacketView<'a> {
 }
 
 impl<'a> PacketView<'a> {
+    /// The frame's captured bytes. `data` can be longer: when the frame completes a fragmented IP
+    /// datagram, the reassembled payload follows the frame's bytes there.
+    pub fn frame_bytes(&self) -> &'a [u8] {
+        self.data.get(..self.rec.data.len()).unwrap_or(self.data)
+    }
+
     /// Bytes a layer spans (header and payload), as far as they were captured.
     pub fn layer_bytes(&self, layer: &Layer) -> &'a [u8] {
         self.data.get(layer.range()).unwrap_or(&[])
@@ -342,7 +348,7 @@ impl Registry {
             }
             Extract::Protocol => {
                 if def.proto == ProtoTag::Frame {
-                    emit(Value::Bytes(view.data));
+                    emit(Value::Bytes(view.frame_bytes()));
                     return;
                 }
                 if def.proto == ProtoTag::Http {

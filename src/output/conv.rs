@@ -154,6 +154,14 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(Side, Side, Option<u32>)> {
             _ => None,
         }),
         By::Ip | By::Ipv6 => {
+            // tshark 4.0 counts an IPv6 fragment in the IPv6 tables only when it completes a
+            // datagram (IPv4 fragments all count): checked on zeek__ipv6-fragmented-dns.
+            if by == By::Ipv6
+                && view.state.ip_reassembly.is_none()
+                && rec.ipv6().is_some_and(|ip| ip.fragment.is_some())
+            {
+                return None;
+            }
             let (s, d) = tcp::endpoints(rec, 0, 0)?;
             (s.v6 == (by == By::Ipv6)).then(|| (side(&s, None), side(&d, None), None))
         }
