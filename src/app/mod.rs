@@ -5,6 +5,7 @@
 //! bounded tables: past [`MAX_PENDING`], requests older than [`STALE_NS`] of capture time are
 //! dropped (a reply after that is reported as unsolicited rather than growing memory).
 
+pub mod dns_tcp;
 pub mod http;
 
 use std::collections::HashMap;

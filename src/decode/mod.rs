@@ -161,6 +161,35 @@ pub fn decode_reassembled(
     proto: u8,
     opts: DecodeOptions,
 ) {
+    resume(rec, buf, opts, |d| {
+        d.transport(proto, start, buf.len(), buf.len().saturating_sub(start))
+    });
+}
+
+/// Add the DNS messages the ordered stage framed from a TCP stream to the frame that completed
+/// them, in place of the segment's undissected payload. `buf` holds the frame's bytes with the
+/// messages appended; `messages` are their ranges in it.
+pub fn decode_dns_messages(
+    rec: &mut PacketRecord,
+    buf: &[u8],
+    messages: &[std::ops::Range<usize>],
+    opts: DecodeOptions,
+) {
+    resume(rec, buf, opts, |d| {
+        for m in messages {
+            d.dns(m.start, m.end);
+        }
+    });
+}
+
+/// Continue decoding a record over `buf` (its frame's bytes and what the ordered stage appended
+/// to them): the trailing undissected payload makes way for what `more` decodes.
+fn resume(
+    rec: &mut PacketRecord,
+    buf: &[u8],
+    opts: DecodeOptions,
+    more: impl FnOnce(&mut Decoder<'_>),
+) {
     if rec
         .layers
         .last()
@@ -175,7 +204,7 @@ pub fn decode_reassembled(
         quoted: false,
         opts,
     };
-    d.transport(proto, start, buf.len(), buf.len().saturating_sub(start));
+    more(&mut d);
     rec.layers = d.layers;
     rec.malformed = d.malformed;
 }
@@ -820,23 +849,8 @@ impl<'a> Decoder<'a> {
         if self.quoted {
             return;
         }
-        if (src_port == 53 || dst_port == 53) && self.opts.app {
-            // DNS over TCP: messages each behind a 2-byte length (RFC 1035 §4.2.2), possibly
-            // several in one segment. A message split over segments needs reassembly and is left
-            // as data here. Each round consumes at least 2 bytes.
-            let mut pos = payload;
-            while let Some(msg_len) = u16_at(self.data, pos) {
-                let msg_end = pos + 2 + usize::from(msg_len);
-                if msg_end > end || self.malformed.is_some() {
-                    break;
-                }
-                self.dns(pos + 2, msg_end);
-                pos = msg_end;
-            }
-            if pos > payload {
-                return self.data_layer(pos, end);
-            }
-        }
+        // DNS over TCP is framed from the reassembled stream in the ordered stage
+        // (`app::dns_tcp`), which adds its layers with [`decode_dns_messages`].
         self.data_layer(payload, end);
     }
 

@@ -32,6 +32,9 @@ pub struct FrameState {
     pub later: Later,
     /// The IP datagram this frame's fragment completed.
     pub ip_reassembly: Option<IpReassembly>,
+    /// Bytes of this TCP segment wait in an application message a later segment completes
+    /// (tshark's "[TCP segment of a reassembled PDU]"; DNS only so far).
+    pub pdu_continued: bool,
 }
 
 /// A reassembled IP datagram, on the frame that completed it: tshark's `ip.fragment` tree.
@@ -236,10 +239,13 @@ pub fn run(
                 opts.reassembly
             },
             opts.reassembly_cap,
-        ),
+        )
+        .reassembling_dns(opts.decode.app),
         http: opts.http.then(Default::default),
         udp: opts.udp_streams.then(Default::default),
         later: opts.later.clone(),
+        dns_tcp: opts.decode.app.then(Default::default),
+        decode: opts.decode,
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
@@ -314,15 +320,14 @@ fn consume(
         for mut rec in records {
             report.frames_read += 1;
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
-            let (joined, reassembly) = match ordered.defrag(&mut rec, frame, opts.decode) {
-                Some((joined, r)) => (Some(joined), Some(r)),
-                None => (None, None),
-            };
+            // The frame's bytes with what reassembly appends (an IP datagram, DNS messages).
+            let mut joined = None;
+            let reassembly = ordered.defrag(&mut rec, frame, &mut joined);
+            let state = ordered.process(&mut rec, frame, &mut joined, reassembly);
             if rec.malformed.is_some_and(|m| !m.is_truncation()) {
                 report.malformed += 1;
             }
             let data = joined.as_deref().unwrap_or(frame);
-            let state = ordered.process(&rec, data, reassembly);
             let view = PacketView {
                 rec: &rec,
                 data,
@@ -354,6 +359,9 @@ struct Ordered {
     later: Option<std::sync::Arc<LaterLinks>>,
     udp: Option<UdpStreams>,
     defrag: crate::defrag::Defrag,
+    /// DNS over TCP framing (when the decoders parse DNS at all).
+    dns_tcp: Option<crate::app::dns_tcp::DnsTcp>,
+    decode: decode::DecodeOptions,
 }
 
 /// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
@@ -404,39 +412,60 @@ impl UdpStreams {
 
 impl Ordered {
     /// Feed an IP fragment to reassembly. When it completes a datagram, the record's layers
-    /// continue into the datagram's payload, which is appended to a copy of the frame's bytes:
-    /// the returned buffer is the frame's data from here on.
+    /// continue into the datagram's payload, appended to a copy of the frame's bytes in
+    /// `joined`, which is the frame's data from here on.
     fn defrag(
         &mut self,
         rec: &mut PacketRecord,
         frame: &[u8],
-        opts: decode::DecodeOptions,
-    ) -> Option<(Vec<u8>, IpReassembly)> {
+        joined: &mut Option<Vec<u8>>,
+    ) -> Option<IpReassembly> {
         let fragment = decode::fragment_of(rec, frame)?;
         let v6 = fragment.key.v6;
         let datagram = self.defrag.add(&fragment)?;
         let proto = decode::fragment_protocol(rec)?;
-        let mut joined = Vec::with_capacity(frame.len() + datagram.bytes.len());
-        joined.extend_from_slice(frame);
-        joined.extend_from_slice(&datagram.bytes);
-        decode::decode_reassembled(rec, &joined, frame.len(), proto, opts);
+        let mut buf = Vec::with_capacity(frame.len() + datagram.bytes.len());
+        buf.extend_from_slice(frame);
+        buf.extend_from_slice(&datagram.bytes);
+        decode::decode_reassembled(rec, &buf, frame.len(), proto, self.decode);
+        *joined = Some(buf);
         let length = u32::try_from(datagram.bytes.len()).unwrap_or(u32::MAX);
-        Some((
-            joined,
-            IpReassembly {
-                v6,
-                pieces: datagram.pieces,
-                length,
-            },
-        ))
+        Some(IpReassembly {
+            v6,
+            pieces: datagram.pieces,
+            length,
+        })
+    }
+
+    /// Add the DNS messages a TCP segment completed to its record (see [`Ordered::defrag`] for
+    /// `joined`).
+    fn add_dns_messages(
+        &self,
+        rec: &mut PacketRecord,
+        frame: &[u8],
+        joined: &mut Option<Vec<u8>>,
+        messages: Vec<Vec<u8>>,
+    ) {
+        let buf = joined.get_or_insert_with(|| frame.to_vec());
+        let ranges: Vec<std::ops::Range<usize>> = messages
+            .iter()
+            .map(|m| {
+                let start = buf.len();
+                buf.extend_from_slice(m);
+                start..buf.len()
+            })
+            .collect();
+        decode::decode_dns_messages(rec, buf, &ranges, self.decode);
     }
 
     fn process(
         &mut self,
-        rec: &PacketRecord,
-        data: &[u8],
+        rec: &mut PacketRecord,
+        frame: &[u8],
+        joined: &mut Option<Vec<u8>>,
         ip_reassembly: Option<IpReassembly>,
     ) -> FrameState {
+        let data = joined.as_deref().unwrap_or(frame);
         let ts = rec.meta.ts_ns;
         // tshark measures from the first frame's time, and counts a frame without a timestamp
         // (a pcapng simple packet block) as time 0, also for the next frame's delta.
@@ -454,7 +483,9 @@ impl Ordered {
             http: Vec::new(),
             later: Later::default(),
             ip_reassembly,
+            pdu_continued: false,
         };
+        let mut dns_messages = Vec::new();
         if let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
         {
@@ -480,8 +511,21 @@ impl Ordered {
                     ts_ns: ts.unwrap_or(0),
                 });
             }
+            if let Some(dns) = &mut self.dns_tcp
+                && (src.port == 53 || dst.port == 53)
+            {
+                let end =
+                    t.has(crate::decode::tcp_flags::FIN) || t.has(crate::decode::tcp_flags::RST);
+                let framed = dns.segment(info.stream, info.dir, &info.delivered, end);
+                state.pdu_continued = framed.continued;
+                dns_messages = framed.messages;
+            }
             state.tcp = Some(info);
         }
+        if !dns_messages.is_empty() {
+            self.add_dns_messages(rec, frame, joined, dns_messages);
+        }
+        let rec = &*rec;
         if let Some(udp) = &mut self.udp {
             state.udp_stream = udp.stream_of(rec);
         }

@@ -275,6 +275,9 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             _ => {}
         }
     }
+    if view.state.pdu_continued {
+        s.push_str(" [TCP segment of a reassembled PDU]");
+    }
 }
 
 fn icmp_type_name(t: u8) -> &'static str {

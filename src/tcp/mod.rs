@@ -309,6 +309,7 @@ pub struct Tracker {
     keep_retired: bool,
     segments: u64,
     reassembly: Reassembly,
+    reassemble_dns: bool,
     /// Bytes held out of order by all connections, and how often the global cap forced gaps.
     held_total: usize,
     total_cap: usize,
@@ -328,6 +329,7 @@ impl Default for Tracker {
             keep_retired: false,
             segments: 0,
             reassembly: Reassembly::Off,
+            reassemble_dns: false,
             held_total: 0,
             total_cap: MAX_HELD_TOTAL,
             cap_hits: 0,
@@ -380,6 +382,13 @@ impl Tracker {
             keep_retired: true,
             ..Tracker::default()
         }
+    }
+
+    /// Also put DNS connections (port 53) back in order, whatever `reassembling` says: DNS
+    /// over TCP is framed from the byte stream.
+    pub fn reassembling_dns(mut self, on: bool) -> Tracker {
+        self.reassemble_dns = on;
+        self
     }
 
     /// Also put the byte streams back in order (see [`SegmentInfo::delivered`]).
@@ -728,7 +737,7 @@ impl Tracker {
             Reassembly::Off => false,
             Reassembly::All => true,
             Reassembly::Stream(n) => n == c.stream,
-        };
+        } || (self.reassemble_dns && (seg.src.port == 53 || seg.dst.port == 53));
         if wanted {
             let dirs = c.streams.get_or_insert_with(Default::default);
             if let Some(d) = dirs.get_mut(dir) {

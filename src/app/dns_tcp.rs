@@ -1,0 +1,132 @@
+//! DNS over TCP (RFC 1035 §4.2.2, RFC 7766): each message behind a two-byte length, framed from
+//! the byte stream reassembly delivers, so a message split over segments is found on the segment
+//! that completes it, and several messages in one segment are each found. This is where tshark
+//! shows them.
+//!
+//! A gap in the stream (bytes never captured) loses the framing: the direction is not read any
+//! further, rather than reading message lengths from the middle of a message. Memory: at most
+//! one message (65,537 bytes) buffered per direction, for at most [`MAX_CONNS`] connections.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::HashMap;
+
+use crate::tcp::reassembly::Event;
+
+/// Connections with a partial message buffered, before the table starts over.
+pub const MAX_CONNS: usize = 1 << 16;
+
+#[derive(Debug, Default)]
+struct Dir {
+    buf: Vec<u8>,
+    /// A gap was declared: message boundaries are unknown from here on.
+    lost: bool,
+}
+
+/// What one segment completed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Framed {
+    /// Whole messages (without their length prefix), in stream order.
+    pub messages: Vec<Vec<u8>>,
+    /// Bytes of this segment wait in a message a later segment completes (tshark's
+    /// "[TCP segment of a reassembled PDU]").
+    pub continued: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct DnsTcp {
+    dirs: HashMap<(u32, u8), Dir>,
+}
+
+impl DnsTcp {
+    /// Feed what one segment of stream `stream`, direction `dir`, delivered.
+    pub fn segment(&mut self, stream: u32, dir: u8, delivered: &[Event], end: bool) -> Framed {
+        let mut out = Framed::default();
+        if delivered.is_empty() && !end {
+            return out;
+        }
+        if self.dirs.len() >= MAX_CONNS && !self.dirs.contains_key(&(stream, dir)) {
+            self.dirs.clear();
+        }
+        let d = self.dirs.entry((stream, dir)).or_default();
+        let mut fresh = 0usize;
+        for event in delivered {
+            match event {
+                Event::Gap(_) => {
+                    d.lost = true;
+                    d.buf = Vec::new();
+                }
+                Event::Data(bytes) if !d.lost => {
+                    d.buf.extend_from_slice(bytes);
+                    fresh += bytes.len();
+                    // Each round removes a whole message (at least the 2-byte prefix).
+                    while let Some(&[hi, lo]) = d.buf.first_chunk::<2>() {
+                        let len = 2 + usize::from(u16::from_be_bytes([hi, lo]));
+                        if d.buf.len() < len {
+                            break;
+                        }
+                        let rest = d.buf.split_off(len);
+                        let msg = std::mem::replace(&mut d.buf, rest);
+                        out.messages.push(msg.get(2..).unwrap_or(&[]).to_vec());
+                    }
+                }
+                Event::Data(_) => {}
+            }
+        }
+        out.continued = fresh > 0 && !d.buf.is_empty();
+        if end || (d.buf.is_empty() && !d.lost) {
+            self.dirs.remove(&(stream, dir));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn data(b: &[u8]) -> Vec<Event> {
+        vec![Event::Data(b.to_vec())]
+    }
+
+    #[test]
+    fn a_message_split_over_three_segments_completes_on_the_third() {
+        let mut t = DnsTcp::default();
+        let msg: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let mut stream = vec![0x01, 0x2c];
+        stream.extend_from_slice(&msg);
+        let a = t.segment(0, 1, &data(&stream[..1]), false);
+        assert_eq!((a.messages.len(), a.continued), (0, true));
+        let b = t.segment(0, 1, &data(&stream[1..200]), false);
+        assert_eq!((b.messages.len(), b.continued), (0, true));
+        let c = t.segment(0, 1, &data(&stream[200..]), false);
+        assert_eq!(c.messages, vec![msg]);
+        assert!(!c.continued);
+    }
+
+    #[test]
+    fn two_messages_in_one_segment_and_a_third_begun() {
+        let mut t = DnsTcp::default();
+        let f = t.segment(3, 0, &data(&[0, 1, 0xaa, 0, 2, 0xbb, 0xcc, 0, 5, 1]), false);
+        assert_eq!(f.messages, vec![vec![0xaa], vec![0xbb, 0xcc]]);
+        assert!(f.continued);
+        let g = t.segment(3, 0, &data(&[2, 3, 4, 5]), false);
+        assert_eq!(g.messages, vec![vec![1, 2, 3, 4, 5]]);
+    }
+
+    #[test]
+    fn a_gap_stops_the_direction() {
+        let mut t = DnsTcp::default();
+        t.segment(0, 0, &data(&[0, 9, 1, 2]), false);
+        let f = t.segment(0, 0, &[Event::Gap(3), Event::Data(vec![0, 1, 7])], false);
+        assert!(f.messages.is_empty());
+        let g = t.segment(0, 0, &data(&[0, 1, 7]), false);
+        assert!(g.messages.is_empty(), "no framing after a gap");
+    }
+}
