@@ -123,6 +123,9 @@ x wl-db iptables -P INPUT DROP
 
 # ---- services (each ends by itself within LIFE seconds)
 LIFE=600
+# A TXT record too long for one packet: 12 strings of 240 bytes, about 3 KB with EDNS.
+BIG_TXT=$(for i in $(seq -w 1 12); do printf 'part-%s-%0235d,' "$i" 0; done)
+BIG_TXT=${BIG_TXT%,}
 mkdir -p "$tmp/www" "$tmp/inetwww"
 cat > "$tmp/www/index.html" <<'HTML'
 <!doctype html>
@@ -140,7 +143,9 @@ bg wl-dns timeout "$LIFE" dnsmasq --no-daemon --no-resolv --no-hosts --bind-inte
   --listen-address=203.0.113.53 --local=/lab.example/ --domain=lab.example \
   --host-record=web.lab.example,10.0.1.10,2001:db8:1::10 --host-record=nat.lab.example,10.0.1.20 \
   --host-record=db.lab.example,10.0.2.10 --host-record=www.example.net,203.0.113.80 \
-  --cname=www.lab.example,web.lab.example --pid-file="$tmp/dnsmasq.pid"
+  --cname=www.lab.example,web.lab.example --txt-record=big.lab.example,"$BIG_TXT" \
+  --edns-packet-max=4096 \
+  --pid-file="$tmp/dnsmasq.pid"
 
 # sshd on the web server, ports 22 and 12345, key login only.
 mkdir -p /run/sshd "$tmp/ssh"
@@ -301,6 +306,15 @@ printf 'GET /second HTTP/1.1\nHost: 10.0.1.10\nConnection: close\n\n' > "$tmp/se
 capture lab-port-reuse.pcap wl-web eth0 tcpdump -- bash -c "
   ip netns exec wl-laptop python3 $lab/slowtype.py 10.0.1.10 8080 $tmp/first.txt 45000
   ip netns exec wl-laptop python3 $lab/slowtype.py 10.0.1.10 8080 $tmp/second.txt 45000"
+
+# 13. Datagrams bigger than the 1500-byte MTU leave in IP fragments: two 3000-byte pings from the
+#     web server to the DB host, and a DNS answer too long for one packet (a 3 KB TXT record,
+#     allowed by EDNS). Then the same question over TCP, where the answer spans three segments.
+#     Captured on the web server.
+capture lab-fragments.pcap wl-web eth0 tcpdump -- bash -c "
+  ip netns exec wl-web ping -c 2 -i 0.3 -W 1 -s 3000 10.0.2.10
+  ip netns exec wl-web dig +time=2 +tries=1 +bufsize=4096 @203.0.113.53 big.lab.example TXT
+  ip netns exec wl-web dig +tcp +time=2 +tries=1 @203.0.113.53 big.lab.example TXT"
 
 # 10. A few minutes of everything, as the router's public-subnet bridge sees it (pcapng).
 mixed() {

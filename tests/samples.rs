@@ -98,6 +98,7 @@ answers_test! {
     answers_lab_refused => "lab-refused.pcap",
     answers_lab_oneway => "lab-oneway.pcap",
     answers_lab_port_reuse => "lab-port-reuse.pcap",
+    answers_lab_fragments => "lab-fragments.pcap",
     answers_lab_mixed => "lab-mixed.pcapng",
 }
 

@@ -69,9 +69,10 @@ def answers():
 def as_tshark(cmd):
     """The tshark command that answers the same question."""
     pipe = ""
-    if "|" in cmd:
-        cmd, pipe = cmd.split("|", 1)
-        pipe = " |" + pipe
+    # A shell pipe, not the filter language's `||`.
+    parts = re.split(r"(?<!\|)\|(?!\|)", cmd, maxsplit=1)
+    if len(parts) == 2:
+        cmd, pipe = parts[0], " |" + parts[1]
     words = shlex.split(cmd)
     assert words[:2] == ["wirelite", "list"], cmd
     cap, rest = words[2], words[3:]
