@@ -274,3 +274,39 @@ fn links_to_later_frames_equal_tsharks() {
     assert!(linked >= 100, "only {linked} linked requests");
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
 }
+
+/// `list -2` prints what only a second pass knows, as `tshark -n -2` does: "(reply in N)" and
+/// "(no response found!)" on echo requests, "[Reassembled in #N]" on IPv4 fragments, and the
+/// fragment lines themselves (tests/data/twopass, made by make-twopass-refs.sh).
+#[test]
+fn two_pass_info_equals_tsharks() {
+    let allow = AllowList::load("allow/summary.tsv");
+    let dir = support::data().join("twopass/expected");
+    let mut compared = 0;
+    let mut differ = Vec::new();
+    for cap in support::captures() {
+        let Ok(reference) = std::fs::read_to_string(dir.join(format!("{cap}.txt"))) else {
+            continue;
+        };
+        let path = support::capture_path(&cap);
+        let out = support::wirelite(&["list", "-2", path.to_str().unwrap()]);
+        let ours: BTreeMap<u64, String> = support::stdout(&out)
+            .lines()
+            .filter_map(|l| Some((l.split_whitespace().next()?.parse().ok()?, l.to_string())))
+            .collect();
+        for line in reference.lines() {
+            let frame: u64 = line.split_whitespace().next().unwrap().parse().unwrap();
+            compared += 1;
+            let have = ours.get(&frame).map(String::as_str).unwrap_or("");
+            let same = have.split_whitespace().eq(line.split_whitespace());
+            if !same && !allow.covers(&cap, frame, "line") {
+                differ.push(format!(
+                    "{cap} #{frame}\n  tshark -2: {line}\n  wirelite:  {have}"
+                ));
+            }
+        }
+    }
+    eprintln!("two-pass Info lines compared: {compared}");
+    assert!(compared >= 90, "only {compared} lines compared");
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

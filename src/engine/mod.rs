@@ -56,6 +56,9 @@ pub struct Later {
     pub echo_reply_in: Option<u64>,
     /// The frame that completed the IP datagram this fragment belongs to.
     pub reassembled_in: Option<u64>,
+    /// A first pass ran, so a missing link means there is none (tshark -2's
+    /// "(no response found!)").
+    pub resolved: bool,
 }
 
 /// The answers a first pass found: by HTTP pairing entry, and by request frame.
@@ -96,6 +99,7 @@ impl LaterLinks {
             dns_response_in: self.dns.get(&frame).copied(),
             echo_reply_in: self.echo.get(&frame).copied(),
             reassembled_in: self.reassembled.get(&frame).copied(),
+            resolved: true,
         }
     }
 }

@@ -124,9 +124,24 @@ pub fn info(view: &PacketView<'_>) -> String {
                 u32::from(ip.frag_offset) * 8,
                 ip.id
             );
+            if let Some(n) = view.state.later.reassembled_in {
+                let _ = write!(s, " [Reassembled in #{n}]");
+            }
         }
         Some(Proto::Ipv4(ip)) => {
             let _ = write!(s, "{} ({})", ip_proto_name(ip.proto), ip.proto);
+        }
+        Some(Proto::Ipv6Ext(x)) if x.kind == 44 => {
+            if let Some(f) = rec.ipv6().and_then(|ip| ip.fragment) {
+                let _ = write!(
+                    s,
+                    "IPv6 fragment (off={} more={} ident=0x{:08x} nxt={})",
+                    u32::from(f.offset) * 8,
+                    if f.more { 'y' } else { 'n' },
+                    f.id,
+                    x.next_header
+                );
+            }
         }
         Some(Proto::Ipv6(ip)) => {
             let _ = write!(
@@ -364,8 +379,22 @@ fn icmp_info(view: &PacketView<'_>, i: &Icmp, s: &mut String) {
             i.seq(),
             i.seq().swap_bytes()
         );
-        if let Some(req) = view.state.pairs.echo_reply_to.map(|m| m.request_frame) {
-            let _ = write!(s, " (request in {req})");
+        echo_links(view, i.icmp_type == 8, s);
+    }
+}
+
+/// What tshark appends to an echo's Info: the request of a reply; with a first pass (-2), the
+/// reply of a request.
+fn echo_links(view: &PacketView<'_>, request: bool, s: &mut String) {
+    let later = &view.state.later;
+    if let Some(req) = view.state.pairs.echo_reply_to.map(|m| m.request_frame) {
+        let _ = write!(s, " (request in {req})");
+    } else if request && later.resolved {
+        match later.echo_reply_in {
+            Some(reply) => {
+                let _ = write!(s, " (reply in {reply})");
+            }
+            None => s.push_str(" (no response found!)"),
         }
     }
 }
@@ -398,9 +427,7 @@ fn icmpv6_info(view: &PacketView<'_>, i: &Icmpv6, s: &mut String) {
             i.ident(),
             i.seq()
         );
-        if let Some(req) = view.state.pairs.echo_reply_to.map(|m| m.request_frame) {
-            let _ = write!(s, " (request in {req})");
-        }
+        echo_links(view, i.icmp_type == 128, s);
     }
 }
 
