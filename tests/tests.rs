@@ -13,5 +13,6 @@ mod outputs;
 mod pairs;
 mod reassembly;
 mod samples;
+mod stats;
 mod tcp;
 mod threads;

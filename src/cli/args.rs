@@ -77,6 +77,14 @@ wirelite conv lab.pcap --by udp -Y 'udp.port==53'\n\n\
 A is the side that sent the conversation's first frame; bytes are frame lengths. TCP and UDP\n\
 conversations are tcp.stream / udp.stream; eth, ip and ipv6 count the outer header only.")]
     Conv(ConvArgs),
+    /// What is in a capture: capinfos' figures, the protocol hierarchy, top talkers, services
+    #[command(after_help = "Examples:\n  \
+wirelite stats samples/lab-mixed.pcapng\n  \
+wirelite stats lab.pcap -Y 'ip.addr==10.0.2.0/24'          only the private subnet's traffic\n  \
+wirelite stats lab.pcap -T json\n\n\
+Packets, bytes, times and rates are capinfos'; bytes are lengths on the wire. The hierarchy\n\
+counts each frame once under every protocol on its path, as tshark -q -z io,phs does.")]
+    Stats(StatsArgs),
     /// Endpoints: every address (and port) with the frames and bytes it sent and received
     #[command(after_help = "Examples:\n  \
 wirelite endpoints samples/lab-mixed.pcapng --by ip\n  \
@@ -163,6 +171,18 @@ pub struct ConvArgs {
     /// Row order: packets (default, as tshark), bytes, start or duration
     #[arg(long, value_name = "KEY", default_value = "packets")]
     pub sort: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Only count packets matching this display filter
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Output format: text (default) or json
+    #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

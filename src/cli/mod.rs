@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dns(a) => dns(a),
         Command::Http(a) => http(a),
         Command::Conv(a) => conv(a, false),
+        Command::Stats(a) => stats(a),
         Command::Endpoints(a) => conv(a, true),
     };
     match result {
@@ -622,6 +623,30 @@ fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
             || c::conv_text(by, &convs),
         )?;
     }
+    Ok(exit_for(&report))
+}
+
+fn stats(a: args::StatsArgs) -> Result<ExitCode> {
+    use crate::output::stats::{StatsSink, stats_json, stats_text};
+    let path = capture_path(&a.capture)?;
+    let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
+    // The hierarchy shows HTTP, which needs the HTTP parser.
+    let mut opts = Options {
+        threads: a.capture.threads,
+        decode: decode_options(false, &[], filter.as_ref()),
+        http: true,
+        ..Options::default()
+    };
+    opts.decode.app = true;
+    serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
+    let mut sink = StatsSink::default();
+    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let format = report.format.map_or("unknown", |f| f.name());
+    write_table(
+        json,
+        || stats_json(&sink, &path, format),
+        || stats_text(&sink, &path, format),
+    )?;
     Ok(exit_for(&report))
 }
 

@@ -285,14 +285,9 @@ impl<'a> Decoder<'a> {
                 self.push(Proto::Raw, 0, 0, len);
                 self.ip_by_version(0, len);
             }
-            linktype::IPV4 => {
-                self.push(Proto::Raw, 0, 0, len);
-                self.ipv4(0, len);
-            }
-            linktype::IPV6 => {
-                self.push(Proto::Raw, 0, 0, len);
-                self.ipv6(0, len);
-            }
+            // Wireshark gives LINKTYPE_IPV4/IPV6 no link layer of their own (`ip:udp:...`).
+            linktype::IPV4 => self.ipv4(0, len),
+            linktype::IPV6 => self.ipv6(0, len),
             _ => self.data_layer(0, len),
         }
     }

@@ -188,6 +188,8 @@ impl Default for Options {
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// The capture's format, from its header.
+    pub format: Option<capture::Format>,
     pub frames_read: u64,
     pub frames_shown: u64,
     pub bytes_read: u64,
@@ -229,7 +231,10 @@ pub fn run(
         .thread_name(|i| format!("wirelite-decode-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
-    let mut report = Report::default();
+    let mut report = Report {
+        format: Some(reader.format()),
+        ..Report::default()
+    };
     let mut ordered = Ordered {
         tcp: if opts.collect_connections {
             tcp::Tracker::keeping_summaries()

@@ -32,4 +32,5 @@ pub mod conv;
 pub mod follow;
 pub mod http;
 pub mod pairs;
+pub mod stats;
 pub mod tcp;

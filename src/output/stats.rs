@@ -1,0 +1,562 @@
+//! `stats`: what is in a capture, in one pass. The figures capinfos reports (packets, bytes,
+//! first and last time, rates), the protocol hierarchy as `tshark -q -z io,phs` builds it, the
+//! busiest IP conversations and endpoints, and the mix of services by well-known port.
+//!
+//! Memory grows with the number of distinct protocol paths, IP conversations and ports, never
+//! with the number of packets.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value as Json, json};
+
+use super::conv::{self, By, ConvSink, SortBy};
+use crate::decode::{FrameKind, LayerKind, MalformedKind, Proto};
+use crate::engine::Sink;
+use crate::field::{PacketView, ProtoTag};
+
+/// Rows shown in the conversation, endpoint and service tables of the text report.
+const TOP: usize = 10;
+
+/// One node of the protocol hierarchy: the frames whose protocol path passes through it.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: &'static str,
+    pub frames: u64,
+    pub bytes: u64,
+    /// Children in order of first appearance (tshark's order).
+    pub children: Vec<usize>,
+}
+
+/// Frames and bytes to one transport port with a service name.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub transport: &'static str,
+    pub port: u16,
+    pub name: &'static str,
+    pub frames: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct StatsSink {
+    pub packets: u64,
+    /// Sum of the frames' lengths on the wire (capinfos' "Data size").
+    pub bytes: u64,
+    /// Sum of the bytes captured.
+    pub captured: u64,
+    /// The earliest and the latest timestamp (capinfos' first and last packet time).
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// The timestamp digits (6 or 9) of the frames those times came from: capinfos prints each
+    /// time as precisely as its frame has it, and the duration as the more precise of the two.
+    pub first_digits: u8,
+    pub last_digits: u8,
+    /// Frames per link type, in order of first appearance.
+    pub linktypes: Vec<(u16, u64)>,
+    /// The hierarchy; node 0 is the root (no name).
+    pub nodes: Vec<Node>,
+    index: HashMap<(usize, &'static str), usize>,
+    ip: ConvSink,
+    ipv6: ConvSink,
+    services: Vec<Service>,
+    service_index: HashMap<(&'static str, u16), usize>,
+}
+
+impl Default for StatsSink {
+    fn default() -> Self {
+        StatsSink {
+            packets: 0,
+            bytes: 0,
+            captured: 0,
+            first_ns: None,
+            last_ns: None,
+            first_digits: 6,
+            last_digits: 6,
+            linktypes: Vec::new(),
+            nodes: vec![Node {
+                name: "",
+                frames: 0,
+                bytes: 0,
+                children: Vec::new(),
+            }],
+            index: HashMap::new(),
+            ip: ConvSink::new(By::Ip),
+            ipv6: ConvSink::new(By::Ipv6),
+            services: Vec::new(),
+            service_index: HashMap::new(),
+        }
+    }
+}
+
+/// The frame's path in the protocol hierarchy, as tshark's io,phs walks the top level of its tree:
+/// no pseudo-protocols (`ethertype`) or IPv6 extension headers; inside an ICMP error only an
+/// application protocol (the quoted IP and transport headers sit in ICMP's subtree); no `data`
+/// that TCP or ICMP hold; each HTTP message; and tshark's marks for damaged frames.
+pub fn hierarchy_path(view: &PacketView<'_>) -> Vec<&'static str> {
+    let rec = view.rec;
+    let mut path = Vec::with_capacity(rec.layers.len() + 2);
+    if rec.meta.kind != FrameKind::Packet {
+        return path;
+    }
+    let link_cut = rec.malformed.is_some_and(|m| m.layer == LayerKind::Link);
+    let mut prev: Option<&Proto> = None;
+    for l in &rec.layers {
+        let skip = match &l.proto {
+            Proto::Ipv6Ext(_) => true,
+            Proto::Dns(_) => false,
+            _ if l.quoted => true,
+            Proto::Data => matches!(
+                prev,
+                Some(Proto::Tcp(_) | Proto::Icmp(_) | Proto::Icmpv6(_))
+            ),
+            Proto::Ethernet(_) | Proto::Sll(_) | Proto::Null { .. } => link_cut,
+            _ => false,
+        };
+        if !skip && let Some(tag) = ProtoTag::of(&l.proto) {
+            path.push(tag.abbrev());
+        }
+        if !l.quoted {
+            prev = Some(&l.proto);
+        }
+    }
+    path.extend(view.state.http.iter().map(|_| "http"));
+    if let Some(m) = rec.malformed {
+        let short =
+            matches!(m.kind, MalformedKind::Truncated { .. }) && rec.meta.caplen < rec.meta.origlen;
+        path.push(if short { "_ws.short" } else { "_ws.malformed" });
+    }
+    path
+}
+
+/// Well-known service names of the ports a course lab meets (IANA names, as Wireshark shows them).
+pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
+    Some(match (transport, port) {
+        (_, 20) => "ftp-data",
+        (_, 21) => "ftp",
+        (_, 22) => "ssh",
+        (_, 23) => "telnet",
+        (_, 25) => "smtp",
+        (_, 53) => "dns",
+        ("udp", 67) => "dhcp-server",
+        ("udp", 68) => "dhcp-client",
+        ("udp", 69) => "tftp",
+        (_, 80) => "http",
+        (_, 110) => "pop3",
+        ("udp", 123) => "ntp",
+        (_, 143) => "imap",
+        ("udp", 137) => "netbios-ns",
+        ("udp", 138) => "netbios-dgm",
+        (_, 139) => "netbios-ssn",
+        ("udp", 161) => "snmp",
+        ("udp", 162) => "snmp-trap",
+        (_, 179) => "bgp",
+        (_, 389) => "ldap",
+        (_, 443) => "https",
+        (_, 445) => "microsoft-ds",
+        ("udp", 500) => "isakmp",
+        ("udp", 514) => "syslog",
+        (_, 587) => "submission",
+        (_, 636) => "ldaps",
+        (_, 853) => "domain-s",
+        (_, 993) => "imaps",
+        (_, 995) => "pop3s",
+        ("udp", 1900) => "ssdp",
+        (_, 3306) => "mysql",
+        (_, 3389) => "ms-wbt-server",
+        (_, 5353) => "mdns",
+        (_, 5432) => "postgresql",
+        (_, 6379) => "redis",
+        (_, 8080) => "http-alt",
+        (_, 8443) => "https-alt",
+        _ => return None,
+    })
+}
+
+impl StatsSink {
+    fn count_path(&mut self, path: &[&'static str], bytes: u64) {
+        let mut at = 0usize;
+        for &name in path {
+            let next = self.nodes.len();
+            let i = *self.index.entry((at, name)).or_insert(next);
+            if i == next {
+                self.nodes.push(Node {
+                    name,
+                    frames: 0,
+                    bytes: 0,
+                    children: Vec::new(),
+                });
+                if let Some(parent) = self.nodes.get_mut(at) {
+                    parent.children.push(i);
+                }
+            }
+            if let Some(n) = self.nodes.get_mut(i) {
+                n.frames += 1;
+                n.bytes += bytes;
+            }
+            at = i;
+        }
+    }
+
+    fn count_service(&mut self, view: &PacketView<'_>, bytes: u64) {
+        let rec = view.rec;
+        let (transport, a, b) = if let Some((_, t)) = rec.tcp() {
+            ("tcp", t.src_port, t.dst_port)
+        } else if let Some((_, u)) = rec.udp() {
+            ("udp", u.src_port, u.dst_port)
+        } else {
+            return;
+        };
+        // The named port; if both are, the lower (the server's, nearly always).
+        let port = match (service_name(transport, a), service_name(transport, b)) {
+            (Some(_), Some(_)) => a.min(b),
+            (Some(_), None) => a,
+            (None, Some(_)) => b,
+            (None, None) => 0,
+        };
+        let name = service_name(transport, port).unwrap_or("other");
+        let next = self.services.len();
+        let i = *self.service_index.entry((transport, port)).or_insert(next);
+        if i == next {
+            self.services.push(Service {
+                transport,
+                port,
+                name,
+                frames: 0,
+                bytes: 0,
+            });
+        }
+        if let Some(s) = self.services.get_mut(i) {
+            s.frames += 1;
+            s.bytes += bytes;
+        }
+    }
+
+    /// Digits of the duration: the more precise of the two times'.
+    pub fn duration_digits(&self) -> u8 {
+        self.first_digits.max(self.last_digits)
+    }
+
+    /// Nanoseconds between the earliest and the latest frame.
+    pub fn duration_ns(&self) -> i64 {
+        match (self.first_ns, self.last_ns) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => 0,
+        }
+    }
+
+    /// capinfos' rates: data bytes and bits per second, packets per second (none for a capture
+    /// shorter than a tick), and the average packet size.
+    pub fn rates(&self) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+        // capinfos holds the two times as floating-point epoch seconds and subtracts those;
+        // doing the same keeps the rates' last digits equal to its own.
+        let epoch = |ns: i64| {
+            ns.div_euclid(1_000_000_000) as f64 + ns.rem_euclid(1_000_000_000) as f64 / 1e9
+        };
+        let secs = match (self.first_ns, self.last_ns) {
+            (Some(a), Some(b)) => epoch(b) - epoch(a),
+            _ => 0.0,
+        };
+        let per_sec = |x: u64| (secs > 0.0).then(|| x as f64 / secs);
+        let avg = Some(self.bytes as f64 / self.packets.max(1) as f64);
+        (
+            per_sec(self.bytes),
+            per_sec(self.bytes).map(|b| b * 8.0),
+            avg,
+            per_sec(self.packets),
+        )
+    }
+
+    /// The IPv4 and IPv6 conversations, most bytes first.
+    pub fn conversations(&self) -> Vec<conv::Conversation> {
+        let mut c: Vec<conv::Conversation> = self
+            .ip
+            .conversations
+            .iter()
+            .chain(&self.ipv6.conversations)
+            .cloned()
+            .collect();
+        conv::sort_conversations(&mut c, SortBy::Bytes);
+        c
+    }
+
+    /// Services, most frames first.
+    pub fn services(&self) -> Vec<Service> {
+        let mut s = self.services.clone();
+        s.sort_by_key(|x| std::cmp::Reverse(x.frames));
+        s
+    }
+}
+
+impl Sink for StatsSink {
+    fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        let meta = &view.rec.meta;
+        if meta.kind != FrameKind::Packet {
+            // tshark lists pcapng custom blocks as frames; capinfos does not count them.
+            return Ok(());
+        }
+        self.packets += 1;
+        let bytes = u64::from(meta.origlen);
+        self.bytes += bytes;
+        self.captured += u64::from(meta.caplen);
+        if let Some(ts) = meta.ts_ns {
+            if self.first_ns.is_none_or(|f| ts < f) {
+                self.first_ns = Some(ts);
+                self.first_digits = meta.ts_digits;
+            }
+            if self.last_ns.is_none_or(|l| ts > l) {
+                self.last_ns = Some(ts);
+                self.last_digits = meta.ts_digits;
+            }
+        }
+        match self
+            .linktypes
+            .iter_mut()
+            .find(|(lt, _)| *lt == meta.linktype)
+        {
+            Some((_, n)) => *n += 1,
+            None => self.linktypes.push((meta.linktype, 1)),
+        }
+        let path = hierarchy_path(view);
+        self.count_path(&path, bytes);
+        self.ip.packet(view)?;
+        self.ipv6.packet(view)?;
+        self.count_service(view, bytes);
+        Ok(())
+    }
+}
+
+/// A link type's name, as capinfos calls it.
+pub fn linktype_name(lt: u16) -> &'static str {
+    use crate::decode::linktype as l;
+    match lt {
+        l::NULL => "BSD loopback",
+        l::ETHERNET => "Ethernet",
+        l::RAW | l::RAW_OPENBSD | l::RAW_BSDOS => "Raw IP",
+        l::LOOP => "OpenBSD loopback",
+        l::LINUX_SLL => "Linux cooked-mode capture v1",
+        l::IPV4 => "Raw IPv4",
+        l::IPV6 => "Raw IPv6",
+        l::LINUX_SLL2 => "Linux cooked-mode capture v2",
+        _ => "other",
+    }
+}
+
+/// A timestamp or a duration in seconds with the capture's digits, as capinfos -S prints it.
+pub fn seconds(ns: i64, digits: u8) -> String {
+    let digits = u32::from(digits.min(9));
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000) / 10i64.pow(9 - digits);
+    if digits == 0 {
+        return secs.to_string();
+    }
+    format!("{secs}.{frac:0width$}", width = digits as usize)
+}
+
+fn two_decimals(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
+}
+
+fn hierarchy_json(s: &StatsSink, i: usize) -> Json {
+    let n = &s.nodes[i];
+    json!({
+        "protocol": n.name,
+        "frames": n.frames,
+        "bytes": n.bytes,
+        "children": n.children.iter().map(|&c| hierarchy_json(s, c)).collect::<Vec<_>>(),
+    })
+}
+
+pub fn stats_json(s: &StatsSink, file: &str, format: &str) -> Json {
+    let (byte_rate, bit_rate, avg_size, packet_rate) = s.rates();
+    let convs = s.conversations();
+    let eps = {
+        let mut e = conv::endpoints(&convs);
+        conv::sort_endpoints(&mut e, SortBy::Bytes);
+        e
+    };
+    json!({
+        "file": file,
+        "format": format,
+        "link_types": s.linktypes.iter().map(|(lt, n)| json!({
+            "linktype": lt, "name": linktype_name(*lt), "frames": n,
+        })).collect::<Vec<_>>(),
+        "packets": s.packets,
+        "bytes": s.bytes,
+        "captured_bytes": s.captured,
+        "first_time": s.first_ns.map(|t| seconds(t, s.first_digits)),
+        "last_time": s.last_ns.map(|t| seconds(t, s.last_digits)),
+        "duration": s.first_ns.map(|_| seconds(s.duration_ns(), s.duration_digits())),
+        "data_byte_rate": byte_rate,
+        "data_bit_rate": bit_rate,
+        "average_packet_size": avg_size,
+        "average_packet_rate": packet_rate,
+        "protocol_hierarchy": s.nodes[0].children.iter().map(|&c| hierarchy_json(s, c)).collect::<Vec<_>>(),
+        "conversations": conv::conv_json(By::Ip, &convs)["conversations"].clone(),
+        "endpoints": conv::endpoints_json(By::Ip, &eps)["endpoints"].clone(),
+        "services": s.services().iter().map(|x| json!({
+            "transport": x.transport, "port": x.port, "service": x.name,
+            "frames": x.frames, "bytes": x.bytes,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A byte count for people: 1234 → "1.2 kB".
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// A bar of `width` cells for `part` of `whole`, in eighths of a cell.
+pub fn bar(part: u64, whole: u64, width: usize) -> String {
+    if whole == 0 {
+        return String::new();
+    }
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = ((part as f64 / whole as f64) * (width * 8) as f64).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if !eighths.is_multiple_of(8) {
+        s.push(EIGHTHS[eighths % 8]);
+    }
+    if part > 0 && s.is_empty() {
+        s.push('▏');
+    }
+    s
+}
+
+pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
+    let mut o = String::new();
+    let (byte_rate, bit_rate, avg_size, packet_rate) = s.rates();
+    let links: Vec<String> = s
+        .linktypes
+        .iter()
+        .map(|(lt, n)| format!("{} ({n} frames)", linktype_name(*lt)))
+        .collect();
+    let _ = writeln!(o, "File:                {file}");
+    let _ = writeln!(o, "Format:              {format}");
+    let _ = writeln!(o, "Link types:          {}", links.join(", "));
+    let _ = writeln!(o, "Packets:             {}", s.packets);
+    let _ = writeln!(
+        o,
+        "Bytes:               {} ({}), {} captured",
+        s.bytes,
+        human_bytes(s.bytes),
+        s.captured
+    );
+    if let (Some(a), Some(b)) = (s.first_ns, s.last_ns) {
+        let _ = writeln!(o, "First packet:        {}", seconds(a, s.first_digits));
+        let _ = writeln!(o, "Last packet:         {}", seconds(b, s.last_digits));
+        let _ = writeln!(
+            o,
+            "Duration:            {} s",
+            seconds(s.duration_ns(), s.duration_digits())
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Data byte rate:      {} bytes/s",
+        two_decimals(byte_rate)
+    );
+    let _ = writeln!(o, "Data bit rate:       {} bits/s", two_decimals(bit_rate));
+    let _ = writeln!(o, "Average packet size: {} bytes", two_decimals(avg_size));
+    let _ = writeln!(
+        o,
+        "Average packet rate: {} packets/s",
+        two_decimals(packet_rate)
+    );
+
+    let _ = writeln!(o, "\nProtocol hierarchy (frames, bytes, share of bytes)");
+    fn walk(s: &StatsSink, i: usize, depth: usize, o: &mut String) {
+        let n = &s.nodes[i];
+        let label = format!("{}{}", "  ".repeat(depth), n.name);
+        let _ = writeln!(
+            o,
+            "  {label:<28} {:>9} {:>12}  {:>5.1}% {}",
+            n.frames,
+            n.bytes,
+            100.0 * n.bytes as f64 / s.bytes.max(1) as f64,
+            bar(n.bytes, s.bytes, 20)
+        );
+        for &c in &n.children {
+            walk(s, c, depth + 1, o);
+        }
+    }
+    for &c in &s.nodes[0].children {
+        walk(s, c, 0, &mut o);
+    }
+
+    let convs = s.conversations();
+    if !convs.is_empty() {
+        let _ = writeln!(o, "\nTop IP conversations (by bytes)");
+        let _ = writeln!(
+            o,
+            "  {:<40} {:>9} {:>12}  {:>10}",
+            "A <-> B", "frames", "bytes", "duration s"
+        );
+        for c in convs.iter().take(TOP) {
+            let pair = format!("{} <-> {}", c.a.address, c.b.address);
+            let _ = writeln!(
+                o,
+                "  {pair:<40} {:>9} {:>12}  {:>10.3}",
+                c.frames(),
+                c.bytes(),
+                c.duration_ns() as f64 / 1e9
+            );
+        }
+        let mut eps = conv::endpoints(&convs);
+        conv::sort_endpoints(&mut eps, SortBy::Bytes);
+        let _ = writeln!(o, "\nTop IP endpoints (by bytes)");
+        let _ = writeln!(
+            o,
+            "  {:<40} {:>9} {:>12} {:>12} {:>12}",
+            "address", "frames", "bytes", "sent", "received"
+        );
+        for e in eps.iter().take(TOP) {
+            let _ = writeln!(
+                o,
+                "  {:<40} {:>9} {:>12} {:>12} {:>12}",
+                e.side.address,
+                e.frames(),
+                e.bytes(),
+                e.tx_bytes,
+                e.rx_bytes
+            );
+        }
+    }
+    let services = s.services();
+    if !services.is_empty() {
+        let _ = writeln!(o, "\nServices (TCP and UDP, by well-known port)");
+        let total: u64 = services.iter().map(|x| x.frames).sum();
+        for x in services.iter().take(TOP) {
+            let port = if x.port == 0 {
+                "other".to_string()
+            } else {
+                x.port.to_string()
+            };
+            let _ = writeln!(
+                o,
+                "  {:<14} {:>3}/{:<6} {:>9} frames {:>12} bytes  {}",
+                x.name,
+                x.transport,
+                port,
+                x.frames,
+                x.bytes,
+                bar(x.frames, total, 20)
+            );
+        }
+        if services.len() > TOP {
+            let _ = writeln!(o, "  ... {} more", services.len() - TOP);
+        }
+    }
+    o
+}
