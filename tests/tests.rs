@@ -9,6 +9,7 @@ mod differential;
 mod filters;
 mod follow;
 mod http;
+mod io;
 mod outputs;
 mod pairs;
 mod reassembly;

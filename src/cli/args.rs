@@ -85,6 +85,15 @@ wirelite stats lab.pcap -T json\n\n\
 Packets, bytes, times and rates are capinfos'; bytes are lengths on the wire. The hierarchy\n\
 counts each frame once under every protocol on its path, as tshark -q -z io,phs does.")]
     Stats(StatsArgs),
+    /// Traffic over time: packets and bytes per interval, for one or several filters
+    #[command(after_help = "Examples:\n  \
+wirelite io samples/lab-mixed.pcapng --interval 10s\n  \
+wirelite io lab.pcap --interval 1s -Y 'tcp.port==80' -Y dns        one series per filter\n  \
+wirelite io lab.pcap --interval 500ms --format csv > io.csv\n  \
+wirelite io lab.pcap --interval 5s -Y icmp --format svg -o io.svg\n\n\
+Intervals start at the first frame's time, as tshark -z io,stat counts them; bytes are\n\
+lengths on the wire. Without -Y the one series is every frame.")]
+    Io(IoArgs),
     /// Endpoints: every address (and port) with the frames and bytes it sent and received
     #[command(after_help = "Examples:\n  \
 wirelite endpoints samples/lab-mixed.pcapng --by ip\n  \
@@ -183,6 +192,27 @@ pub struct StatsArgs {
     /// Output format: text (default) or json
     #[arg(short = 'T', value_name = "FORMAT", default_value = "text")]
     pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IoArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// A series: the packets matching this display filter (repeat for several)
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Interval length: a number with s (default), ms, us, m or h
+    #[arg(long, value_name = "TIME", default_value = "1s")]
+    pub interval: String,
+    /// bars (default, a terminal chart), csv or svg
+    #[arg(long, value_name = "FORMAT", default_value = "bars")]
+    pub format: String,
+    /// What bars and lines show: packets (default) or bytes
+    #[arg(long, value_name = "METRIC", default_value = "packets")]
+    pub metric: String,
+    /// Write to this file instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Http(a) => http(a),
         Command::Conv(a) => conv(a, false),
         Command::Stats(a) => stats(a),
+        Command::Io(a) => io_chart(a),
         Command::Endpoints(a) => conv(a, true),
     };
     match result {
@@ -647,6 +648,68 @@ fn stats(a: args::StatsArgs) -> Result<ExitCode> {
         || stats_json(&sink, &path, format),
         || stats_text(&sink, &path, format),
     )?;
+    Ok(exit_for(&report))
+}
+
+fn io_chart(a: args::IoArgs) -> Result<ExitCode> {
+    use crate::output::io::{self as chart, IoSink, Metric};
+    let path = capture_path(&a.capture)?;
+    let interval = chart::parse_interval(&a.interval).ok_or_else(|| {
+        usage(format!(
+            "--interval {}: a positive time such as 1s, 500ms or 2m",
+            a.interval
+        ))
+    })?;
+    let metric = match a.metric.as_str() {
+        "packets" => Metric::Packets,
+        "bytes" => Metric::Bytes,
+        other => bail!(usage(format!("--metric {other}: packets or bytes"))),
+    };
+    if !matches!(a.format.as_str(), "bars" | "csv" | "svg") {
+        bail!(usage(format!(
+            "--format {}: unknown format (bars, csv, svg)",
+            a.format
+        )));
+    }
+    let filters: Vec<Filter> = a
+        .filters
+        .iter()
+        .map(|f| compile_filter(f))
+        .collect::<Result<_>>()?;
+    let mut opts = Options {
+        threads: a.capture.threads,
+        ..Options::default()
+    };
+    opts.decode.app = filters
+        .iter()
+        .any(|f| decode_options(false, &[], Some(f)).app);
+    for f in &filters {
+        serve_reads(&path, &mut opts, &[], Some(f), false)?;
+    }
+    let series = if filters.is_empty() {
+        vec![("all frames".to_string(), None)]
+    } else {
+        a.filters
+            .iter()
+            .cloned()
+            .zip(filters.into_iter().map(Some))
+            .collect()
+    };
+    let mut sink = IoSink::new(interval, series);
+    let report = run_pipeline(&path, &opts, None, &mut sink)?;
+    let text = match a.format.as_str() {
+        "csv" => chart::csv(&sink),
+        "svg" => chart::svg(&sink, metric, &path),
+        _ => chart::bars(&sink, metric, &path),
+    };
+    match &a.output {
+        Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
     Ok(exit_for(&report))
 }
 

@@ -31,6 +31,7 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
 pub mod conv;
 pub mod follow;
 pub mod http;
+pub mod io;
 pub mod pairs;
 pub mod stats;
 pub mod tcp;

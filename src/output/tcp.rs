@@ -465,7 +465,7 @@ pub fn flow_text(c: &ConnSummary, rows: &[FlowRow], explain: bool) -> String {
     s
 }
 
-fn xml_escape(t: &str) -> String {
+pub(crate) fn xml_escape(t: &str) -> String {
     t.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,0 +1,132 @@
+//! `io`: per-interval counts against tshark 4.0's `-z io,stat,1,frame,tcp,udp` (references in
+//! tests/data/io for the captures longer than one interval; tshark shrinks the interval of a
+//! shorter capture to its duration), a golden terminal chart, and an SVG that is well-formed XML.
+
+use std::process::Command;
+
+use crate::support;
+
+fn io_in_repo(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelite"))
+        .arg("io")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    support::stdout(&out)
+}
+
+#[test]
+fn interval_counts_equal_tsharks_io_stat() {
+    let dir = support::data().join("io/expected");
+    let mut rows = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let Some(cap) = name.strip_suffix(".txt") else {
+            continue;
+        };
+        let reference = std::fs::read_to_string(&path).unwrap();
+        // "|  12 <>  13 |  26 |  2595 | ..." → the six numbers.
+        let theirs: Vec<Vec<u64>> = reference
+            .lines()
+            .filter(|l| l.contains("<>"))
+            .map(|l| {
+                l.split('|')
+                    .skip(2)
+                    .filter_map(|c| c.trim().parse().ok())
+                    .collect()
+            })
+            .collect();
+        let capture = support::capture_path(cap);
+        let csv = io_in_repo(&[
+            capture.to_str().unwrap(),
+            "--interval",
+            "1s",
+            "--format",
+            "csv",
+            "-Y",
+            "frame",
+            "-Y",
+            "tcp",
+            "-Y",
+            "udp",
+        ]);
+        let ours: Vec<Vec<u64>> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').skip(2).map(|x| x.parse().unwrap()).collect())
+            .collect();
+        for (i, want) in theirs.iter().enumerate() {
+            let zero = vec![0; 6];
+            let have = ours.get(i).unwrap_or(&zero);
+            assert_eq!(have, want, "{cap}: interval {i}");
+            rows += 1;
+        }
+        assert!(
+            ours.len() <= theirs.len(),
+            "{cap}: more intervals than tshark"
+        );
+    }
+    assert!(rows > 150, "only {rows} intervals compared");
+}
+
+#[test]
+fn terminal_chart_is_golden() {
+    let got = io_in_repo(&[
+        "samples/lab-mixed.pcapng",
+        "--interval",
+        "30s",
+        "-Y",
+        "tcp.port==80",
+        "-Y",
+        "dns",
+    ]);
+    let want =
+        std::fs::read_to_string(support::data().join("golden/io-lab-mixed-30s.txt")).unwrap();
+    assert_eq!(
+        got, want,
+        "regenerate only after checking against tshark -z io,stat,30"
+    );
+}
+
+#[test]
+fn svg_is_well_formed_xml_with_one_line_per_series() {
+    let svg = io_in_repo(&[
+        "samples/lab-mixed.pcapng",
+        "--interval",
+        "10s",
+        "--format",
+        "svg",
+        "--metric",
+        "bytes",
+        "-Y",
+        "frame.len < 100 && tcp",
+        "-Y",
+        "udp",
+    ]);
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG parses as XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    let lines = root
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .count();
+    assert_eq!(lines, 2);
+    let texts: Vec<&str> = root.descendants().filter_map(|n| n.text()).collect();
+    assert!(texts.contains(&"frame.len < 100 && tcp"), "{texts:?}");
+}
+
+#[test]
+fn bad_intervals_and_formats_are_usage_errors() {
+    for args in [
+        ["--interval", "0s"],
+        ["--interval", "fast"],
+        ["--format", "pdf"],
+        ["--metric", "bits"],
+    ] {
+        let out = support::wirelite(&["io", "samples/lab-http.pcap", args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
