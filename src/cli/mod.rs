@@ -388,6 +388,19 @@ fn filter_and_format(filter: Option<&str>, format: &str) -> Result<(Option<Filte
     }
 }
 
+/// Write a chart or diagram to `-o FILE`, or to standard output.
+fn write_output(file: Option<&str>, text: &str) -> Result<()> {
+    match file {
+        Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Write a table as pretty JSON or as its text form, whichever was asked for.
 fn write_table(
     json: bool,
@@ -702,14 +715,7 @@ fn io_chart(a: args::IoArgs) -> Result<ExitCode> {
         "svg" => chart::svg(&sink, metric, &path),
         _ => chart::bars(&sink, metric, &path),
     };
-    match &a.output {
-        Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-    }
+    write_output(a.output.as_deref(), &text)?;
     Ok(exit_for(&report))
 }
 
@@ -758,14 +764,7 @@ fn flow(a: args::FlowArgs) -> Result<ExitCode> {
     } else {
         crate::output::tcp::flow_text(conn, &sink.rows, a.explain)
     };
-    match &a.output {
-        Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
-        None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-    }
+    write_output(a.output.as_deref(), &text)?;
     Ok(exit_for(&report))
 }
 

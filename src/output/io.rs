@@ -92,6 +92,16 @@ impl IoSink {
         }
     }
 
+    /// The largest value of any series in any interval.
+    fn max(&self, metric: Metric) -> u64 {
+        self.series
+            .iter()
+            .flat_map(|s| s.counts.iter())
+            .map(|&c| self.value(c, metric))
+            .max()
+            .unwrap_or(0)
+    }
+
     fn label_of(&self, i: usize) -> String {
         let secs = |k: usize| k as f64 * self.interval_ns as f64 / 1e9;
         format!("{}-{}", trim(secs(i)), trim(secs(i + 1)))
@@ -145,13 +155,7 @@ pub fn bars(io: &IoSink, metric: Metric, file: &str) -> String {
         trim(io.interval_ns as f64 / 1e9)
     );
     let n = io.intervals();
-    let max = io
-        .series
-        .iter()
-        .flat_map(|s| s.counts.iter())
-        .map(|&c| io.value(c, metric))
-        .max()
-        .unwrap_or(0);
+    let max = io.max(metric);
     let label_w = io
         .series
         .iter()
@@ -238,14 +242,7 @@ pub fn svg(io: &IoSink, metric: Metric, file: &str) -> String {
     ];
     let (w, h, left, right, top, bottom) = (800.0, 360.0, 70.0, 20.0, 50.0, 50.0);
     let n = io.intervals().max(1);
-    let max = io
-        .series
-        .iter()
-        .flat_map(|s| s.counts.iter())
-        .map(|&c| io.value(c, metric))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let max = io.max(metric).max(1);
     let x = |i: usize| left + (w - left - right) * (i as f64 + 0.5) / n as f64;
     let y = |v: u64| top + (h - top - bottom) * (1.0 - v as f64 / max as f64);
     let what = match metric {
