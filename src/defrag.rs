@@ -217,7 +217,9 @@ fn assemble(p: Pending) -> Datagram {
             continue;
         }
         let from = filled.max(piece.offset);
-        let src = data.get((from - piece.offset) as usize..(end - piece.offset) as usize);
+        let src = data.get(
+            from.saturating_sub(piece.offset) as usize..end.saturating_sub(piece.offset) as usize,
+        );
         if let (Some(dst), Some(src)) = (bytes.get_mut(from as usize..end as usize), src) {
             dst.copy_from_slice(src);
         }

@@ -64,16 +64,19 @@ impl DnsTcp {
                 Event::Data(bytes) if !d.lost => {
                     d.buf.extend_from_slice(bytes);
                     fresh += bytes.len();
-                    // Each round removes a whole message (at least the 2-byte prefix).
-                    while let Some(&[hi, lo]) = d.buf.first_chunk::<2>() {
-                        let len = 2 + usize::from(u16::from_be_bytes([hi, lo]));
-                        if d.buf.len() < len {
+                    // Each round takes a whole message (at least its 2-byte prefix); the
+                    // buffer is shifted once at the end, not once per message.
+                    let mut pos = 0;
+                    while let Some(&[hi, lo]) = d.buf.get(pos..).and_then(|b| b.first_chunk::<2>())
+                    {
+                        let end = pos + 2 + usize::from(u16::from_be_bytes([hi, lo]));
+                        let Some(msg) = d.buf.get(pos + 2..end) else {
                             break;
-                        }
-                        let rest = d.buf.split_off(len);
-                        let msg = std::mem::replace(&mut d.buf, rest);
-                        out.messages.push(msg.get(2..).unwrap_or(&[]).to_vec());
+                        };
+                        out.messages.push(msg.to_vec());
+                        pos = end;
                     }
+                    d.buf.drain(..pos);
                 }
                 Event::Data(_) => {}
             }

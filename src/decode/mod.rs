@@ -761,7 +761,7 @@ impl<'a> Decoder<'a> {
         };
         self.push(Proto::Udp(udp), off, 8, udp_end);
         let payload = off + 8;
-        if (sport == 53 || dport == 53) && self.opts.app {
+        if wire::dns::is_dns_port(sport, dport) && self.opts.app {
             self.dns(payload, udp_end);
         } else {
             self.data_layer(payload, udp_end);

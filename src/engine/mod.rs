@@ -207,10 +207,6 @@ pub struct Report {
     pub reassembly_cap_hits: u64,
     /// The most bytes held out of order at once.
     pub reassembly_peak_held: usize,
-    /// IP datagrams whose fragments were given up (inconsistent, or evicted at a cap).
-    pub defrag_dropped: u64,
-    /// IP datagrams still missing fragments at the end of the capture.
-    pub defrag_unfinished: usize,
 }
 
 /// Batches in flight between the reader thread and the decoder: two keep both busy while
@@ -294,8 +290,6 @@ pub fn run(
         report.reassembly_cap_hits,
     ) = ordered.tcp.reassembly_totals();
     report.reassembly_peak_held = ordered.tcp.peak_held;
-    report.defrag_dropped = ordered.defrag.dropped;
-    report.defrag_unfinished = ordered.defrag.pending();
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();
     }
@@ -521,7 +515,7 @@ impl Ordered {
                 });
             }
             if let Some(dns) = &mut self.dns_tcp
-                && (src.port == 53 || dst.port == 53)
+                && crate::wire::dns::is_dns_port(src.port, dst.port)
             {
                 let end =
                     t.has(crate::decode::tcp_flags::FIN) || t.has(crate::decode::tcp_flags::RST);

@@ -17,6 +17,9 @@ use crate::field::{PacketView, ProtoTag};
 
 /// Rows shown in the conversation, endpoint and service tables of the text report.
 const TOP: usize = 10;
+/// Hierarchy depth kept per frame. Real paths are about 8 deep; a segment completing thousands
+/// of pipelined HTTP messages would otherwise nest as deep, and the report walks it recursively.
+const MAX_DEPTH: usize = 64;
 
 /// One node of the protocol hierarchy: the frames whose protocol path passes through it.
 #[derive(Clone, Debug)]
@@ -126,6 +129,7 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> Vec<&'static str> {
             matches!(m.kind, MalformedKind::Truncated { .. }) && rec.meta.caplen < rec.meta.origlen;
         path.push(if short { "_ws.short" } else { "_ws.malformed" });
     }
+    path.truncate(MAX_DEPTH);
     path
 }
 

@@ -737,7 +737,8 @@ impl Tracker {
             Reassembly::Off => false,
             Reassembly::All => true,
             Reassembly::Stream(n) => n == c.stream,
-        } || (self.reassemble_dns && (seg.src.port == 53 || seg.dst.port == 53));
+        } || (self.reassemble_dns
+            && crate::wire::dns::is_dns_port(seg.src.port, seg.dst.port));
         if wanted {
             let dirs = c.streams.get_or_insert_with(Default::default);
             if let Some(d) = dirs.get_mut(dir) {

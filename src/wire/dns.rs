@@ -20,6 +20,12 @@ pub const MAX_NAME_HOPS: usize = 127;
 /// RFC 1035 §4.1.1: the fixed header is 12 bytes.
 pub const HEADER_LEN: usize = 12;
 
+/// Whether a UDP datagram or TCP connection between these ports carries DNS: either is 53, as
+/// Wireshark's default port table has it.
+pub fn is_dns_port(a: u16, b: u16) -> bool {
+    a == 53 || b == 53
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsMessage {
     pub id: u16,
