@@ -19,7 +19,9 @@
     clippy::panic
 )]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 /// The largest datagram either IP version can reassemble (IPv6 jumbograms are never fragmented).
 pub const MAX_DATAGRAM: u32 = 65_535;

@@ -14,7 +14,7 @@
     clippy::panic
 )]
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::tcp::reassembly::Event;
 

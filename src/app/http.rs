@@ -21,7 +21,9 @@
     clippy::panic
 )]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 use crate::tcp::reassembly::Event;
 use crate::wire::http1::{Direction, Message};

@@ -8,7 +8,7 @@
 pub mod dns_tcp;
 pub mod http;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::decode::{PacketRecord, Proto};
 use crate::tcp::{self, Endpoint};

@@ -811,7 +811,7 @@ impl<'a> Decoder<'a> {
             );
         }
         let opts_end = (off + hdr_len).min(end);
-        let options = parse_tcp_options(self.data.get(off + 20..opts_end).unwrap_or(&[]));
+        let options = TcpOptions::new(self.data.get(off + 20..opts_end).unwrap_or(&[]));
         let tcp = Tcp {
             src_port,
             dst_port,
@@ -867,52 +867,6 @@ impl<'a> Decoder<'a> {
             }
         }
     }
-}
-
-/// TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018) as far as they were captured.
-fn parse_tcp_options(mut b: &[u8]) -> TcpOptions {
-    let mut out = TcpOptions::default();
-    // Each iteration consumes at least one byte.
-    while let Some((&kind, rest)) = b.split_first() {
-        match kind {
-            0 => {
-                out.items.push(TcpOption::Eol);
-                break;
-            }
-            1 => {
-                out.items.push(TcpOption::Nop);
-                b = rest;
-                continue;
-            }
-            _ => {}
-        }
-        let Some(&len) = rest.first() else { break };
-        let Some(body) = b.get(2..usize::from(len)) else {
-            break; // cut by the snaplen, or a length below 2
-        };
-        let opt = match (kind, body.len()) {
-            (2, 2) => TcpOption::Mss(u16_at(body, 0).unwrap_or(0)),
-            (3, 1) => TcpOption::WindowScale(body.first().copied().unwrap_or(0)),
-            (4, 0) => TcpOption::SackPermitted,
-            (5, n) if n % 8 == 0 && n > 0 => {
-                let mut blocks = [(0u32, 0u32); 4];
-                let mut count = 0u8;
-                for (slot, chunk) in blocks.iter_mut().zip(body.chunks_exact(8)) {
-                    *slot = (u32_at(chunk, 0).unwrap_or(0), u32_at(chunk, 4).unwrap_or(0));
-                    count += 1;
-                }
-                TcpOption::Sack { count, blocks }
-            }
-            (8, 8) => TcpOption::Timestamp {
-                tsval: u32_at(body, 0).unwrap_or(0),
-                tsecr: u32_at(body, 4).unwrap_or(0),
-            },
-            _ => TcpOption::Other { kind, len },
-        };
-        out.items.push(opt);
-        b = b.get(usize::from(len)..).unwrap_or(&[]);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -991,14 +945,32 @@ mod tests {
 
     #[test]
     fn tcp_options_cut_by_snaplen_keep_what_fits() {
-        let opts = parse_tcp_options(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x01]);
+        let opts = TcpOptions::new(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x01]);
         assert_eq!(
-            opts.items.as_slice(),
-            &[TcpOption::Mss(1460), TcpOption::SackPermitted]
+            opts.items().collect::<Vec<_>>(),
+            [TcpOption::Mss(1460), TcpOption::SackPermitted]
         );
         // A zero-length option must not loop.
-        let opts = parse_tcp_options(&[0x05, 0x00, 0x05, 0x00]);
-        assert!(opts.items.is_empty());
+        let opts = TcpOptions::new(&[0x05, 0x00, 0x05, 0x00]);
+        assert_eq!(opts.items().count(), 0);
+        // NOPs, a timestamp, SACK blocks, an unknown option, then End of Option List.
+        let opts = TcpOptions::new(&[
+            1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 99, 2, 0, 1,
+        ]);
+        assert_eq!(
+            opts.items().collect::<Vec<_>>(),
+            [
+                TcpOption::Nop,
+                TcpOption::Nop,
+                TcpOption::Timestamp { tsval: 7, tsecr: 9 },
+                TcpOption::Sack {
+                    count: 1,
+                    blocks: [(1, 2), (0, 0), (0, 0), (0, 0)]
+                },
+                TcpOption::Other { kind: 99, len: 2 },
+                TcpOption::Eol,
+            ]
+        );
     }
 
     #[test]

@@ -310,10 +310,108 @@ pub struct Udp {
     pub checksum: u16,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The option bytes of a TCP header as captured (at most 40), parsed on demand: a parsed list
+/// would be six times larger, and every TCP record is moved between pipeline stages.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TcpOptions {
-    /// Options in the order they appear, as far as they were captured and understood.
-    pub items: SmallVec<[TcpOption; 6]>,
+    raw: [u8; 40],
+    len: u8,
+}
+
+impl Default for TcpOptions {
+    fn default() -> Self {
+        TcpOptions {
+            raw: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for TcpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.items()).finish()
+    }
+}
+
+impl TcpOptions {
+    /// Keep the option bytes (beyond 40, which a TCP header cannot hold, are ignored).
+    pub fn new(bytes: &[u8]) -> TcpOptions {
+        let mut raw = [0; 40];
+        let len = bytes.len().min(raw.len());
+        if let (Some(dst), Some(src)) = (raw.get_mut(..len), bytes.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        TcpOptions {
+            raw,
+            len: len as u8,
+        }
+    }
+
+    /// The options in the order they appear, as far as they were captured and understood.
+    pub fn items(&self) -> TcpOptionIter<'_> {
+        TcpOptionIter {
+            rest: self.raw.get(..usize::from(self.len)).unwrap_or_default(),
+        }
+    }
+}
+
+/// Walks TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018); stops at End of Option List, or at an
+/// option cut by the snaplen or with a length below 2.
+#[derive(Clone, Debug)]
+pub struct TcpOptionIter<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for TcpOptionIter<'_> {
+    type Item = TcpOption;
+
+    fn next(&mut self) -> Option<TcpOption> {
+        let b = self.rest;
+        let (&kind, rest) = b.split_first()?;
+        match kind {
+            0 => {
+                self.rest = &[];
+                return Some(TcpOption::Eol);
+            }
+            1 => {
+                self.rest = rest;
+                return Some(TcpOption::Nop);
+            }
+            _ => {}
+        }
+        self.rest = &[];
+        let len = *rest.first()?;
+        let body = b.get(2..usize::from(len))?;
+        let be32 = |i: usize| {
+            body.get(i..i + 4)
+                .and_then(|x| x.first_chunk::<4>())
+                .map_or(0, |x| u32::from_be_bytes(*x))
+        };
+        let opt = match (kind, body.len()) {
+            (2, 2) => TcpOption::Mss(u16::from_be_bytes([
+                body.first().copied().unwrap_or(0),
+                body.get(1).copied().unwrap_or(0),
+            ])),
+            (3, 1) => TcpOption::WindowScale(body.first().copied().unwrap_or(0)),
+            (4, 0) => TcpOption::SackPermitted,
+            (5, n) if n % 8 == 0 && n > 0 => {
+                let mut blocks = [(0u32, 0u32); 4];
+                let mut count = 0u8;
+                for (i, slot) in blocks.iter_mut().enumerate().take(n / 8) {
+                    *slot = (be32(i * 8), be32(i * 8 + 4));
+                    count += 1;
+                }
+                TcpOption::Sack { count, blocks }
+            }
+            (8, 8) => TcpOption::Timestamp {
+                tsval: be32(0),
+                tsecr: be32(4),
+            },
+            _ => TcpOption::Other { kind, len },
+        };
+        self.rest = b.get(usize::from(len)..).unwrap_or_default();
+        Some(opt)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -362,26 +460,23 @@ impl Tcp {
         self.flags & flag != 0
     }
     pub fn mss(&self) -> Option<u16> {
-        self.options.items.iter().find_map(|o| match o {
-            TcpOption::Mss(v) => Some(*v),
+        self.options.items().find_map(|o| match o {
+            TcpOption::Mss(v) => Some(v),
             _ => None,
         })
     }
     pub fn window_scale(&self) -> Option<u8> {
-        self.options.items.iter().find_map(|o| match o {
-            TcpOption::WindowScale(v) => Some(*v),
+        self.options.items().find_map(|o| match o {
+            TcpOption::WindowScale(v) => Some(v),
             _ => None,
         })
     }
     pub fn sack_permitted(&self) -> bool {
-        self.options.items.contains(&TcpOption::SackPermitted)
+        self.options.items().any(|o| o == TcpOption::SackPermitted)
     }
 }
 
 /// One decoded layer.
-// TCP's options make its variant the largest; boxing it would add an allocation per TCP packet
-// on the hot path, while layers live in a per-record SmallVec that is allocated once.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Proto {
     Ethernet(Ethernet),

@@ -64,11 +64,11 @@ pub struct Later {
 /// The answers a first pass found: by HTTP pairing entry, and by request frame.
 #[derive(Debug, Default)]
 pub struct LaterLinks {
-    pub http: std::collections::HashMap<u64, u64>,
-    pub dns: std::collections::HashMap<u64, u64>,
-    pub echo: std::collections::HashMap<u64, u64>,
+    pub http: foldhash::HashMap<u64, u64>,
+    pub dns: foldhash::HashMap<u64, u64>,
+    pub echo: foldhash::HashMap<u64, u64>,
     /// Fragment frame → the frame that completed its datagram.
-    pub reassembled: std::collections::HashMap<u64, u64>,
+    pub reassembled: foldhash::HashMap<u64, u64>,
 }
 
 impl LaterLinks {
@@ -123,6 +123,23 @@ pub trait Sink {
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+    /// A sink whose output for a packet depends on that packet's view alone (the list, the
+    /// detail tree, field columns) returns its renderer: the engine then renders each batch on
+    /// the thread pool and hands the bytes over, in capture order, to [`Sink::write_rendered`]
+    /// instead of calling [`Sink::packet`].
+    fn renderer(&self) -> Option<&dyn Render> {
+        None
+    }
+    /// Write what the renderer made of a run of consecutive shown packets.
+    fn write_rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
+}
+
+/// Renders one packet's output from its view alone; see [`Sink::renderer`].
+pub trait Render: Sync {
+    fn render(&self, view: &PacketView<'_>, out: &mut String);
 }
 
 /// Decides which frames reach the sink.
@@ -254,21 +271,45 @@ pub fn run(
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
+    let (decoded_tx, decoded_rx) = mpsc::sync_channel::<Decoded>(QUEUE_DEPTH);
     let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
+    let decode_opts = opts.decode;
 
     let result = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || {
-            let mut reader = reader;
-            while let Some(batch) = reader.next_batch(batch_frames, batch_bytes) {
-                if tx.send((batch, reader.bytes_read())).is_err() {
-                    break; // the consumer stopped early (-c, closed pipe)
+        let producer = std::thread::Builder::new()
+            .name("wirelite-read".into())
+            .spawn_scoped(scope, move || {
+                let mut reader = reader;
+                while let Some(batch) = reader.next_batch(batch_frames, batch_bytes) {
+                    if tx.send((batch, reader.bytes_read())).is_err() {
+                        break; // the consumer stopped early (-c, closed pipe)
+                    }
                 }
-            }
-            reader.take_error()
-        });
+                reader.take_error()
+            })?;
+        // Decoding batch N+1 on the pool while this thread runs the ordered stage over batch N
+        // keeps both kinds of work busy.
+        let pool = &pool;
+        std::thread::Builder::new()
+            .name("wirelite-dispatch".into())
+            .spawn_scoped(scope, move || {
+                while let Ok((batch, bytes_read)) = rx.recv() {
+                    let records = decode_batch(pool, &batch, decode_opts);
+                    if decoded_tx
+                        .send(Decoded {
+                            batch,
+                            records,
+                            bytes_read,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })?;
         let consumed = consume(
-            &rx,
-            &pool,
+            &decoded_rx,
+            pool,
             opts,
             matcher,
             sink,
@@ -276,10 +317,10 @@ pub fn run(
             &mut report,
             progress,
         );
-        drop(rx);
+        drop(decoded_rx);
         let capture_error = producer.join().unwrap_or(None);
-        (consumed, capture_error)
-    });
+        Ok::<_, std::io::Error>((consumed, capture_error))
+    })?;
     let (consumed, capture_error) = result;
     consumed?;
     report.capture_error = capture_error;
@@ -297,9 +338,38 @@ pub fn run(
     Ok(report)
 }
 
+/// A batch and its decoded records, in capture order.
+struct Decoded {
+    batch: capture::Batch,
+    records: Vec<PacketRecord>,
+    bytes_read: u64,
+}
+
+fn decode_batch(
+    pool: &rayon::ThreadPool,
+    batch: &capture::Batch,
+    opts: decode::DecodeOptions,
+) -> Vec<PacketRecord> {
+    let arena = &batch.arena;
+    pool.install(|| {
+        batch
+            .frames
+            .par_iter()
+            .map(|(meta, range)| {
+                let data = arena.get(range.clone()).unwrap_or(&[]);
+                decode::decode_frame_with(meta.clone(), data, range.clone(), opts)
+            })
+            .collect()
+    })
+}
+
+/// Frames per rendering task: large enough that a task's overhead is noise, small enough that
+/// both cores get work from a 4096-frame batch.
+const RENDER_CHUNK: usize = 256;
+
 #[allow(clippy::too_many_arguments)]
 fn consume(
-    rx: &mpsc::Receiver<(capture::Batch, u64)>,
+    rx: &mpsc::Receiver<Decoded>,
     pool: &rayon::ThreadPool,
     opts: &Options,
     matcher: &dyn Matcher,
@@ -308,44 +378,86 @@ fn consume(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
-    while let Ok((batch, bytes_read)) = rx.recv() {
+    let mut states: Vec<FrameState> = Vec::new();
+    let mut joined: Vec<Option<Vec<u8>>> = Vec::new();
+    while let Ok(Decoded {
+        batch,
+        mut records,
+        bytes_read,
+    }) = rx.recv()
+    {
         let arena = &batch.arena;
-        let records: Vec<PacketRecord> = pool.install(|| {
-            batch
-                .frames
-                .par_iter()
-                .map(|(meta, range)| {
-                    let data = arena.get(range.clone()).unwrap_or(&[]);
-                    decode::decode_frame_with(meta.clone(), data, range.clone(), opts.decode)
-                })
-                .collect()
-        });
-        for mut rec in records {
+        let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
+        // The ordered stage, in capture order.
+        states.clear();
+        joined.clear();
+        let mut last = false;
+        for rec in records.iter_mut() {
             report.frames_read += 1;
-            let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
+            let frame = frame_of(rec);
             // The frame's bytes with what reassembly appends (an IP datagram, DNS messages).
-            let mut joined = None;
-            let reassembly = ordered.defrag(&mut rec, frame, &mut joined);
-            let state = ordered.process(&mut rec, frame, &mut joined, reassembly);
+            let mut extra = None;
+            let reassembly = ordered.defrag(rec, frame, &mut extra);
+            states.push(ordered.process(rec, frame, &mut extra, reassembly));
+            joined.push(extra);
             if rec.malformed.is_some_and(|m| !m.is_truncation()) {
                 report.malformed += 1;
             }
-            let data = joined.as_deref().unwrap_or(frame);
-            let view = PacketView {
-                rec: &rec,
-                data,
-                state: &state,
-            };
-            if matcher.matches(&view) {
-                sink.packet(&view)?;
-                report.frames_shown += 1;
-            }
             if opts.max_frames.is_some_and(|max| report.frames_read >= max) {
-                report.bytes_read = bytes_read;
-                return Ok(());
+                last = true;
+                break;
+            }
+        }
+        let view = |i: usize| {
+            let rec = &records[i];
+            PacketView {
+                rec,
+                data: joined[i].as_deref().unwrap_or_else(|| frame_of(rec)),
+                state: &states[i],
+            }
+        };
+        let n = states.len();
+        if let Some(renderer) = sink.renderer() {
+            // Filter and render on the pool; write in order.
+            let parts: Vec<(String, u64)> = pool.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .chunks(RENDER_CHUNK)
+                    .map(|idx| {
+                        let mut out = String::with_capacity(idx.len() * 128);
+                        let mut shown = 0u64;
+                        for i in idx {
+                            let v = view(i);
+                            if matcher.matches(&v) {
+                                renderer.render(&v, &mut out);
+                                shown += 1;
+                            }
+                        }
+                        (out, shown)
+                    })
+                    .collect()
+            });
+            for (bytes, shown) in parts {
+                sink.write_rendered(bytes.as_bytes())?;
+                report.frames_shown += shown;
+            }
+        } else {
+            let shown: Vec<bool> = pool.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .with_min_len(RENDER_CHUNK)
+                    .map(|i| matcher.matches(&view(i)))
+                    .collect()
+            });
+            for (i, _) in shown.iter().enumerate().filter(|(_, s)| **s) {
+                sink.packet(&view(i))?;
+                report.frames_shown += 1;
             }
         }
         report.bytes_read = bytes_read;
+        if last {
+            return Ok(());
+        }
         progress(bytes_read, report.frames_read);
     }
     Ok(())
@@ -372,7 +484,7 @@ struct Ordered {
 /// conversation seen again after that gets a new number.
 #[derive(Debug, Default)]
 struct UdpStreams {
-    ids: std::collections::HashMap<(tcp::Endpoint, tcp::Endpoint), u32>,
+    ids: foldhash::HashMap<(tcp::Endpoint, tcp::Endpoint), u32>,
     next: u32,
 }
 

@@ -2187,9 +2187,9 @@ fn base_fields() -> Vec<FieldDef> {
             Tcp,
             Tcp,
             |p, _l, _v, e| {
-                for o in &p.options.items {
+                for o in p.options.items() {
                     if let TcpOption::Timestamp { tsval, .. } = o {
-                        e(uint(*tsval))
+                        e(uint(tsval))
                     }
                 }
             }
@@ -2202,9 +2202,9 @@ fn base_fields() -> Vec<FieldDef> {
             Tcp,
             Tcp,
             |p, _l, _v, e| {
-                for o in &p.options.items {
+                for o in p.options.items() {
                     if let TcpOption::Timestamp { tsecr, .. } = o {
-                        e(uint(*tsecr))
+                        e(uint(tsecr))
                     }
                 }
             }

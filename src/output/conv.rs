@@ -4,7 +4,7 @@
 //! of its first frame. Bytes are frame lengths. Rows come in tshark's order (most frames first, ties
 //! in order of appearance) unless `--sort` says otherwise.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
@@ -111,7 +111,7 @@ impl ConvSink {
     pub fn new(by: By) -> ConvSink {
         ConvSink {
             by,
-            index: HashMap::new(),
+            index: HashMap::default(),
             conversations: Vec::new(),
         }
     }
@@ -290,7 +290,7 @@ impl Endpoint {
 /// Endpoints from conversations (given in order of first appearance), in order of first
 /// appearance: A before B.
 pub fn endpoints(conversations: &[Conversation]) -> Vec<Endpoint> {
-    let mut index: HashMap<&Side, usize> = HashMap::new();
+    let mut index: HashMap<&Side, usize> = HashMap::default();
     let mut out: Vec<Endpoint> = Vec::new();
     for c in conversations {
         for (s, tx, rx) in [

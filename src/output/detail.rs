@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::decode::{Layer, Proto};
-use crate::engine::Sink;
+use crate::engine::{Render, Sink};
 use crate::field::{PacketView, ProtoTag, Registry, Value};
 
 #[derive(Debug)]
@@ -173,11 +173,29 @@ pub fn render(view: &PacketView<'_>, out: &mut String) {
     out.push('\n');
 }
 
+/// Renders detail trees in the engine's parallel stage.
+#[derive(Debug)]
+pub struct DetailRender;
+
+impl Render for DetailRender {
+    fn render(&self, view: &PacketView<'_>, out: &mut String) {
+        render(view, out);
+    }
+}
+
 impl<W: Write> Sink for DetailSink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         self.buf.clear();
         render(view, &mut self.buf);
         self.out.write_all(self.buf.as_bytes())
+    }
+
+    fn renderer(&self) -> Option<&dyn Render> {
+        Some(&DetailRender)
+    }
+
+    fn write_rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::engine::Sink;
+use crate::engine::{Render, Sink};
 use crate::field::{Display, FieldId, PacketView, Registry, Value};
 
 /// Which occurrences of a repeated field to print.
@@ -41,8 +41,7 @@ impl Default for FieldsOptions {
 #[derive(Debug)]
 pub struct FieldsSink<W: Write> {
     out: W,
-    fields: Vec<(String, FieldId)>,
-    opts: FieldsOptions,
+    render: FieldsRender,
     header_done: bool,
     line: String,
 }
@@ -51,16 +50,15 @@ impl<W: Write> FieldsSink<W> {
     pub fn new(out: W, fields: Vec<(String, FieldId)>, opts: FieldsOptions) -> Self {
         FieldsSink {
             out,
-            fields,
-            opts,
+            render: FieldsRender { fields, opts },
             header_done: false,
             line: String::new(),
         }
     }
 
     fn header(&mut self) -> io::Result<()> {
-        let names: Vec<&str> = self.fields.iter().map(|(n, _)| n.as_str()).collect();
-        writeln!(self.out, "{}", names.join(&self.opts.separator))
+        let names: Vec<&str> = self.render.fields.iter().map(|(n, _)| n.as_str()).collect();
+        writeln!(self.out, "{}", names.join(&self.render.opts.separator))
     }
 }
 
@@ -73,16 +71,18 @@ pub fn field_strings(view: &PacketView<'_>, id: FieldId) -> Vec<String> {
     out
 }
 
-impl<W: Write> Sink for FieldsSink<W> {
-    fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
-        if self.opts.header && !self.header_done {
-            self.header_done = true;
-            self.header()?;
-        }
-        self.line.clear();
+/// Renders field columns in the engine's parallel stage.
+#[derive(Debug)]
+pub struct FieldsRender {
+    fields: Vec<(String, FieldId)>,
+    opts: FieldsOptions,
+}
+
+impl Render for FieldsRender {
+    fn render(&self, view: &PacketView<'_>, line: &mut String) {
         for (i, (_, id)) in self.fields.iter().enumerate() {
             if i > 0 {
-                self.line.push_str(&self.opts.separator);
+                line.push_str(&self.opts.separator);
             }
             let values = field_strings(view, *id);
             let chosen: Vec<&String> = match self.opts.occurrence {
@@ -95,24 +95,46 @@ impl<W: Write> Sink for FieldsSink<W> {
                 continue;
             }
             if let Some(q) = self.opts.quote {
-                self.line.push(q);
+                line.push(q);
             }
             for (j, v) in chosen.iter().enumerate() {
                 if j > 0 {
-                    self.line.push_str(&self.opts.aggregator);
+                    line.push_str(&self.opts.aggregator);
                 }
-                self.line.push_str(v);
+                line.push_str(v);
             }
             if let Some(q) = self.opts.quote {
-                self.line.push(q);
+                line.push(q);
             }
         }
-        self.line.push('\n');
-        self.out.write_all(self.line.as_bytes())
+        line.push('\n');
+    }
+}
+
+impl<W: Write> Sink for FieldsSink<W> {
+    fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        self.render.render(view, &mut line);
+        let written = self.write_rendered(line.as_bytes());
+        self.line = line;
+        written
+    }
+
+    fn renderer(&self) -> Option<&dyn Render> {
+        Some(&self.render)
+    }
+
+    fn write_rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.render.opts.header && !self.header_done && !bytes.is_empty() {
+            self.header_done = true;
+            self.header()?;
+        }
+        self.out.write_all(bytes)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        if self.opts.header && !self.header_done {
+        if self.render.opts.header && !self.header_done {
             self.header_done = true;
             self.header()?;
         }

@@ -3,7 +3,7 @@
 //! type and latency; requests that never got a response and responses without a request seen are
 //! rows too. Built as a sink from the ordered stage's HTTP messages.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};

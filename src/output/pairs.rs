@@ -2,7 +2,9 @@
 //! the time it took; and ping's per-host-pair statistics. Built as sinks from the ordered
 //! stage's pairing, so rows follow capture order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 

@@ -5,7 +5,7 @@
 //! Memory grows with the number of distinct protocol paths, IP conversations and ports, never
 //! with the number of packets.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
@@ -83,11 +83,11 @@ impl Default for StatsSink {
                 bytes: 0,
                 children: Vec::new(),
             }],
-            index: HashMap::new(),
+            index: HashMap::default(),
             ip: ConvSink::new(By::Ip),
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
-            service_index: HashMap::new(),
+            service_index: HashMap::default(),
         }
     }
 }

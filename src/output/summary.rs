@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::text;
-use crate::engine::Sink;
+use crate::engine::{Render, Sink};
 use crate::field::PacketView;
 
 #[derive(Debug)]
@@ -23,48 +23,105 @@ impl<W: Write> SummarySink<W> {
     }
 }
 
-/// One summary line, without the newline.
+/// One summary line, without the newline: tshark's columns No., Time, Source, Destination,
+/// Protocol, Length and Info, aligned as `{:>5} {:>10} {:>12} → {:<12}` would align them.
 pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
-    use std::fmt::Write as _;
     let meta = &view.rec.meta;
-    let time = match view.state.time_relative_ns {
-        Some(ns) => format_rel(ns, meta.ts_digits),
-        None => String::new(),
-    };
-    let (src, dst) = text::addresses(view);
-    let _ = write!(
-        line,
-        "{:>5} {:>10} {:>12} → {:<12} {} {} {}",
-        meta.number,
-        time,
-        src,
-        dst,
-        text::protocol(view),
-        meta.origlen,
-        text::info(view)
-    );
+    let start = line.len();
+    text::push_int(line, meta.number);
+    pad_left(line, start, 5);
+    line.push(' ');
+    let start = line.len();
+    if let Some(ns) = view.state.time_relative_ns {
+        push_rel(line, ns, meta.ts_digits);
+    }
+    pad_left(line, start, 10);
+    line.push(' ');
+    let src_start = line.len();
+    let mut dst = String::new();
+    text::write_addresses(view, line, &mut dst);
+    pad_left(line, src_start, 12);
+    line.push_str(" → ");
+    let start = line.len();
+    line.push_str(&dst);
+    pad_right(line, start, 12);
+    line.push(' ');
+    line.push_str(text::protocol(view));
+    line.push(' ');
+    text::push_int(line, meta.origlen);
+    line.push(' ');
+    text::write_info(view, line);
+}
+
+const SPACES: &str = "                                ";
+
+/// Right-align what was written since `start` in `width` characters.
+fn pad_left(line: &mut String, start: usize, width: usize) {
+    let written = line.get(start..).map_or(0, |s| s.chars().count());
+    if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
+        line.insert_str(start, pad);
+    }
+}
+
+/// Left-align what was written since `start` in `width` characters.
+fn pad_right(line: &mut String, start: usize, width: usize) {
+    let written = line.get(start..).map_or(0, |s| s.chars().count());
+    if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
+        line.push_str(pad);
+    }
 }
 
 /// Seconds with `digits` decimals (truncated, as Wireshark does), keeping the sign.
 pub fn format_rel(ns: i64, digits: u8) -> String {
+    let mut s = String::new();
+    push_rel(&mut s, ns, digits);
+    s
+}
+
+/// [`format_rel`], appended to `out`.
+pub fn push_rel(out: &mut String, ns: i64, digits: u8) {
     let digits = u32::from(digits.min(9));
-    let sign = if ns < 0 { "-" } else { "" };
+    if ns < 0 {
+        out.push('-');
+    }
     let abs = ns.unsigned_abs();
-    let secs = abs / 1_000_000_000;
-    let frac = (abs % 1_000_000_000) / 10u64.pow(9 - digits);
-    if digits == 0 {
-        format!("{sign}{secs}")
-    } else {
-        format!("{sign}{secs}.{frac:0width$}", width = digits as usize)
+    text::push_int(out, abs / 1_000_000_000);
+    if digits > 0 {
+        let frac = (abs % 1_000_000_000) / 10u64.pow(9 - digits);
+        let mut buf = itoa::Buffer::new();
+        let frac = buf.format(frac);
+        out.push('.');
+        for _ in frac.len()..digits as usize {
+            out.push('0');
+        }
+        out.push_str(frac);
+    }
+}
+
+/// Renders summary lines in the engine's parallel stage.
+#[derive(Debug)]
+pub struct SummaryRender;
+
+impl Render for SummaryRender {
+    fn render(&self, view: &PacketView<'_>, out: &mut String) {
+        summary_line(view, out);
+        out.push('\n');
     }
 }
 
 impl<W: Write> Sink for SummarySink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         self.line.clear();
-        summary_line(view, &mut self.line);
-        self.line.push('\n');
+        SummaryRender.render(view, &mut self.line);
         self.out.write_all(self.line.as_bytes())
+    }
+
+    fn renderer(&self) -> Option<&dyn Render> {
+        Some(&SummaryRender)
+    }
+
+    fn write_rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     fn finish(&mut self) -> io::Result<()> {

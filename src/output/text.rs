@@ -13,20 +13,25 @@ use crate::wire::dns::{self, DnsMessage, RData};
 
 /// The network-layer source and destination, or the link-layer ones when there is no IP.
 pub fn addresses(view: &PacketView<'_>) -> (String, String) {
+    let (mut src, mut dst) = (String::new(), String::new());
+    write_addresses(view, &mut src, &mut dst);
+    (src, dst)
+}
+
+/// [`addresses`], appended to `src` and `dst`.
+pub fn write_addresses(view: &PacketView<'_>, src: &mut String, dst: &mut String) {
     let outer = || view.rec.layers.iter().filter(|l| !l.quoted);
     for l in outer() {
         match &l.proto {
             Proto::Ipv4(ip) => {
-                return (
-                    Ipv4Addr::from(ip.src).to_string(),
-                    Ipv4Addr::from(ip.dst).to_string(),
-                );
+                push_ipv4(src, ip.src);
+                push_ipv4(dst, ip.dst);
+                return;
             }
             Proto::Ipv6(ip) => {
-                return (
-                    Ipv6Addr::from(ip.src).to_string(),
-                    Ipv6Addr::from(ip.dst).to_string(),
-                );
+                let _ = write!(src, "{}", Ipv6Addr::from(ip.src));
+                let _ = write!(dst, "{}", Ipv6Addr::from(ip.dst));
+                return;
             }
             _ => {}
         }
@@ -34,29 +39,40 @@ pub fn addresses(view: &PacketView<'_>) -> (String, String) {
     for l in outer() {
         match &l.proto {
             Proto::Ethernet(e) => {
-                let mut src = String::new();
                 if let Some(s) = e.src {
-                    write_mac(&s, &mut src);
+                    write_mac(&s, src);
                 }
-                let mut dst = String::new();
-                write_mac(&e.dst, &mut dst);
-                return (src, dst);
+                write_mac(&e.dst, dst);
+                return;
             }
             Proto::Sll(s) => {
-                let mut src = String::new();
-                write_mac(s.src_addr(), &mut src);
-                return (src, String::new());
+                write_mac(s.src_addr(), src);
+                return;
             }
             _ => {}
         }
     }
-    (String::new(), String::new())
+}
+
+/// Dotted-quad IPv4, as `Ipv4Addr`'s Display writes it, without the formatting machinery.
+pub fn push_ipv4(out: &mut String, addr: [u8; 4]) {
+    for (i, octet) in addr.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_int(out, *octet);
+    }
+}
+
+/// An integer in decimal (as Display writes it).
+pub fn push_int(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// The Protocol column: the name of the highest layer decoded.
-pub fn protocol(view: &PacketView<'_>) -> String {
+pub fn protocol(view: &PacketView<'_>) -> &'static str {
     if let FrameKind::CustomBlock { .. } = view.rec.meta.kind {
-        return "PCAPNG".into();
+        return "PCAPNG";
     }
     let mut name = "";
     for l in view.rec.layers.iter().filter(|l| !l.quoted) {
@@ -84,12 +100,18 @@ pub fn protocol(view: &PacketView<'_>) -> String {
             }
         };
     }
-    name.to_string()
+    name
 }
 
 /// The Info column.
 pub fn info(view: &PacketView<'_>) -> String {
     let mut s = String::new();
+    write_info(view, &mut s);
+    s
+}
+
+/// [`info`], appended to `s`.
+pub fn write_info(view: &PacketView<'_>, s: &mut String) {
     let rec = view.rec;
     if let FrameKind::CustomBlock { pen, copy } = rec.meta.kind {
         let _ = write!(
@@ -97,7 +119,7 @@ pub fn info(view: &PacketView<'_>) -> String {
             "Custom Block: PEN = {pen}, will{} be copied",
             if copy { "" } else { " not" }
         );
-        return s;
+        return;
     }
     // The highest outer layer that is not undissected data.
     let top = rec
@@ -106,15 +128,15 @@ pub fn info(view: &PacketView<'_>) -> String {
         .rev()
         .find(|l| !l.quoted && !matches!(l.proto, Proto::Data));
     match top.map(|l| &l.proto) {
-        Some(Proto::Dns(m)) => dns_info(m, &mut s),
-        Some(Proto::Tcp(t)) => tcp_info(view, t, &mut s),
+        Some(Proto::Dns(m)) => dns_info(m, s),
+        Some(Proto::Tcp(t)) => tcp_info(view, t, s),
         Some(Proto::Udp(u)) => {
             let len = u.length.saturating_sub(8);
             let _ = write!(s, "{} → {} Len={len}", u.src_port, u.dst_port);
         }
-        Some(Proto::Icmp(i)) => icmp_info(view, i, &mut s),
-        Some(Proto::Icmpv6(i)) => icmpv6_info(view, i, &mut s),
-        Some(Proto::Arp(a)) => arp_info(a, &mut s),
+        Some(Proto::Icmp(i)) => icmp_info(view, i, s),
+        Some(Proto::Icmpv6(i)) => icmpv6_info(view, i, s),
+        Some(Proto::Arp(a)) => arp_info(a, s),
         Some(Proto::Ipv4(ip)) if ip.is_fragment() => {
             let _ = write!(
                 s,
@@ -167,7 +189,6 @@ pub fn info(view: &PacketView<'_>) -> String {
             MalformedKind::BadHeader(_) => s.push_str("[Malformed Packet]"),
         }
     }
-    s
 }
 
 fn ip_proto_name(p: u8) -> &'static str {
@@ -189,6 +210,13 @@ fn ip_proto_name(p: u8) -> &'static str {
 
 /// TCP flag names in tshark's order, joined by ", ".
 pub fn tcp_flag_names(flags: u16) -> String {
+    let mut s = String::new();
+    push_tcp_flag_names(&mut s, flags);
+    s
+}
+
+/// [`tcp_flag_names`], appended to `s`.
+pub fn push_tcp_flag_names(s: &mut String, flags: u16) {
     const NAMES: [(u16, &str); 9] = [
         (tcp_flags::FIN, "FIN"),
         (tcp_flags::SYN, "SYN"),
@@ -200,15 +228,16 @@ pub fn tcp_flag_names(flags: u16) -> String {
         (tcp_flags::CWR, "CWR"),
         (tcp_flags::AE, "AE"),
     ];
-    let names: Vec<&str> = NAMES
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        "<None>".into()
-    } else {
-        names.join(", ")
+    let mut first = true;
+    for (_, name) in NAMES.iter().filter(|(bit, _)| flags & bit != 0) {
+        if !first {
+            s.push_str(", ");
+        }
+        s.push_str(name);
+        first = false;
+    }
+    if first {
+        s.push_str("<None>");
     }
 }
 
@@ -244,41 +273,48 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             }
         }
     }
-    let _ = write!(
-        s,
-        "{} → {} [{}]",
-        t.src_port,
-        t.dst_port,
-        tcp_flag_names(t.flags)
-    );
+    push_int(s, t.src_port);
+    s.push_str(" → ");
+    push_int(s, t.dst_port);
+    s.push_str(" [");
+    push_tcp_flag_names(s, t.flags);
+    s.push(']');
     let (seq, ack, win) = match &view.state.tcp {
         Some(info) => (info.rel_seq, info.rel_ack, info.window),
         None => (t.seq, t.ack, u32::from(t.window)),
     };
-    let _ = write!(s, " Seq={seq}");
+    s.push_str(" Seq=");
+    push_int(s, seq);
     if t.has(tcp_flags::ACK) {
-        let _ = write!(s, " Ack={ack}");
+        s.push_str(" Ack=");
+        push_int(s, ack);
     }
-    let _ = write!(s, " Win={win}");
+    s.push_str(" Win=");
+    push_int(s, win);
     if t.has(tcp_flags::URG) {
-        let _ = write!(s, " Urg={}", t.urgent);
+        s.push_str(" Urg=");
+        push_int(s, t.urgent);
     }
-    let _ = write!(s, " Len={}", t.payload_len);
+    s.push_str(" Len=");
+    push_int(s, t.payload_len);
     let mut sack = view.state.tcp.as_ref().map(|i| i.sack_rel.iter());
-    for o in &t.options.items {
+    for o in t.options.items() {
         match o {
             TcpOption::Mss(m) => {
                 let _ = write!(s, " MSS={m}");
             }
             TcpOption::SackPermitted => s.push_str(" SACK_PERM"),
             TcpOption::WindowScale(w) => {
-                let _ = write!(s, " WS={}", 1u32 << (*w).min(14));
+                let _ = write!(s, " WS={}", 1u32 << w.min(14));
             }
             TcpOption::Timestamp { tsval, tsecr } => {
-                let _ = write!(s, " TSval={tsval} TSecr={tsecr}");
+                s.push_str(" TSval=");
+                push_int(s, tsval);
+                s.push_str(" TSecr=");
+                push_int(s, tsecr);
             }
             TcpOption::Sack { count, blocks } => {
-                for (l, r) in blocks.iter().take(usize::from(*count)) {
+                for (l, r) in blocks.iter().take(usize::from(count)) {
                     let (l, r) = sack
                         .as_mut()
                         .and_then(|it| it.next())

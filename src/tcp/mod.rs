@@ -15,7 +15,9 @@
 mod conn;
 pub mod reassembly;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 use conn::SummaryInput;
 pub use conn::{ConnSummary, Ending, Side};
@@ -323,7 +325,7 @@ pub struct Tracker {
 impl Default for Tracker {
     fn default() -> Tracker {
         Tracker {
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_stream: 0,
             retired: Vec::new(),
             keep_retired: false,
@@ -717,13 +719,12 @@ impl Tracker {
         };
         let sack_rel = tcp
             .options
-            .items
-            .iter()
+            .items()
             .filter_map(|o| match o {
                 crate::decode::TcpOption::Sack { count, blocks } => Some(
                     blocks
                         .iter()
-                        .take(usize::from(*count))
+                        .take(usize::from(count))
                         .map(|(l, r)| (l.wrapping_sub(rev_base), r.wrapping_sub(rev_base)))
                         .collect::<Vec<_>>(),
                 ),
