@@ -1,27 +1,27 @@
-//! The read loop over pcap-parser's streaming reader, following the five outcomes of `next()`:
-//! a block (copied out before `consume`), `Eof`, `Incomplete` (refill), `BufferTooSmall` (grow up
-//! to a cap) and `UnexpectedEof` (a truncated last record).
+//! The read loop: each batch is one chunk of the input read straight into the batch's arena,
+//! and its records are parsed in place (pcap-parser's slice parsers), so a frame's bytes are never
+//! copied: a frame is a range of the arena. The bytes of a record cut by the chunk's end start
+//! the next arena. Parse outcomes: a block, `Incomplete` (read more, or carry the rest to the next
+//! batch), and errors; `Incomplete` at the end of the input is a truncated last record.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
 use super::{Error, Magic};
 use crate::decode::{FrameKind, FrameMeta};
 
-/// The buffer pcap-parser reads into; grown on demand for large blocks.
-const INITIAL_BUFFER: usize = 1 << 20;
+/// Bytes read to detect the format.
+const PROBE: usize = 64 * 1024;
 /// tshark's limit for a classic pcap record (WTAP_MAX_PACKET_SIZE_STANDARD).
 pub const MAX_PCAP_RECORD: u32 = 262_144;
 /// Wireshark's limit for a pcapng block (MAX_BLOCK_SIZE in wiretap/pcapng.c).
 pub const MAX_PCAPNG_BLOCK: u32 = 16 * 1024 * 1024;
-/// Large enough for the largest block allowed plus what is already buffered.
-const MAX_BUFFER: usize = 2 * MAX_PCAPNG_BLOCK as usize + INITIAL_BUFFER;
-/// Refills that bring no new byte before the read is declared stuck.
-const MAX_IDLE_REFILLS: u32 = 3;
+/// The most one batch's arena holds while waiting for the rest of one block: the largest block
+/// allowed, plus one batch of bytes already read ahead.
+const MAX_PENDING: usize = MAX_PCAPNG_BLOCK as usize + (4 << 20);
 
 /// The capture format, as detected from the file header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +82,8 @@ impl Interface {
     }
 }
 
-/// A `Read` whose `read` fills the whole buffer unless the input ends: pcap-parser probes the
-/// format with a single `read`, which a pipe may answer with a few bytes only.
+/// A `Read` whose `read` fills the whole buffer unless the input ends (a pipe may answer a read
+/// with a few bytes only), so that a short read means the end of the input.
 struct FullRead<R>(R);
 
 impl<R: Read> Read for FullRead<R> {
@@ -94,11 +94,8 @@ impl<R: Read> Read for FullRead<R> {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if filled > 0 => {
-                    // Report the bytes we have; the error comes back on the next call.
-                    let _ = e;
-                    break;
-                }
+                // Report the bytes we have; the error comes back on the next call.
+                Err(_) if filled > 0 => break,
                 Err(e) => return Err(e),
             }
         }
@@ -106,20 +103,56 @@ impl<R: Read> Read for FullRead<R> {
     }
 }
 
+type PcapRecordParser =
+    for<'a> fn(&'a [u8]) -> pcap_parser::nom::IResult<&'a [u8], pcap_parser::LegacyPcapBlock<'a>, PcapError<&'a [u8]>>;
+
+/// How records are parsed.
+#[derive(Clone, Copy, Debug)]
+enum Parser {
+    Pcap(PcapRecordParser),
+    /// The current section's byte order.
+    PcapNg { big_endian: bool },
+}
+
+impl Parser {
+    fn parse<'a>(&mut self, data: &'a [u8]) -> pcap_parser::nom::IResult<&'a [u8], PcapBlockOwned<'a>, PcapError<&'a [u8]>> {
+        match self {
+            Parser::Pcap(f) => f(data).map(|(rest, b)| (rest, PcapBlockOwned::Legacy(b))),
+            Parser::PcapNg { big_endian } => {
+                let parse = if *big_endian {
+                    pcap_parser::pcapng::parse_block_be
+                } else {
+                    pcap_parser::pcapng::parse_block_le
+                };
+                let (rest, block) = parse(data)?;
+                if let Block::SectionHeader(shb) = &block {
+                    *big_endian = shb.big_endian();
+                }
+                Ok((rest, PcapBlockOwned::NG(block)))
+            }
+        }
+    }
+}
+
 /// A streaming capture reader. Call [`Reader::next_batch`] until it returns `None`, then
 /// [`Reader::take_error`] to learn whether the capture ended cleanly.
 pub struct Reader {
     path: String,
-    inner: Box<dyn PcapReaderIterator + Send>,
+    input: Box<dyn Read + Send>,
     format: Format,
-    /// Byte offset of the next unread block in the (decompressed) input.
+    parser: Parser,
+    /// Byte offset of the next unparsed byte in the (decompressed) input.
     offset: u64,
+    /// Bytes read but not parsed yet (the start of a record the last chunk cut); they begin the
+    /// next batch's arena.
+    carry: Vec<u8>,
+    /// The input has no more bytes.
+    eof: bool,
     /// Frames handed out so far.
     frames: u64,
     interfaces: Vec<Interface>,
     /// Classic pcap's single interface.
     legacy: Option<Interface>,
-    capacity: usize,
     done: bool,
     error: Option<Error>,
     gzip: bool,
@@ -169,58 +202,77 @@ impl Reader {
         } else {
             Box::new(raw)
         };
-        let mut stream = BufReader::with_capacity(64 * 1024, FullRead(stream));
-        let head = stream.fill_buf().map_err(io_err)?;
+        let mut input: Box<dyn Read + Send> = Box::new(FullRead(stream));
+        let mut head = vec![0; PROBE];
+        let n = input.read(&mut head).map_err(io_err)?;
+        head.truncate(n);
         if head.is_empty() {
             return Err(Error::Empty { path });
         }
         let magic = Magic(head.iter().take(8).copied().collect());
-        let inner = match pcap_parser::create_reader(INITIAL_BUFFER, FullRead(stream)) {
-            Ok(r) => r,
-            Err(PcapError::Eof) => return Err(Error::Empty { path }),
-            Err(PcapError::Incomplete(_)) => {
-                return Err(Error::Unsupported {
-                    path,
-                    what: format!(
-                        "the file is too short for a capture file header (starts {magic})"
-                    ),
-                });
-            }
-            Err(PcapError::ReadError) => {
-                return Err(io_err(io::Error::other(
-                    "read failed while probing the format",
-                )));
-            }
-            Err(_) => return Err(Error::NotACapture { path, magic }),
-        };
-        let format = if magic.0.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-            Format::PcapNg
-        } else {
-            let big_endian = magic.0.starts_with(&[0xa1, 0xb2]);
-            let nanosecond = magic.0.starts_with(&[0xa1, 0xb2, 0x3c, 0x4d])
-                || magic.0.starts_with(&[0x4d, 0x3c, 0xb2, 0xa1]);
-            Format::Pcap {
-                nanosecond,
-                big_endian,
-            }
-        };
-        let mut reader = Reader {
+        let (format, parser, header_len, legacy) =
+            if pcap_parser::pcapng::parse_sectionheaderblock(&head).is_ok() {
+                (Format::PcapNg, Parser::PcapNg { big_endian: false }, 0, None)
+            } else {
+                match pcap_parser::pcap::parse_pcap_header(&head) {
+                    Ok((rest, header)) => {
+                        if header.version_major != 2 {
+                            return Err(Error::Unsupported {
+                                path,
+                                what: format!(
+                                    "pcap: major version {} unsupported (only version 2 exists)",
+                                    header.version_major
+                                ),
+                            });
+                        }
+                        let parse: PcapRecordParser = if header.is_modified_format() {
+                            pcap_parser::pcap::parse_pcap_frame_modified
+                        } else if header.is_bigendian() {
+                            pcap_parser::pcap::parse_pcap_frame_be
+                        } else {
+                            pcap_parser::pcap::parse_pcap_frame
+                        };
+                        let nanosecond = header.is_nanosecond_precision();
+                        let iface = Interface {
+                            linktype: u16::try_from(header.network.0).unwrap_or(u16::MAX),
+                            resol_exp: if nanosecond { 9 } else { 6 },
+                            binary: false,
+                            offset_s: 0,
+                        };
+                        let format = Format::Pcap {
+                            nanosecond,
+                            big_endian: header.is_bigendian(),
+                        };
+                        (format, Parser::Pcap(parse), head.len() - rest.len(), Some(iface))
+                    }
+                    Err(pcap_parser::nom::Err::Incomplete(_)) => {
+                        return Err(Error::Unsupported {
+                            path,
+                            what: format!(
+                                "the file is too short for a capture file header (starts {magic})"
+                            ),
+                        });
+                    }
+                    Err(_) => return Err(Error::NotACapture { path, magic }),
+                }
+            };
+        let eof = head.len() < PROBE;
+        head.drain(..header_len);
+        Ok(Reader {
             path,
-            inner,
+            input,
             format,
-            offset: 0,
+            parser,
+            offset: header_len as u64,
+            carry: head,
+            eof,
             frames: 0,
             interfaces: Vec::new(),
-            legacy: None,
-            capacity: INITIAL_BUFFER,
+            legacy,
             done: false,
             error: None,
             gzip,
-        };
-        if let Format::Pcap { .. } = format {
-            reader.read_pcap_header()?;
-        }
-        Ok(reader)
+        })
     }
 
     pub fn format(&self) -> Format {
@@ -245,40 +297,6 @@ impl Reader {
         self.error.take()
     }
 
-    fn read_pcap_header(&mut self) -> Result<(), Error> {
-        let (size, header) = match self.inner.next() {
-            Ok((size, PcapBlockOwned::LegacyHeader(h))) => (size, h),
-            _ => {
-                return Err(Error::Unsupported {
-                    path: self.path.clone(),
-                    what: "pcap: cannot read the file header".into(),
-                });
-            }
-        };
-        if header.version_major != 2 {
-            return Err(Error::Unsupported {
-                path: self.path.clone(),
-                what: format!(
-                    "pcap: major version {} unsupported (only version 2 exists)",
-                    header.version_major
-                ),
-            });
-        }
-        self.legacy = Some(Interface {
-            linktype: u16::try_from(header.network.0).unwrap_or(u16::MAX),
-            resol_exp: if header.is_nanosecond_precision() {
-                9
-            } else {
-                6
-            },
-            binary: false,
-            offset_s: 0,
-        });
-        self.inner.consume(size);
-        self.offset += size as u64;
-        Ok(())
-    }
-
     fn fail(&mut self, what: String) {
         self.done = true;
         self.error = Some(Error::Damaged {
@@ -290,9 +308,9 @@ impl Reader {
         });
     }
 
-    /// The length the next record or block claims, read from its header in the buffer.
-    fn pending_len(&self) -> Option<(u64, u64)> {
-        let data = self.inner.data();
+    /// The length a record or block claims, read from its header at the start of `data`, and
+    /// the most allowed.
+    fn claimed_len(&self, data: &[u8]) -> Option<(u64, u64)> {
         match self.format {
             Format::Pcap { big_endian, .. } => {
                 let b = *data.get(8..)?.first_chunk::<4>()?;
@@ -306,36 +324,69 @@ impl Reader {
             Format::PcapNg => {
                 let b = *data.get(4..)?.first_chunk::<4>()?;
                 let (le, be) = (u32::from_le_bytes(b), u32::from_be_bytes(b));
-                // The section's byte order is not tracked here; the smaller reading is the
-                // plausible one.
+                // The smaller reading is the plausible one whatever the section's byte order.
                 Some((u64::from(le.min(be)), u64::from(MAX_PCAPNG_BLOCK)))
             }
         }
     }
 
-    /// Read up to `max_frames` frames or about `max_bytes` of frame data. Returns `None` at the
-    /// end of the capture or after an error (see [`Reader::take_error`]).
+    /// Append input to `arena` until it holds `want` bytes or the input ends.
+    fn fill(&mut self, arena: &mut Vec<u8>, want: usize) -> Result<(), String> {
+        if self.eof || arena.len() >= want {
+            return Ok(());
+        }
+        let start = arena.len();
+        arena.resize(want, 0);
+        match self.input.read(arena.get_mut(start..).unwrap_or_default()) {
+            Ok(n) => {
+                arena.truncate(start + n);
+                if start + n < want {
+                    self.eof = true;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                arena.truncate(start);
+                self.eof = true;
+                Err(format!("read error: {e}"))
+            }
+        }
+    }
+
+    /// Read up to `max_frames` frames or about `max_bytes` of input. Returns `None` at the end of
+    /// the capture or after an error (see [`Reader::take_error`]).
     pub fn next_batch(&mut self, max_frames: usize, max_bytes: usize) -> Option<Batch> {
         if self.done {
             return None;
         }
-        let mut batch = Batch::default();
-        let mut idle_refills = 0;
-        while batch.frames.len() < max_frames && batch.arena.len() < max_bytes {
-            let block_offset = self.offset;
-            let outcome = match self.inner.next() {
-                Ok((size, block)) => {
-                    idle_refills = 0;
+        let max_bytes = max_bytes.max(64);
+        let mut batch = Batch {
+            arena: Vec::with_capacity(max_bytes.max(self.carry.len())),
+            frames: Vec::new(),
+        };
+        batch.arena.append(&mut self.carry);
+        if let Err(what) = self.fill(&mut batch.arena, max_bytes) {
+            self.fail(what);
+        }
+        let mut pos = 0;
+        while batch.frames.len() < max_frames && !self.done {
+            let arena = &batch.arena;
+            let data = arena.get(pos..).unwrap_or_default();
+            if data.is_empty() && self.eof {
+                self.done = true;
+                break;
+            }
+            match self.parser.parse(data) {
+                Ok((rest, block)) => {
+                    let size = data.len() - rest.len();
                     let frame = frame_of(
                         &mut self.interfaces,
                         self.legacy.as_ref(),
                         self.frames + 1,
                         block,
-                        block_offset,
-                        &mut batch.arena,
+                        self.offset,
+                        arena.as_ptr().addr(),
                     );
-                    self.inner.consume(size);
-                    self.offset += size as u64;
                     match frame {
                         Ok(Some(f)) => {
                             self.frames += 1;
@@ -343,27 +394,15 @@ impl Reader {
                         }
                         Ok(None) => {}
                         Err(what) => {
-                            self.offset = block_offset;
                             self.fail(what);
                             break;
                         }
                     }
-                    continue;
+                    pos += size;
+                    self.offset += size as u64;
                 }
-                Err(PcapError::Eof) => Outcome::Eof,
-                Err(PcapError::Incomplete(_)) => Outcome::Refill,
-                Err(PcapError::BufferTooSmall) => Outcome::Grow,
-                Err(PcapError::UnexpectedEof) => Outcome::Truncated,
-                Err(PcapError::ReadError) => Outcome::Failed("read error".into()),
-                Err(e) => Outcome::Failed(describe(&e)),
-            };
-            match outcome {
-                Outcome::Eof => {
-                    self.done = true;
-                    break;
-                }
-                Outcome::Refill | Outcome::Grow => {
-                    if let Some((len, max)) = self.pending_len()
+                Err(pcap_parser::nom::Err::Incomplete(needed)) => {
+                    if let Some((len, max)) = self.claimed_len(data)
                         && len > max
                     {
                         let unit = match self.format {
@@ -375,42 +414,43 @@ impl Reader {
                         ));
                         break;
                     }
-                    if matches!(outcome, Outcome::Grow) {
-                        let wanted = (self.capacity * 2).min(MAX_BUFFER);
-                        if wanted <= self.capacity || !self.inner.grow(wanted) {
-                            self.fail("block larger than the read buffer".into());
-                            break;
-                        }
-                        self.capacity = wanted;
-                    }
-                    let before = self.inner.data().len();
-                    if let Err(e) = self.inner.refill() {
-                        let _ = e;
-                        self.fail("read error".into());
+                    if self.eof {
+                        let left = data.len();
+                        self.fail(format!(
+                            "the capture is cut short in the middle of a record ({left} byte{} left over)",
+                            if left == 1 { "" } else { "s" }
+                        ));
                         break;
                     }
-                    if self.inner.data().len() == before {
-                        idle_refills += 1;
-                        if idle_refills > MAX_IDLE_REFILLS && !self.inner.reader_exhausted() {
-                            self.fail("the input stopped growing".into());
-                            break;
-                        }
+                    if !batch.frames.is_empty() {
+                        break; // the record starts the next batch
+                    }
+                    // Nothing to hand out yet: read on until the record is whole.
+                    let more = match needed {
+                        pcap_parser::nom::Needed::Size(n) => n.get(),
+                        pcap_parser::nom::Needed::Unknown => 1,
+                    };
+                    let want = batch.arena.len().saturating_add(more.max(max_bytes));
+                    if want - pos > MAX_PENDING {
+                        self.fail("block larger than the read buffer".into());
+                        break;
+                    }
+                    if let Err(what) = self.fill(&mut batch.arena, want) {
+                        self.fail(what);
+                        break;
                     }
                 }
-                Outcome::Truncated => {
-                    let left = self.inner.data().len();
-                    self.fail(format!(
-                        "the capture is cut short in the middle of a record ({left} byte{} left over)",
-                        if left == 1 { "" } else { "s" }
-                    ));
-                    break;
-                }
-                Outcome::Failed(what) => {
+                Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
+                    let what = describe(&e);
                     self.fail(what);
                     break;
                 }
             }
         }
+        if let Some(rest) = batch.arena.get(pos..) {
+            self.carry.extend_from_slice(rest);
+        }
+        batch.arena.truncate(pos);
         if batch.frames.is_empty() && self.done {
             None
         } else {
@@ -426,7 +466,7 @@ fn frame_of(
     number: u64,
     block: PcapBlockOwned<'_>,
     file_offset: u64,
-    arena: &mut Vec<u8>,
+    arena_addr: usize,
 ) -> Result<Option<(FrameMeta, std::ops::Range<usize>)>, String> {
     let mut meta = FrameMeta {
         number,
@@ -518,17 +558,9 @@ fn frame_of(
             _ => return Ok(None),
         },
     };
-    let start = arena.len();
-    arena.extend_from_slice(data);
-    Ok(Some((meta, start..arena.len())))
-}
-
-enum Outcome {
-    Eof,
-    Refill,
-    Grow,
-    Truncated,
-    Failed(String),
+    // The block's bytes are a slice of the arena: the frame is where they lie in it.
+    let start = data.as_ptr().addr().wrapping_sub(arena_addr);
+    Ok(Some((meta, start..start + data.len())))
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {
