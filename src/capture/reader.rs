@@ -5,7 +5,7 @@
 //! batch), and errors; `Incomplete` at the end of the input is a truncated last record.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError};
@@ -82,27 +82,6 @@ impl Interface {
     }
 }
 
-/// A `Read` whose `read` fills the whole buffer unless the input ends (a pipe may answer a read
-/// with a few bytes only), so that a short read means the end of the input.
-struct FullRead<R>(R);
-
-impl<R: Read> Read for FullRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.0.read(buf.get_mut(filled..).unwrap_or_default()) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Report the bytes we have; the error comes back on the next call.
-                Err(_) if filled > 0 => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(filled)
-    }
-}
-
 type PcapRecordParser =
     for<'a> fn(&'a [u8]) -> pcap_parser::nom::IResult<&'a [u8], pcap_parser::LegacyPcapBlock<'a>, PcapError<&'a [u8]>>;
 
@@ -155,6 +134,8 @@ pub struct Reader {
     legacy: Option<Interface>,
     done: bool,
     error: Option<Error>,
+    /// A read error, reported once the bytes read before it are parsed.
+    read_error: Option<String>,
     gzip: bool,
 }
 
@@ -195,17 +176,22 @@ impl Reader {
             offset: 0,
             cause,
         };
-        let mut raw = BufReader::with_capacity(64 * 1024, input);
-        let gzip = raw.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
-        let stream: Box<dyn Read + Send> = if gzip {
-            Box::new(flate2::read::MultiGzDecoder::new(raw))
-        } else {
-            Box::new(raw)
-        };
-        let mut input: Box<dyn Read + Send> = Box::new(FullRead(stream));
-        let mut head = vec![0; PROBE];
-        let n = input.read(&mut head).map_err(io_err)?;
-        head.truncate(n);
+        // Read the head unbuffered: a plain file is then read straight into the arenas.
+        let mut input = input;
+        let mut head = Vec::with_capacity(PROBE);
+        (&mut input)
+            .take(PROBE as u64)
+            .read_to_end(&mut head)
+            .map_err(io_err)?;
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        if gzip {
+            let compressed = io::Cursor::new(std::mem::take(&mut head)).chain(input);
+            input = Box::new(flate2::read::MultiGzDecoder::new(compressed));
+            (&mut input)
+                .take(PROBE as u64)
+                .read_to_end(&mut head)
+                .map_err(io_err)?;
+        }
         if head.is_empty() {
             return Err(Error::Empty { path });
         }
@@ -271,6 +257,7 @@ impl Reader {
             legacy,
             done: false,
             error: None,
+            read_error: None,
             gzip,
         })
     }
@@ -330,25 +317,21 @@ impl Reader {
         }
     }
 
-    /// Append input to `arena` until it holds `want` bytes or the input ends.
-    fn fill(&mut self, arena: &mut Vec<u8>, want: usize) -> Result<(), String> {
-        if self.eof || arena.len() >= want {
-            return Ok(());
-        }
-        let start = arena.len();
-        arena.resize(want, 0);
-        match self.input.read(arena.get_mut(start..).unwrap_or_default()) {
-            Ok(n) => {
-                arena.truncate(start + n);
-                if start + n < want {
-                    self.eof = true;
-                }
-                Ok(())
-            }
+    /// Append input to `arena` until it holds `want` bytes or the input ends. (`read_to_end`
+    /// reads into the spare capacity without zeroing it first, and retries short reads, which a
+    /// pipe gives.)
+    /// A read error ends the input; what was read before it stays in the arena and is parsed.
+    fn fill(&mut self, arena: &mut Vec<u8>, want: usize) {
+        let Some(missing) = want.checked_sub(arena.len()).filter(|&n| n > 0 && !self.eof) else {
+            return;
+        };
+        arena.reserve(missing);
+        match (&mut self.input).take(missing as u64).read_to_end(arena) {
+            Ok(n) if n < missing => self.eof = true,
+            Ok(_) => {}
             Err(e) => {
-                arena.truncate(start);
                 self.eof = true;
-                Err(format!("read error: {e}"))
+                self.read_error = Some(format!("read error: {e}"));
             }
         }
     }
@@ -359,21 +342,27 @@ impl Reader {
         if self.done {
             return None;
         }
-        let max_bytes = max_bytes.max(64);
+        // Read about what `max_frames` records take (from the average so far), so that little
+        // is left over to carry into the next batch.
+        let average = self.offset.checked_div(self.frames).unwrap_or(2048);
+        let expected = usize::try_from(average.saturating_mul(max_frames as u64 + 16) / 8 * 9)
+            .unwrap_or(usize::MAX);
+        let max_bytes = max_bytes.min(expected).max(64 * 1024);
         let mut batch = Batch {
             arena: Vec::with_capacity(max_bytes.max(self.carry.len())),
             frames: Vec::new(),
         };
         batch.arena.append(&mut self.carry);
-        if let Err(what) = self.fill(&mut batch.arena, max_bytes) {
-            self.fail(what);
-        }
+        self.fill(&mut batch.arena, max_bytes);
         let mut pos = 0;
         while batch.frames.len() < max_frames && !self.done {
             let arena = &batch.arena;
             let data = arena.get(pos..).unwrap_or_default();
             if data.is_empty() && self.eof {
-                self.done = true;
+                match self.read_error.take() {
+                    Some(what) => self.fail(what),
+                    None => self.done = true,
+                }
                 break;
             }
             match self.parser.parse(data) {
@@ -414,6 +403,10 @@ impl Reader {
                         ));
                         break;
                     }
+                    if let Some(what) = self.read_error.take() {
+                        self.fail(what);
+                        break;
+                    }
                     if self.eof {
                         let left = data.len();
                         self.fail(format!(
@@ -435,10 +428,7 @@ impl Reader {
                         self.fail("block larger than the read buffer".into());
                         break;
                     }
-                    if let Err(what) = self.fill(&mut batch.arena, want) {
-                        self.fail(what);
-                        break;
-                    }
+                    self.fill(&mut batch.arena, want);
                 }
                 Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
                     let what = describe(&e);

@@ -192,6 +192,34 @@ fn needs_http(id: FieldId) -> bool {
     Registry::get().def(id).proto == crate::field::ProtoTag::Http
 }
 
+/// Fields whose values come from the TCP tracker, or from what TCP reassembly delivers (DNS over
+/// TCP, and what it adds to `frame.protocols`). Header fields of TCP read the packet alone.
+fn needs_tcp_state(id: FieldId) -> bool {
+    let def = Registry::get().def(id);
+    let a = def.abbrev;
+    match def.proto {
+        crate::field::ProtoTag::Tcp => !(matches!(
+            a,
+            "tcp"
+                | "tcp.port"
+                | "tcp.srcport"
+                | "tcp.dstport"
+                | "tcp.seq_raw"
+                | "tcp.ack_raw"
+                | "tcp.hdr_len"
+                | "tcp.len"
+                | "tcp.window_size_value"
+                | "tcp.checksum"
+                | "tcp.urgent_pointer"
+        ) || a.starts_with("tcp.flags")
+            || a.starts_with("tcp.option")),
+        crate::field::ProtoTag::Dns | crate::field::ProtoTag::Http | crate::field::ProtoTag::Data => {
+            true
+        }
+        _ => matches!(a, "frame.protocols" | "_ws.malformed" | "_ws.malformed.reason"),
+    }
+}
+
 /// Fields whose values come from later frames: they need a first pass over the file.
 fn needs_later(id: FieldId) -> bool {
     Registry::get().def(id).stage == crate::field::Stage::Later
@@ -300,6 +328,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         decode,
         http: show_flow_fields,
         udp_streams: show_flow_fields,
+        tcp_state: whole_packets || reads(&fields, filter.as_ref(), needs_tcp_state),
         ..Options::default()
     };
     serve_reads(&path, &mut opts, &fields, filter.as_ref(), a.two_pass)?;

@@ -178,6 +178,9 @@ pub struct Options {
     pub reassembly_cap: usize,
     /// Parse HTTP/1.x on every TCP connection (reassembles every connection).
     pub http: bool,
+    /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
+    /// over TCP). Off only when nothing shown or filtered on reads them: a count by port.
+    pub tcp_state: bool,
     /// Number UDP conversations (`udp.stream`).
     pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
@@ -196,6 +199,7 @@ impl Default for Options {
             reassembly: tcp::Reassembly::Off,
             reassembly_cap: tcp::MAX_HELD_TOTAL,
             http: false,
+            tcp_state: true,
             udp_streams: false,
             later: None,
         }
@@ -268,6 +272,7 @@ pub fn run(
         later: opts.later.clone(),
         dns_tcp: opts.decode.app.then(Default::default),
         decode: opts.decode,
+        tcp_state: opts.tcp_state || opts.http,
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
@@ -477,6 +482,8 @@ struct Ordered {
     /// DNS over TCP framing (when the decoders parse DNS at all).
     dns_tcp: Option<crate::app::dns_tcp::DnsTcp>,
     decode: decode::DecodeOptions,
+    /// Run the TCP tracker (see [`Options::tcp_state`]).
+    tcp_state: bool,
 }
 
 /// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
@@ -601,7 +608,8 @@ impl Ordered {
             pdu_continued: false,
         };
         let mut dns_messages = Vec::new();
-        if let Some((layer, t)) = rec.tcp()
+        if self.tcp_state
+            && let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
         {
             // The payload as captured, never past what the IP header says it is.
