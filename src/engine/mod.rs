@@ -192,8 +192,8 @@ impl Default for Options {
         Options {
             threads: 0,
             max_frames: None,
-            batch_frames: 4096,
-            batch_bytes: 4 << 20,
+            batch_frames: 2048,
+            batch_bytes: 2 << 20,
             decode: decode::DecodeOptions::default(),
             collect_connections: false,
             reassembly: tcp::Reassembly::Off,
@@ -232,7 +232,7 @@ pub struct Report {
 
 /// Batches in flight between the reader thread and the decoder: two keep both busy while
 /// bounding memory to three batches.
-const QUEUE_DEPTH: usize = 2;
+const QUEUE_DEPTH: usize = 1;
 
 /// Run the whole pipeline over one capture. `progress` is called with the bytes read so far after
 /// each batch. Returns an error only when the sink fails (e.g. a closed pipe).

@@ -358,6 +358,9 @@ pub const MAX_HELD_TOTAL: usize = 256 << 20;
 const RETIRE_CLOSED_NS: i64 = 300 * 1_000_000_000;
 /// Any connection idle this long is retired.
 const RETIRE_IDLE_NS: i64 = 3600 * 1_000_000_000;
+/// Closed connections kept at most (past it, those closed longest ago are retired first), so
+/// that a capture of many short connections holds memory for the open ones only.
+const MAX_CLOSED_KEPT: usize = 4096;
 /// How often (in segments) to look for connections to retire.
 const SWEEP_EVERY: u64 = 1 << 16;
 
@@ -441,18 +444,32 @@ impl Tracker {
     /// connections alive at one time, not the whole capture. A retired 4-tuple seen again starts
     /// a new stream (Wireshark would continue the old one after any pause).
     fn sweep(&mut self, now: i64) {
+        let is_closed = |c: &Conn| {
+            let (a, b) = c.summary.sides();
+            a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some())
+        };
+        // Past the cap, closed connections last seen before `cutoff` go.
+        let mut closed_seen: Vec<i64> = self
+            .conns
+            .values()
+            .filter(|c| is_closed(c))
+            .map(|c| c.last_ts)
+            .collect();
+        let cutoff = match closed_seen.len().checked_sub(MAX_CLOSED_KEPT) {
+            Some(excess) if excess > 0 => *closed_seen.select_nth_unstable(excess).1,
+            _ => i64::MIN,
+        };
         let (retired, keep) = (&mut self.retired, self.keep_retired);
         let (held_total, retired_gaps) = (&mut self.held_total, &mut self.retired_gaps);
         self.conns.retain(|_, c| {
-            let (a, b) = c.summary.sides();
-            let closed = a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
+            let closed = is_closed(c);
             let idle = now.saturating_sub(c.last_ts);
             let limit = if closed {
                 RETIRE_CLOSED_NS
             } else {
                 RETIRE_IDLE_NS
             };
-            let keep_conn = idle < limit;
+            let keep_conn = idle < limit && !(closed && c.last_ts < cutoff);
             if !keep_conn {
                 let (held, gaps, missed) = c.reassembly_state();
                 *held_total = held_total.saturating_sub(held);
