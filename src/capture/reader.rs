@@ -325,7 +325,8 @@ impl Reader {
         let Some(missing) = want.checked_sub(arena.len()).filter(|&n| n > 0 && !self.eof) else {
             return;
         };
-        arena.reserve(missing);
+        // `read_to_end` grows the arena past this as the input lasts.
+        arena.reserve(missing.min(MAX_PENDING));
         match (&mut self.input).take(missing as u64).read_to_end(arena) {
             Ok(n) if n < missing => self.eof = true,
             Ok(_) => {}
@@ -345,11 +346,13 @@ impl Reader {
         // Read about what `max_frames` records take (from the average so far), so that little
         // is left over to carry into the next batch.
         let average = self.offset.checked_div(self.frames).unwrap_or(2048);
-        let expected = usize::try_from(average.saturating_mul(max_frames as u64 + 16) / 8 * 9)
-            .unwrap_or(usize::MAX);
+        let frames = u64::try_from(max_frames).unwrap_or(u64::MAX).saturating_add(16);
+        let expected =
+            usize::try_from(average.saturating_mul(frames) / 8 * 9).unwrap_or(usize::MAX);
         let max_bytes = max_bytes.min(expected).max(64 * 1024);
         let mut batch = Batch {
-            arena: Vec::with_capacity(max_bytes.max(self.carry.len())),
+            // `fill` grows it past this when a caller asks for more.
+            arena: Vec::with_capacity(max_bytes.min(MAX_PENDING).max(self.carry.len())),
             frames: Vec::new(),
         };
         batch.arena.append(&mut self.carry);
@@ -560,5 +563,36 @@ fn describe(e: &PcapError<&[u8]>) -> String {
         }
         PcapError::HeaderNotRecognized => "unrecognised block header".into(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn frames(path: &str, max_frames: usize, max_bytes: usize) -> Vec<(u64, Vec<u8>)> {
+        let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+        let mut reader = Reader::open(&path).unwrap();
+        let mut out = Vec::new();
+        while let Some(batch) = reader.next_batch(max_frames, max_bytes) {
+            assert!(batch.frames.len() <= max_frames);
+            for (meta, range) in &batch.frames {
+                out.push((meta.number, batch.arena[range.clone()].to_vec()));
+            }
+        }
+        assert!(reader.take_error().is_none());
+        out
+    }
+
+    #[test]
+    fn batch_sizes_do_not_change_the_frames() {
+        for path in ["samples/lab-mixed.pcapng", "samples/lab-fragments.pcap"] {
+            let whole = frames(path, usize::MAX, usize::MAX);
+            assert!(whole.len() > 20, "{path}");
+            assert_eq!(whole, frames(path, 1, 1), "{path}");
+            assert_eq!(whole, frames(path, 7, 100), "{path}");
+            assert_eq!(whole, frames(path, 2048, 2 << 20), "{path}");
+        }
     }
 }
