@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""bench-peers.py - time wirelite against tshark and tcpdump on one capture, in one run.
+
+    scripts/bench-peers.py FILE.pcap [--runs N] [--peer-runs N] [--out results.md]
+    sudo scripts/bench-peers.py --make /tmp/big.pcap [--size-mb 1100]   # build FILE first
+
+Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
+under /usr/bin/time; the table shows medians of wall time and of peak resident memory, packets
+per second, the ratio to the peer measured in the same run, and whether the target of issue 8
+is met. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. The
+page cache is warmed first (cat FILE > /dev/null) so every tool reads from memory."""
+import argparse, os, platform, shutil, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WL = os.path.join(ROOT, "target", "release", "wirelite")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "header_walk")
+
+
+def timed(cmd, runs):
+    """Median wall seconds and median peak RSS (MB) of `runs` runs of cmd."""
+    walls, peaks = [], []
+    for _ in range(runs):
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        last = p.stderr.strip().splitlines()[-1].split()
+        walls.append(float(last[0]))
+        peaks.append(int(last[1]) / 1024)
+    return statistics.median(walls), statistics.median(peaks)
+
+
+def packets(path):
+    out = subprocess.run([WL, "list", path, "--count"], capture_output=True, text=True).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--peer-runs", type=int, default=1)
+    ap.add_argument("--out")
+    ap.add_argument("--make", action="store_true", help="build FILE with make-big-capture.sh")
+    ap.add_argument("--size-mb", type=int, default=1100)
+    a = ap.parse_args()
+    if a.make:
+        subprocess.run([os.path.join(HERE, "make-big-capture.sh"), a.file, str(a.size_mb)],
+                       check=True)
+    for tool in ("tshark", "tcpdump"):
+        if not shutil.which(tool):
+            sys.exit(f"bench-peers: {tool} is required (Debian package {tool})")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "header_walk"],
+                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    f = a.file
+    subprocess.run(f"cat '{f}' > /dev/null", shell=True, check=True)
+    n = packets(f)
+    size = os.path.getsize(f)
+    cores = os.cpu_count() or 1
+    # (task, wirelite command, peer name, peer command, target ratio or None, what the ratio is)
+    tasks = [
+        ("list", [WL, "list", f], "tshark", ["tshark", "-n", "-r", f], 30),
+        ("list", [WL, "list", f], "tcpdump", ["tcpdump", "-n", "-r", f], 3),
+        ("list -Y tcp.port==80", [WL, "list", f, "-Y", "tcp.port==80"], "tshark",
+         ["tshark", "-n", "-r", f, "-Y", "tcp.port==80"], 30),
+        ("list -Y tcp.port==80", [WL, "list", f, "-Y", "tcp.port==80"], "tcpdump",
+         ["tcpdump", "-n", "-r", f, "tcp port 80"], 3),
+        ("tcp", [WL, "tcp", f], "tshark -z conv,tcp", ["tshark", "-n", "-q", "-r", f, "-z", "conv,tcp"], 50),
+        ("conv --by tcp", [WL, "conv", f, "--by", "tcp"], "tshark -z conv,tcp",
+         ["tshark", "-n", "-q", "-r", f, "-z", "conv,tcp"], 50),
+        ("stats", [WL, "stats", f], "tshark -z io,phs", ["tshark", "-n", "-q", "-r", f, "-z", "io,phs"], 50),
+        ("http", [WL, "http", f], "tshark -2 -Y http.request",
+         ["tshark", "-n", "-2", "-r", f, "-Y", "http.request"], 50),
+        ("list -Y tcp.port==80 --count", [WL, "list", f, "-Y", "tcp.port==80", "--count"],
+         "floor (header walk)", [FLOOR, f, "80"], -2),
+    ]
+    peer_cache = {}
+    rows = []
+    for task, ours, peer, theirs, target in tasks:
+        wl = timed(ours, a.runs)
+        key = tuple(theirs)
+        if key not in peer_cache:
+            runs = a.peer_runs if theirs[0] == "tshark" else a.runs
+            peer_cache[key] = timed(theirs, runs)
+        pt = peer_cache[key]
+        if target > 0:  # throughput ratio: the peer's time over ours
+            ratio = pt[0] / wl[0] if wl[0] > 0 else float("inf")
+            met, goal, shown = ratio >= target, f">= {target}x", f"{ratio:.1f}x"
+        else:  # our time over the floor's, at most |target|
+            ratio = wl[0] / pt[0] if pt[0] > 0 else float("inf")
+            met, goal, shown = ratio <= -target, f"time <= {-target}x floor's", f"{ratio:.1f}x floor's time"
+        rows.append((task, wl, peer, pt, shown, goal, met))
+    threads = []
+    for t in sorted({1, 2, cores}):
+        threads.append((t, timed([WL, "list", f, "--threads", str(t)], a.runs),
+                        timed([WL, "tcp", f, "--threads", str(t)], a.runs)))
+
+    mb = lambda x: f"{x:.0f}"
+    lines = []
+    lines.append(f"Capture: `{f}`: {size / 2**30:.2f} GiB, {n} packets, "
+                 f"{size / n:.0f} bytes per packet on average (record headers included).")
+    lines.append(f"Machine: {platform.machine()}, {cores} cores, "
+                 f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+                 f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
+                 f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
+    lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
+    lines.append("")
+    lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")
+    lines.append("|---|---:|---:|---:|---|---:|---:|---:|---|---|")
+    for task, wl, peer, pt, ratio, goal, met in rows:
+        lines.append(f"| {task} | {wl[0]:.2f} | {n / wl[0] / 1e6:.2f}M | {mb(wl[1])} | {peer} | "
+                     f"{pt[0]:.2f} | {mb(pt[1])} | {ratio} | {goal} | {'yes' if met else 'NO'} |")
+    lines.append("")
+    lines.append("| threads | list s | list peak MB | tcp s | tcp peak MB |")
+    lines.append("|---:|---:|---:|---:|---:|")
+    for t, l, c in threads:
+        lines.append(f"| {t} | {l[0]:.2f} | {mb(l[1])} | {c[0]:.2f} | {mb(c[1])} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        with open(a.out, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
