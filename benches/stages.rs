@@ -25,7 +25,11 @@ fn read_all(batch_frames: usize) -> (u64, u64) {
     let (mut frames, mut bytes) = (0u64, 0u64);
     while let Some(batch) = reader.next_batch(batch_frames, 2 << 20) {
         frames += batch.frames.len() as u64;
-        bytes += batch.frames.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
+        bytes += batch
+            .frames
+            .iter()
+            .map(|(_, r)| r.len() as u64)
+            .sum::<u64>();
     }
     (frames, bytes)
 }
@@ -45,7 +49,9 @@ fn decoded() -> (Vec<u8>, Vec<PacketRecord>) {
 fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
     let mut tracker = Tracker::new().reassembling(reassembly, tcp::MAX_HELD_TOTAL);
     for rec in recs {
-        let Some((layer, t)) = rec.tcp() else { continue };
+        let Some((layer, t)) = rec.tcp() else {
+            continue;
+        };
         let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) else {
             continue;
         };

@@ -82,19 +82,29 @@ impl Interface {
     }
 }
 
-type PcapRecordParser =
-    for<'a> fn(&'a [u8]) -> pcap_parser::nom::IResult<&'a [u8], pcap_parser::LegacyPcapBlock<'a>, PcapError<&'a [u8]>>;
+type PcapRecordParser = for<'a> fn(
+    &'a [u8],
+) -> pcap_parser::nom::IResult<
+    &'a [u8],
+    pcap_parser::LegacyPcapBlock<'a>,
+    PcapError<&'a [u8]>,
+>;
 
 /// How records are parsed.
 #[derive(Clone, Copy, Debug)]
 enum Parser {
     Pcap(PcapRecordParser),
     /// The current section's byte order.
-    PcapNg { big_endian: bool },
+    PcapNg {
+        big_endian: bool,
+    },
 }
 
 impl Parser {
-    fn parse<'a>(&mut self, data: &'a [u8]) -> pcap_parser::nom::IResult<&'a [u8], PcapBlockOwned<'a>, PcapError<&'a [u8]>> {
+    fn parse<'a>(
+        &mut self,
+        data: &'a [u8],
+    ) -> pcap_parser::nom::IResult<&'a [u8], PcapBlockOwned<'a>, PcapError<&'a [u8]>> {
         match self {
             Parser::Pcap(f) => f(data).map(|(rest, b)| (rest, PcapBlockOwned::Legacy(b))),
             Parser::PcapNg { big_endian } => {
@@ -198,7 +208,12 @@ impl Reader {
         let magic = Magic(head.iter().take(8).copied().collect());
         let (format, parser, header_len, legacy) =
             if pcap_parser::pcapng::parse_sectionheaderblock(&head).is_ok() {
-                (Format::PcapNg, Parser::PcapNg { big_endian: false }, 0, None)
+                (
+                    Format::PcapNg,
+                    Parser::PcapNg { big_endian: false },
+                    0,
+                    None,
+                )
             } else {
                 match pcap_parser::pcap::parse_pcap_header(&head) {
                     Ok((rest, header)) => {
@@ -229,7 +244,12 @@ impl Reader {
                             nanosecond,
                             big_endian: header.is_bigendian(),
                         };
-                        (format, Parser::Pcap(parse), head.len() - rest.len(), Some(iface))
+                        (
+                            format,
+                            Parser::Pcap(parse),
+                            head.len() - rest.len(),
+                            Some(iface),
+                        )
                     }
                     Err(pcap_parser::nom::Err::Incomplete(_)) => {
                         return Err(Error::Unsupported {
@@ -322,7 +342,10 @@ impl Reader {
     /// pipe gives.)
     /// A read error ends the input; what was read before it stays in the arena and is parsed.
     fn fill(&mut self, arena: &mut Vec<u8>, want: usize) {
-        let Some(missing) = want.checked_sub(arena.len()).filter(|&n| n > 0 && !self.eof) else {
+        let Some(missing) = want
+            .checked_sub(arena.len())
+            .filter(|&n| n > 0 && !self.eof)
+        else {
             return;
         };
         // `read_to_end` grows the arena past this as the input lasts.
@@ -346,7 +369,9 @@ impl Reader {
         // Read about what `max_frames` records take (from the average so far), so that little
         // is left over to carry into the next batch.
         let average = self.offset.checked_div(self.frames).unwrap_or(2048);
-        let frames = u64::try_from(max_frames).unwrap_or(u64::MAX).saturating_add(16);
+        let frames = u64::try_from(max_frames)
+            .unwrap_or(u64::MAX)
+            .saturating_add(16);
         let expected =
             usize::try_from(average.saturating_mul(frames) / 8 * 9).unwrap_or(usize::MAX);
         let max_bytes = max_bytes.min(expected).max(64 * 1024);

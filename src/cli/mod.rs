@@ -198,25 +198,30 @@ fn needs_tcp_state(id: FieldId) -> bool {
     let def = Registry::get().def(id);
     let a = def.abbrev;
     match def.proto {
-        crate::field::ProtoTag::Tcp => !(matches!(
-            a,
-            "tcp"
-                | "tcp.port"
-                | "tcp.srcport"
-                | "tcp.dstport"
-                | "tcp.seq_raw"
-                | "tcp.ack_raw"
-                | "tcp.hdr_len"
-                | "tcp.len"
-                | "tcp.window_size_value"
-                | "tcp.checksum"
-                | "tcp.urgent_pointer"
-        ) || a.starts_with("tcp.flags")
-            || a.starts_with("tcp.option")),
-        crate::field::ProtoTag::Dns | crate::field::ProtoTag::Http | crate::field::ProtoTag::Data => {
-            true
+        crate::field::ProtoTag::Tcp => {
+            !(matches!(
+                a,
+                "tcp"
+                    | "tcp.port"
+                    | "tcp.srcport"
+                    | "tcp.dstport"
+                    | "tcp.seq_raw"
+                    | "tcp.ack_raw"
+                    | "tcp.hdr_len"
+                    | "tcp.len"
+                    | "tcp.window_size_value"
+                    | "tcp.checksum"
+                    | "tcp.urgent_pointer"
+            ) || a.starts_with("tcp.flags")
+                || a.starts_with("tcp.option"))
         }
-        _ => matches!(a, "frame.protocols" | "_ws.malformed" | "_ws.malformed.reason"),
+        crate::field::ProtoTag::Dns
+        | crate::field::ProtoTag::Http
+        | crate::field::ProtoTag::Data => true,
+        _ => matches!(
+            a,
+            "frame.protocols" | "_ws.malformed" | "_ws.malformed.reason"
+        ),
     }
 }
 
