@@ -395,7 +395,12 @@ impl Reader {
             }
             match self.parser.parse(data) {
                 Ok((rest, block)) => {
-                    let size = data.len() - rest.len();
+                    let size = data.len().saturating_sub(rest.len());
+                    if size == 0 {
+                        // A parser that consumed nothing would loop here for ever.
+                        self.fail("a block of length 0".into());
+                        break;
+                    }
                     let frame = frame_of(
                         &mut self.interfaces,
                         self.legacy.as_ref(),
@@ -578,7 +583,7 @@ fn frame_of(
     };
     // The block's bytes are a slice of the arena: the frame is where they lie in it.
     let start = data.as_ptr().addr().wrapping_sub(arena_addr);
-    Ok(Some((meta, start..start + data.len())))
+    Ok(Some((meta, start..start.saturating_add(data.len()))))
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {

@@ -292,7 +292,7 @@ pub struct ListArgs {
     pub count: Option<u64>,
 
     /// Frames per decode batch (tuning and tests)
-    #[arg(long, value_name = "N", default_value_t = 2048, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = crate::engine::BATCH_FRAMES, hide = true)]
     pub batch_frames: usize,
 
     /// Accepted for tshark compatibility: name resolution is always off

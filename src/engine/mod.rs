@@ -166,7 +166,7 @@ pub struct Options {
     pub max_frames: Option<u64>,
     /// Frames per batch.
     pub batch_frames: usize,
-    /// Frame bytes per batch (a batch may exceed it by one frame).
+    /// Input bytes read per batch at most (the reader reads less when the frames it expects fit).
     pub batch_bytes: usize,
     /// What the decoders need to decode for the outputs and filter in use.
     pub decode: decode::DecodeOptions,
@@ -192,8 +192,8 @@ impl Default for Options {
         Options {
             threads: 0,
             max_frames: None,
-            batch_frames: 2048,
-            batch_bytes: 2 << 20,
+            batch_frames: BATCH_FRAMES,
+            batch_bytes: BATCH_BYTES,
             decode: decode::DecodeOptions::default(),
             collect_connections: false,
             reassembly: tcp::Reassembly::Off,
@@ -230,9 +230,15 @@ pub struct Report {
     pub reassembly_peak_held: usize,
 }
 
-/// Batches in flight between the reader thread and the decoder: two keep both busy while
-/// bounding memory to three batches.
+/// Batches waiting between stages (reader → decode, decode → ordered stage). With one batch
+/// being worked on in each of the three stages, at most five batches are alive at once.
 const QUEUE_DEPTH: usize = 1;
+
+/// Frames per batch by default: with `BATCH_BYTES`, it keeps the five batches alive within a
+/// few tens of MB while each still gives the pool enough frames to split.
+pub const BATCH_FRAMES: usize = 2048;
+/// Bytes of input per batch by default (a batch may exceed it by one record).
+pub const BATCH_BYTES: usize = 2 << 20;
 
 /// Run the whole pipeline over one capture. `progress` is called with the bytes read so far after
 /// each batch. Returns an error only when the sink fails (e.g. a closed pipe).
@@ -369,7 +375,7 @@ fn decode_batch(
 }
 
 /// Frames per rendering task: large enough that a task's overhead is noise, small enough that
-/// both cores get work from a 4096-frame batch.
+/// every core gets work from a batch of [`BATCH_FRAMES`].
 const RENDER_CHUNK: usize = 256;
 
 #[allow(clippy::too_many_arguments)]
