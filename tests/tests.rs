@@ -14,6 +14,7 @@ mod outputs;
 mod pairs;
 mod reassembly;
 mod samples;
+mod stateless;
 mod stats;
 mod tcp;
 mod threads;

@@ -171,6 +171,12 @@ impl<W: Write> Sink for CountSink<W> {
         self.n += 1;
         Ok(())
     }
+    fn counts_only(&self) -> bool {
+        true
+    }
+    fn shown(&mut self, n: u64) {
+        self.n += n;
+    }
     fn finish(&mut self) -> io::Result<()> {
         writeln!(self.out, "{}", self.n)?;
         self.out.flush()
@@ -223,6 +229,17 @@ fn needs_tcp_state(id: FieldId) -> bool {
             "frame.protocols" | "_ws.malformed" | "_ws.malformed.reason"
         ),
     }
+}
+
+/// Fields whose values the ordered stage computes (TCP and UDP streams, pairs, times, HTTP,
+/// later frames); every other field reads the decoded packet alone, so a filter over such fields
+/// can run before the ordered stage (see `engine::Options::stateless`; tests/stateless.rs checks
+/// the claim on every frame of every capture).
+pub fn needs_ordered(id: FieldId) -> bool {
+    Registry::get().def(id).stage != crate::field::Stage::Packet
+        || needs_tcp_state(id)
+        || needs_udp_stream(id)
+        || needs_http(id)
 }
 
 /// Fields whose values come from later frames: they need a first pass over the file.
@@ -334,6 +351,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         http: show_flow_fields,
         udp_streams: show_flow_fields,
         tcp_state: whole_packets || reads(&fields, filter.as_ref(), needs_tcp_state),
+        stateless: a.count_only && !reads(&fields, filter.as_ref(), needs_ordered),
         ..Options::default()
     };
     serve_reads(&path, &mut opts, &fields, filter.as_ref(), a.two_pass)?;

@@ -135,6 +135,16 @@ pub trait Sink {
         let _ = bytes;
         Ok(())
     }
+    /// A sink to which only the number of shown frames matters (`--count`) returns true: the
+    /// engine then calls [`Sink::shown`] once per batch instead of [`Sink::packet`] per frame,
+    /// and with [`Options::stateless`] filters whole batches on the pool without keeping them.
+    fn counts_only(&self) -> bool {
+        false
+    }
+    /// `n` more frames matched (for a sink that [`Sink::counts_only`]).
+    fn shown(&mut self, n: u64) {
+        let _ = n;
+    }
 }
 
 /// Renders one packet's output from its view alone; see [`Sink::renderer`].
@@ -185,6 +195,11 @@ pub struct Options {
     pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
     pub later: Option<std::sync::Arc<LaterLinks>>,
+    /// The filter reads nothing the ordered stage computes (streams, pairs, times, later
+    /// frames). With a sink that [`Sink::counts_only`] and no `max_frames`, every frame but an
+    /// IP fragment (whose reassembly needs capture order) is then decoded and filtered on the
+    /// pool and dropped there: the ordered stage never sees it.
+    pub stateless: bool,
 }
 
 impl Default for Options {
@@ -202,6 +217,7 @@ impl Default for Options {
             tcp_state: true,
             udp_streams: false,
             later: None,
+            stateless: false,
         }
     }
 }
@@ -285,6 +301,12 @@ pub fn run(
     let (decoded_tx, decoded_rx) = mpsc::sync_channel::<Decoded>(QUEUE_DEPTH);
     let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
     let decode_opts = opts.decode;
+    let count_on_pool = opts.stateless
+        && sink.counts_only()
+        && opts.max_frames.is_none()
+        && !ordered.tcp_state
+        && opts.later.is_none()
+        && ordered.udp.is_none();
 
     let result = std::thread::scope(|scope| {
         let producer = std::thread::Builder::new()
@@ -305,11 +327,18 @@ pub fn run(
             .name("wirelite-dispatch".into())
             .spawn_scoped(scope, move || {
                 while let Ok((batch, bytes_read)) = rx.recv() {
-                    let records = decode_batch(pool, &batch, decode_opts);
+                    let (records, counted) = if count_on_pool {
+                        let (fragments, tally) =
+                            decode_and_count(pool, &batch, decode_opts, matcher);
+                        (fragments, Some(tally))
+                    } else {
+                        (decode_batch(pool, &batch, decode_opts), None)
+                    };
                     if decoded_tx
                         .send(Decoded {
                             batch,
                             records,
+                            counted,
                             bytes_read,
                         })
                         .is_err()
@@ -352,8 +381,29 @@ pub fn run(
 /// A batch and its decoded records, in capture order.
 struct Decoded {
     batch: capture::Batch,
+    /// Every frame's record; on the counting fast path only the IP fragments'.
     records: Vec<PacketRecord>,
+    /// On the counting fast path: what the pool counted of the frames it did not keep.
+    counted: Option<Tally>,
     bytes_read: u64,
+}
+
+/// Frames decoded, matched and marked malformed (not counting truncation).
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    frames: u64,
+    shown: u64,
+    malformed: u64,
+}
+
+impl Tally {
+    fn add(self, o: Tally) -> Tally {
+        Tally {
+            frames: self.frames + o.frames,
+            shown: self.shown + o.shown,
+            malformed: self.malformed + o.malformed,
+        }
+    }
 }
 
 fn decode_batch(
@@ -371,6 +421,54 @@ fn decode_batch(
                 decode::decode_frame_with(meta.clone(), data, range.clone(), opts)
             })
             .collect()
+    })
+}
+
+/// The counting fast path (see [`Options::stateless`]): decode and filter each frame on the pool
+/// with an empty ordered-stage state, which is all the filter reads. IP fragments are kept, in
+/// order, for the ordered stage; every other frame is only counted.
+fn decode_and_count(
+    pool: &rayon::ThreadPool,
+    batch: &capture::Batch,
+    opts: decode::DecodeOptions,
+    matcher: &dyn Matcher,
+) -> (Vec<PacketRecord>, Tally) {
+    let arena = &batch.arena;
+    let state = FrameState::default();
+    pool.install(|| {
+        batch
+            .frames
+            .par_iter()
+            .with_min_len(RENDER_CHUNK)
+            .fold(
+                || (Vec::new(), Tally::default()),
+                |(mut kept, tally), (meta, range)| {
+                    let data = arena.get(range.clone()).unwrap_or(&[]);
+                    let rec = decode::decode_frame_with(meta.clone(), data, range.clone(), opts);
+                    if decode::fragment_of(&rec, data).is_some() {
+                        kept.push(rec);
+                        return (kept, tally);
+                    }
+                    let view = PacketView {
+                        rec: &rec,
+                        data,
+                        state: &state,
+                    };
+                    let t = Tally {
+                        frames: 1,
+                        shown: u64::from(matcher.matches(&view)),
+                        malformed: u64::from(rec.malformed.is_some_and(|m| !m.is_truncation())),
+                    };
+                    (kept, tally.add(t))
+                },
+            )
+            .reduce(
+                || (Vec::new(), Tally::default()),
+                |(mut a, ta), (b, tb)| {
+                    a.extend(b);
+                    (a, ta.add(tb))
+                },
+            )
     })
 }
 
@@ -394,9 +492,20 @@ fn consume(
     while let Ok(Decoded {
         batch,
         mut records,
+        counted,
         bytes_read,
     }) = rx.recv()
     {
+        if let Some(t) = counted {
+            // Frames the pool counted carry no state to the ordered stage but the origin of time.
+            if let Some((meta, _)) = batch.frames.first() {
+                ordered.first_ts.get_or_insert(meta.ts_ns.unwrap_or(0));
+            }
+            report.frames_read += t.frames;
+            report.frames_shown += t.shown;
+            report.malformed += t.malformed;
+            sink.shown(t.shown);
+        }
         let arena = &batch.arena;
         let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
         // The ordered stage, in capture order.
@@ -452,6 +561,16 @@ fn consume(
                 sink.write_rendered(bytes.as_bytes())?;
                 report.frames_shown += shown;
             }
+        } else if sink.counts_only() {
+            let shown = pool.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .with_min_len(RENDER_CHUNK)
+                    .filter(|&i| matcher.matches(&view(i)))
+                    .count()
+            }) as u64;
+            sink.shown(shown);
+            report.frames_shown += shown;
         } else {
             let shown: Vec<bool> = pool.install(|| {
                 (0..n)
