@@ -34,22 +34,27 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
-/// Run a parsed command line and say how the process should exit.
+/// Run a parsed command line, writing to standard output, and say how the process should exit.
 pub fn run(cli: Cli) -> ExitCode {
+    run_with(cli, &mut io::stdout().lock())
+}
+
+/// Run a parsed command line writing what it shows to `out` (errors go to standard error).
+pub fn run_with(cli: Cli, out: &mut dyn Write) -> ExitCode {
     let result = match cli.command {
-        Command::List(a) => list(a),
-        Command::Fields => print_fields().map(|()| ExitCode::SUCCESS),
-        Command::FilterCheck { filter } => filter_check(&filter),
-        Command::Tcp(a) => tcp_table(a),
-        Command::Flow(a) => flow(a),
-        Command::Follow(a) => follow(a),
-        Command::Ping(a) => ping(a),
-        Command::Dns(a) => dns(a),
-        Command::Http(a) => http(a),
-        Command::Conv(a) => conv(a, false),
-        Command::Stats(a) => stats(a),
-        Command::Io(a) => io_chart(a),
-        Command::Endpoints(a) => conv(a, true),
+        Command::List(a) => list(a, out),
+        Command::Fields => print_fields(out).map(|()| ExitCode::SUCCESS),
+        Command::FilterCheck { filter } => filter_check(&filter, out),
+        Command::Tcp(a) => tcp_table(a, out),
+        Command::Flow(a) => flow(a, out),
+        Command::Follow(a) => follow(a, out),
+        Command::Ping(a) => ping(a, out),
+        Command::Dns(a) => dns(a, out),
+        Command::Http(a) => http(a, out),
+        Command::Conv(a) => conv(a, false, out),
+        Command::Stats(a) => stats(a, out),
+        Command::Io(a) => io_chart(a, out),
+        Command::Endpoints(a) => conv(a, true, out),
     };
     match result {
         Ok(code) => code,
@@ -150,11 +155,10 @@ fn compile_filter(text: &str) -> Result<Filter> {
     Filter::compile(text).map_err(|e| usage(e.render(text)))
 }
 
-fn filter_check(text: &str) -> Result<ExitCode> {
+fn filter_check(text: &str, out: &mut dyn Write) -> Result<ExitCode> {
     let f = compile_filter(text)?;
     let reg = Registry::get();
     let names: Vec<&str> = f.fields().iter().map(|&id| reg.def(id).abbrev).collect();
-    let mut out = io::stdout().lock();
     writeln!(out, "{}", f.explain())?;
     writeln!(out, "fields: {}", names.join(" "))?;
     Ok(ExitCode::SUCCESS)
@@ -306,13 +310,12 @@ pub fn decode_options(
     }
 }
 
-fn list(a: ListArgs) -> Result<ExitCode> {
+fn list(a: ListArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let fields = resolve_fields(&a.fields)?;
     // A bad filter is reported before any packet is read.
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
-    let stdout = io::stdout().lock();
-    let out = io::BufWriter::with_capacity(256 * 1024, stdout);
+    let buffered = io::BufWriter::with_capacity(256 * 1024, &mut *out);
     // Only the summary, the detail tree and full JSON show every layer of a packet.
     let whole_packets = match a.format.as_str() {
         _ if a.count_only => false,
@@ -324,21 +327,24 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     // The detail tree and JSON show HTTP messages and udp.stream; the summary list does not.
     let show_flow_fields = whole_packets && (a.verbose || a.format != "text");
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
-        _ if a.count_only => Box::new(CountSink { out, n: 0 }),
+        _ if a.count_only => Box::new(CountSink {
+            out: buffered,
+            n: 0,
+        }),
         ("fields", _) => {
             if fields.is_empty() {
                 bail!(usage("-T fields needs at least one -e FIELD"));
             }
             Box::new(FieldsSink::new(
-                out,
+                buffered,
                 fields.clone(),
                 fields_options(&a.field_opts)?,
             ))
         }
-        ("json", _) => Box::new(JsonSink::new(out, JsonStyle::Array, fields.clone())),
-        ("ndjson" | "ek", _) => Box::new(JsonSink::new(out, JsonStyle::Lines, fields.clone())),
-        ("text", true) => Box::new(DetailSink::new(out)),
-        ("text", false) => Box::new(SummarySink::new(out)),
+        ("json", _) => Box::new(JsonSink::new(buffered, JsonStyle::Array, fields.clone())),
+        ("ndjson" | "ek", _) => Box::new(JsonSink::new(buffered, JsonStyle::Lines, fields.clone())),
+        ("text", true) => Box::new(DetailSink::new(buffered)),
+        ("text", false) => Box::new(SummarySink::new(buffered)),
         (other, _) => bail!(usage(format!(
             "-T {other}: unknown format (text, fields, json, ndjson)"
         ))),
@@ -356,7 +362,8 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     };
     serve_reads(&path, &mut opts, &fields, filter.as_ref(), a.two_pass)?;
     let report = run_pipeline(&path, &opts, filter.as_ref(), sink.as_mut())?;
-    Ok(exit_for(&report))
+    drop(sink); // flushed by the engine's finish()
+    Ok(exit_for(&report, out))
 }
 
 /// Read a capture through the pipeline into `sink`, with progress on a terminal.
@@ -385,11 +392,11 @@ fn run_pipeline(
 }
 
 /// Exit 1 when the capture could not be read to the end, after saying why; 0 otherwise.
-fn exit_for(report: &engine::Report) -> ExitCode {
+fn exit_for(report: &engine::Report, out: &mut dyn Write) -> ExitCode {
     match &report.capture_error {
         Some(err) => {
             // Everything read before the damage has been written; say what stopped the read.
-            let _ = io::stdout().flush();
+            let _ = out.flush();
             eprintln!("wirelite: {err}");
             ExitCode::from(1)
         }
@@ -441,11 +448,10 @@ fn filter_and_format(filter: Option<&str>, format: &str) -> Result<(Option<Filte
 }
 
 /// Write a chart or diagram to `-o FILE`, or to standard output.
-fn write_output(file: Option<&str>, text: &str) -> Result<()> {
+fn write_output(file: Option<&str>, text: &str, out: &mut dyn Write) -> Result<()> {
     match file {
         Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
         None => {
-            let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }
@@ -455,11 +461,12 @@ fn write_output(file: Option<&str>, text: &str) -> Result<()> {
 
 /// Write a table as pretty JSON or as its text form, whichever was asked for.
 fn write_table(
+    out: &mut dyn Write,
     json: bool,
     doc: impl FnOnce() -> serde_json::Value,
     text: impl FnOnce() -> String,
 ) -> Result<()> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(out);
     if json {
         serde_json::to_writer_pretty(&mut out, &doc())?;
         out.write_all(b"\n")?;
@@ -470,7 +477,7 @@ fn write_table(
     Ok(())
 }
 
-fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
+fn tcp_table(a: args::TcpArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
     let (report, sink) = connection_pass(&path, &a.capture, filter.as_ref(), None)?;
@@ -482,6 +489,7 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
     let first = report.first_ts_ns.unwrap_or(0);
     use crate::output::tcp::{Totals, conn_json, table, totals_json};
     write_table(
+        out,
         json,
         || {
             serde_json::json!({
@@ -491,10 +499,10 @@ fn tcp_table(a: args::TcpArgs) -> Result<ExitCode> {
         },
         || table(&conns, first, a.handshakes, a.explain),
     )?;
-    Ok(exit_for(&report))
+    Ok(exit_for(&report, out))
 }
 
-fn follow(a: args::FollowArgs) -> Result<ExitCode> {
+fn follow(a: args::FollowArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::follow::{FollowSink, Transport, render};
     let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "ascii" | "hex" | "raw") {
@@ -534,7 +542,6 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
             transport.name().to_uppercase()
         )));
     }
-    let mut out = io::stdout().lock();
     out.write_all(render(&sink, &a.format).as_bytes())?;
     out.flush()?;
     if report.reassembly_cap_hits > 0 {
@@ -544,7 +551,7 @@ fn follow(a: args::FollowArgs) -> Result<ExitCode> {
             opts.reassembly_cap, report.reassembly_cap_hits, report.reassembly_missed_bytes
         );
     }
-    Ok(exit_for(&report))
+    Ok(exit_for(&report, out))
 }
 
 /// The pairing sinks see every packet; the filter picks the frames whose transactions are shown.
@@ -587,7 +594,7 @@ fn picked_run<S: Sink + Default>(
 }
 
 /// `ping`: each echo request with its reply, and per host pair statistics.
-fn ping(a: args::PairArgs) -> Result<ExitCode> {
+fn ping(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
@@ -600,12 +607,12 @@ fn ping(a: args::PairArgs) -> Result<ExitCode> {
         .filter(|e| keep(&e.request_frame) || e.reply.is_some_and(|r| keep(&r.0)))
         .cloned()
         .collect();
-    write_table(json, || ping_json(&echoes), || ping_text(&echoes))?;
-    Ok(exit_for(&report))
+    write_table(out, json, || ping_json(&echoes), || ping_text(&echoes))?;
+    Ok(exit_for(&report, out))
 }
 
 /// `dns`: each query with its response.
-fn dns(a: args::PairArgs) -> Result<ExitCode> {
+fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
@@ -626,15 +633,16 @@ fn dns(a: args::PairArgs) -> Result<ExitCode> {
         .filter(keep)
         .collect();
     write_table(
+        out,
         json,
         || dns_json(&queries, &unsolicited),
         || dns_text(&queries, &unsolicited),
     )?;
-    Ok(exit_for(&report))
+    Ok(exit_for(&report, out))
 }
 
 /// `http`: each request with its response.
-fn http(a: args::PairArgs) -> Result<ExitCode> {
+fn http(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::http::{HttpSink, http_json, http_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
@@ -646,12 +654,17 @@ fn http(a: args::PairArgs) -> Result<ExitCode> {
         .filter(|x| x.frames().any(|f| sink.frames.contains(&f)))
         .cloned()
         .collect();
-    write_table(json, || http_json(&exchanges), || http_text(&exchanges))?;
-    Ok(exit_for(&report))
+    write_table(
+        out,
+        json,
+        || http_json(&exchanges),
+        || http_text(&exchanges),
+    )?;
+    Ok(exit_for(&report, out))
 }
 
 /// `conv` and `endpoints`: the conversation table, or the endpoints it adds up to.
-fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
+fn conv(a: args::ConvArgs, endpoints: bool, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::conv::{self as c, By, ConvSink, SortBy};
     let path = capture_path(&a.capture)?;
     let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
@@ -677,6 +690,7 @@ fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
         let mut eps = c::endpoints(&convs);
         c::sort_endpoints(&mut eps, sort);
         write_table(
+            out,
             json,
             || c::endpoints_json(by, &eps),
             || c::endpoints_text(by, &eps),
@@ -684,15 +698,16 @@ fn conv(a: args::ConvArgs, endpoints: bool) -> Result<ExitCode> {
     } else {
         c::sort_conversations(&mut convs, sort);
         write_table(
+            out,
             json,
             || c::conv_json(by, &convs),
             || c::conv_text(by, &convs),
         )?;
     }
-    Ok(exit_for(&report))
+    Ok(exit_for(&report, out))
 }
 
-fn stats(a: args::StatsArgs) -> Result<ExitCode> {
+fn stats(a: args::StatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::stats::{StatsSink, stats_json, stats_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
@@ -709,14 +724,15 @@ fn stats(a: args::StatsArgs) -> Result<ExitCode> {
     let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
     let format = report.format.map_or("unknown", |f| f.name());
     write_table(
+        out,
         json,
         || stats_json(&sink, &path, format),
         || stats_text(&sink, &path, format),
     )?;
-    Ok(exit_for(&report))
+    Ok(exit_for(&report, out))
 }
 
-fn io_chart(a: args::IoArgs) -> Result<ExitCode> {
+fn io_chart(a: args::IoArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::io::{self as chart, IoSink, Metric};
     let path = capture_path(&a.capture)?;
     let interval = chart::parse_interval(&a.interval).ok_or_else(|| {
@@ -767,8 +783,8 @@ fn io_chart(a: args::IoArgs) -> Result<ExitCode> {
         "svg" => chart::svg(&sink, metric, &path),
         _ => chart::bars(&sink, metric, &path),
     };
-    write_output(a.output.as_deref(), &text)?;
-    Ok(exit_for(&report))
+    write_output(a.output.as_deref(), &text, out)?;
+    Ok(exit_for(&report, out))
 }
 
 /// Read a capture for its TCP connections: the streams of packets matching `filter`, and the
@@ -795,7 +811,7 @@ fn connection_pass(
     Ok((report, sink))
 }
 
-fn flow(a: args::FlowArgs) -> Result<ExitCode> {
+fn flow(a: args::FlowArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "text" | "svg") {
         bail!(usage(format!(
@@ -816,12 +832,12 @@ fn flow(a: args::FlowArgs) -> Result<ExitCode> {
     } else {
         crate::output::tcp::flow_text(conn, &sink.rows, a.explain)
     };
-    write_output(a.output.as_deref(), &text)?;
-    Ok(exit_for(&report))
+    write_output(a.output.as_deref(), &text, out)?;
+    Ok(exit_for(&report, out))
 }
 
-fn print_fields() -> Result<()> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
+fn print_fields(out: &mut dyn Write) -> Result<()> {
+    let mut out = io::BufWriter::new(out);
     for (_, def) in Registry::get().iter() {
         writeln!(out, "{}\t{}\t{}", def.abbrev, def.ty.describe(), def.label)
             .context("writing the field list")?;
