@@ -10,6 +10,7 @@ mod filters;
 mod follow;
 mod http;
 mod io;
+mod mutations;
 mod outputs;
 mod pairs;
 mod reassembly;
