@@ -101,7 +101,8 @@ impl Render for FieldsRender {
                 if j > 0 {
                     line.push_str(&self.opts.aggregator);
                 }
-                line.push_str(v);
+                // Values carry capture bytes: control characters are escaped for the terminal.
+                line.push_str(&super::safe_text(v));
             }
             if let Some(q) = self.opts.quote {
                 line.push(q);
