@@ -94,11 +94,24 @@ pub struct Defrag {
     order: VecDeque<(u64, Key)>,
     next_seq: u64,
     held: usize,
+    /// Bytes all unfinished datagrams may hold (see [`crate::limits::Limits::defrag_bytes`]);
+    /// 0 means [`MAX_HELD_TOTAL`].
+    held_cap: usize,
     /// Datagrams given up: evicted at a cap, or inconsistent.
     pub dropped: u64,
+    /// Of those, the ones evicted because fragments filled `held_cap` or [`MAX_PENDING`].
+    pub evicted: u64,
 }
 
 impl Defrag {
+    /// Reassembly holding at most `bytes` of fragments at once.
+    pub fn with_cap(bytes: usize) -> Defrag {
+        Defrag {
+            held_cap: bytes,
+            ..Defrag::default()
+        }
+    }
+
     /// Add one fragment; returns the datagram it completes, if it does.
     pub fn add(&mut self, f: &Fragment<'_>) -> Option<Datagram> {
         let captured = u32::try_from(f.payload.len()).unwrap_or(u32::MAX);
@@ -171,12 +184,18 @@ impl Defrag {
     }
 
     fn enforce_caps(&mut self) {
-        while self.held > MAX_HELD_TOTAL || self.pending.len() > MAX_PENDING {
+        let cap = if self.held_cap == 0 {
+            MAX_HELD_TOTAL
+        } else {
+            self.held_cap
+        };
+        while self.held > cap || self.pending.len() > MAX_PENDING {
             let Some((seq, key)) = self.order.pop_front() else {
                 break;
             };
             if self.pending.get(&key).is_some_and(|p| p.seq == seq) {
                 self.give_up(key);
+                self.evicted += 1;
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod defrag;
 pub mod engine;
 pub mod field;
 pub mod filter;
+pub mod limits;
 pub mod output;
 pub mod tcp;
 pub mod wire;

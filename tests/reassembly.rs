@@ -75,7 +75,10 @@ fn run(cap: usize) -> engine::Report {
     let reader = Reader::from_read("hostile.pcap", Box::new(std::io::Cursor::new(bytes))).unwrap();
     let opts = Options {
         reassembly: Reassembly::All,
-        reassembly_cap: cap,
+        limits: wirelite::limits::Limits {
+            reassembly_bytes: cap,
+            ..Default::default()
+        },
         ..Options::default()
     };
     engine::run(reader, &opts, &MatchAll, &mut Nothing, &mut |_, _| {}).unwrap()

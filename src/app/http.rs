@@ -87,13 +87,42 @@ pub struct SegmentInput<'a> {
     pub ts_ns: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HttpTracker {
     conns: HashMap<u32, Conn>,
     next_entry: u64,
+    /// Bytes all parsers hold for heads being read, and the most they may hold
+    /// ([`crate::limits::Limits::http_bytes`]).
+    buffered: usize,
+    buffered_cap: usize,
+    /// Heads given up because `buffered` reached its cap.
+    pub heads_dropped: u64,
+}
+
+impl Default for HttpTracker {
+    fn default() -> Self {
+        HttpTracker::with_cap(crate::limits::Limits::default().http_bytes)
+    }
+}
+
+impl Conn {
+    fn buffered(&self) -> usize {
+        self.dirs.iter().map(Direction::buffered).sum()
+    }
 }
 
 impl HttpTracker {
+    /// A tracker whose parsers hold at most `bytes` of unfinished heads together.
+    pub fn with_cap(bytes: usize) -> HttpTracker {
+        HttpTracker {
+            conns: HashMap::default(),
+            next_entry: 0,
+            buffered: 0,
+            buffered_cap: bytes,
+            heads_dropped: 0,
+        }
+    }
+
     /// Feed one segment's delivered bytes; returns the messages it completes, in stream order.
     pub fn segment(&mut self, s: &SegmentInput<'_>) -> Vec<HttpMessage> {
         // A connection is tracked from its first payload byte.
@@ -106,12 +135,14 @@ impl HttpTracker {
             if self.conns.len() >= MAX_CONNS {
                 self.conns.clear();
             }
+            self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
         let conn = self.conns.entry(s.stream).or_default();
         conn.last_seen = s.ts_ns;
         let side = usize::from(s.dir & 1);
         let mut done = Vec::new();
         if let Some(dir) = conn.dirs.get_mut(side) {
+            let before = dir.buffered();
             for e in s.delivered {
                 match e {
                     Event::Data(bytes) => dir.feed(bytes, &mut conn.last_method, &mut done),
@@ -120,6 +151,13 @@ impl HttpTracker {
             }
             if s.fin {
                 dir.end(&mut done);
+            }
+            self.buffered = (self.buffered + dir.buffered()).saturating_sub(before);
+            if self.buffered > self.buffered_cap {
+                // Heads being read fill their share: give this one up, as after a gap.
+                self.buffered = self.buffered.saturating_sub(dir.buffered());
+                dir.gap();
+                self.heads_dropped += 1;
             }
         }
         if let Some(e) = conn.ended.get_mut(side) {
@@ -194,8 +232,10 @@ impl HttpTracker {
                 };
             }
         }
-        if s.rst || conn.ended == [true, true] {
-            self.conns.remove(&s.stream);
+        if (s.rst || conn.ended == [true, true])
+            && let Some(c) = self.conns.remove(&s.stream)
+        {
+            self.buffered = self.buffered.saturating_sub(c.buffered());
         }
         out
     }

@@ -136,6 +136,19 @@ pub struct CaptureArgs {
     /// Decode threads (default: one per core); the output is the same for any number
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// Memory the analysis state may use, in MB (TCP connections, reassembly, IP fragments,
+    /// HTTP heads, table rows); past a part's share the oldest state is dropped and what was
+    /// cut short is reported on stderr
+    #[arg(long, value_name = "MB", default_value_t = crate::limits::DEFAULT_MAX_MEMORY >> 20)]
+    pub max_memory: u64,
+}
+
+impl CaptureArgs {
+    /// The limits `--max-memory` gives.
+    pub fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits::of(self.max_memory.saturating_mul(1 << 20))
+    }
 }
 
 #[derive(Debug, Args)]

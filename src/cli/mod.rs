@@ -351,6 +351,7 @@ fn list(a: ListArgs, out: &mut dyn Write) -> Result<ExitCode> {
     };
     let mut opts = Options {
         threads: a.capture.threads,
+        limits: a.capture.limits(),
         max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
@@ -393,6 +394,9 @@ fn run_pipeline(
 
 /// Exit 1 when the capture could not be read to the end, after saying why; 0 otherwise.
 fn exit_for(report: &engine::Report, out: &mut dyn Write) -> ExitCode {
+    for line in report.cut_short.lines(&report.limits) {
+        eprintln!("wirelite: {line}");
+    }
     match &report.capture_error {
         Some(err) => {
             // Everything read before the damage has been written; say what stopped the read.
@@ -526,6 +530,7 @@ fn follow(a: args::FollowArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let stream: u32 = number.parse().map_err(|_| bad_stream())?;
     let opts = Options {
         threads: a.capture.threads,
+        limits: a.capture.limits(),
         decode: decode_options(false, &[], None),
         reassembly: match transport {
             Transport::Tcp => crate::tcp::Reassembly::Stream(stream),
@@ -544,13 +549,6 @@ fn follow(a: args::FollowArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     out.write_all(render(&sink, &a.format).as_bytes())?;
     out.flush()?;
-    if report.reassembly_cap_hits > 0 {
-        eprintln!(
-            "wirelite: reassembly: bytes held out of order reached the cap of {} bytes {} time(s); \
-             {} bytes were declared missing",
-            opts.reassembly_cap, report.reassembly_cap_hits, report.reassembly_missed_bytes
-        );
-    }
     Ok(exit_for(&report, out))
 }
 
@@ -558,12 +556,19 @@ fn follow(a: args::FollowArgs, out: &mut dyn Write) -> Result<ExitCode> {
 struct Picked<S> {
     inner: S,
     filter: Option<Filter>,
+    /// The frames the filter picked; without a filter every frame is picked and none is kept.
     frames: std::collections::HashSet<u64>,
+}
+
+impl<S> Picked<S> {
+    fn picked(&self, frame: u64) -> bool {
+        self.filter.is_none() || self.frames.contains(&frame)
+    }
 }
 
 impl<S: Sink> Sink for Picked<S> {
     fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
-        if self.filter.as_ref().is_none_or(|f| f.matches(view)) {
+        if self.filter.as_ref().is_some_and(|f| f.matches(view)) {
             self.frames.insert(view.rec.meta.number);
         }
         self.inner.packet(view)
@@ -579,6 +584,7 @@ fn picked_run<S: Sink + Default>(
 ) -> Result<(engine::Report, Picked<S>)> {
     let mut opts = Options {
         threads: capture.threads,
+        limits: capture.limits(),
         decode: crate::decode::DecodeOptions { app: true },
         http,
         ..Options::default()
@@ -599,7 +605,7 @@ fn ping(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
     let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter, false)?;
-    let keep = |f: &u64| sink.frames.contains(f);
+    let keep = |f: &u64| sink.picked(*f);
     let echoes: Vec<_> = sink
         .inner
         .echoes
@@ -617,7 +623,7 @@ fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
     let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter, false)?;
-    let keep = |f: &u64| sink.frames.contains(f);
+    let keep = |f: &u64| sink.picked(*f);
     let queries: Vec<_> = sink
         .inner
         .queries
@@ -651,7 +657,7 @@ fn http(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
         .inner
         .exchanges
         .iter()
-        .filter(|x| x.frames().any(|f| sink.frames.contains(&f)))
+        .filter(|x| x.frames().any(|f| sink.picked(f)))
         .cloned()
         .collect();
     write_table(
@@ -678,6 +684,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut dyn Write) -> Result<ExitC
     })?;
     let mut opts = Options {
         threads: a.capture.threads,
+        limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         udp_streams: by == By::Udp,
         ..Options::default()
@@ -714,6 +721,7 @@ fn stats(a: args::StatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
     // The hierarchy shows HTTP, which needs the HTTP parser.
     let mut opts = Options {
         threads: a.capture.threads,
+        limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         http: true,
         ..Options::default()
@@ -759,6 +767,7 @@ fn io_chart(a: args::IoArgs, out: &mut dyn Write) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
     let mut opts = Options {
         threads: a.capture.threads,
+        limits: a.capture.limits(),
         ..Options::default()
     };
     opts.decode.app = filters
@@ -797,6 +806,7 @@ fn connection_pass(
 ) -> Result<(engine::Report, StreamSink)> {
     let mut opts = Options {
         threads: capture.threads,
+        limits: capture.limits(),
         decode: decode_options(false, &[], filter),
         collect_connections: true,
         ..Options::default()

@@ -184,8 +184,8 @@ pub struct Options {
     pub collect_connections: bool,
     /// Put TCP byte streams back in order (`follow`, missed bytes in `tcp`).
     pub reassembly: tcp::Reassembly,
-    /// Bytes all connections may hold out of order before gaps are declared.
-    pub reassembly_cap: usize,
+    /// What the stateful tables may hold (`--max-memory`).
+    pub limits: crate::limits::Limits,
     /// Parse HTTP/1.x on every TCP connection (reassembles every connection).
     pub http: bool,
     /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
@@ -212,7 +212,7 @@ impl Default for Options {
             decode: decode::DecodeOptions::default(),
             collect_connections: false,
             reassembly: tcp::Reassembly::Off,
-            reassembly_cap: tcp::MAX_HELD_TOTAL,
+            limits: crate::limits::Limits::default(),
             http: false,
             tcp_state: true,
             udp_streams: false,
@@ -244,6 +244,9 @@ pub struct Report {
     pub reassembly_cap_hits: u64,
     /// The most bytes held out of order at once.
     pub reassembly_peak_held: usize,
+    /// What was given up to stay within `Options::limits`, and those limits.
+    pub cut_short: crate::limits::CutShort,
+    pub limits: crate::limits::Limits,
 }
 
 /// Batches waiting between stages (reader → decode, decode → ordered stage). With one batch
@@ -272,6 +275,7 @@ pub fn run(
         .map_err(std::io::Error::other)?;
     let mut report = Report {
         format: Some(reader.format()),
+        limits: opts.limits,
         ..Report::default()
     };
     let mut ordered = Ordered {
@@ -286,10 +290,14 @@ pub fn run(
             } else {
                 opts.reassembly
             },
-            opts.reassembly_cap,
+            opts.limits.reassembly_bytes,
         )
-        .reassembling_dns(opts.decode.app),
-        http: opts.http.then(Default::default),
+        .reassembling_dns(opts.decode.app)
+        .limited(opts.limits.tcp_conns, opts.limits.table_rows),
+        http: opts
+            .http
+            .then(|| crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes)),
+        defrag: crate::defrag::Defrag::with_cap(opts.limits.defrag_bytes.max(1)),
         udp: opts.udp_streams.then(Default::default),
         later: opts.later.clone(),
         dns_tcp: opts.decode.app.then(Default::default),
@@ -371,6 +379,18 @@ pub fn run(
         report.reassembly_cap_hits,
     ) = ordered.tcp.reassembly_totals();
     report.reassembly_peak_held = ordered.tcp.peak_held;
+    report.cut_short = crate::limits::CutShort {
+        tcp_conns_forgotten: ordered.tcp.forgotten,
+        reassembly_cap_hits: report.reassembly_cap_hits,
+        reassembly_missed_bytes: if report.reassembly_cap_hits > 0 {
+            report.reassembly_missed_bytes
+        } else {
+            0
+        },
+        datagrams_dropped: ordered.defrag.evicted,
+        http_heads_dropped: ordered.http.as_ref().map_or(0, |h| h.heads_dropped),
+        table_rows_dropped: ordered.tcp.rows_dropped,
+    };
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();
     }

@@ -320,6 +320,13 @@ pub struct Tracker {
     pub peak_held: usize,
     /// Gaps and missed bytes of connections no longer in the table.
     retired_gaps: (u64, u64),
+    /// Connections tracked at most; past it the least recently seen are forgotten.
+    live_cap: usize,
+    /// Open connections forgotten because the table was full.
+    pub forgotten: u64,
+    /// Retired summaries kept at most (with `keep_retired`), and those not kept.
+    rows_cap: usize,
+    pub rows_dropped: u64,
 }
 
 impl Default for Tracker {
@@ -337,6 +344,10 @@ impl Default for Tracker {
             cap_hits: 0,
             peak_held: 0,
             retired_gaps: (0, 0),
+            live_cap: crate::limits::Limits::default().tcp_conns,
+            forgotten: 0,
+            rows_cap: crate::limits::Limits::default().table_rows,
+            rows_dropped: 0,
         }
     }
 }
@@ -403,6 +414,13 @@ impl Tracker {
         self
     }
 
+    /// Track at most `conns` connections at once and keep at most `rows` retired summaries.
+    pub fn limited(mut self, conns: usize, rows: usize) -> Tracker {
+        self.live_cap = conns.max(1);
+        self.rows_cap = rows;
+        self
+    }
+
     /// Reassembly totals: gaps declared, bytes they skipped, and global cap hits.
     pub fn reassembly_totals(&self) -> (u64, u64, u64) {
         let (mut gaps, mut missed) = (0u64, 0u64);
@@ -423,7 +441,47 @@ impl Tracker {
 
     fn retire(&mut self, summary: ConnSummary) {
         if self.keep_retired {
-            self.retired.push(summary);
+            if self.retired.len() < self.rows_cap {
+                self.retired.push(summary);
+            } else {
+                self.rows_dropped += 1;
+            }
+        }
+    }
+
+    /// A connection leaves the table: its reassembly totals and summary are kept.
+    fn drop_conn(&mut self, c: Conn) {
+        let (held, gaps, missed) = c.reassembly_state();
+        self.held_total = self.held_total.saturating_sub(held);
+        self.retired_gaps.0 += gaps;
+        self.retired_gaps.1 += missed;
+        self.retire(c.summary);
+    }
+
+    /// The table is full: forget the least recently seen sixteenth of the connections (at least
+    /// one). O(connections), once per sixteenth of them: constant per new connection.
+    fn forget_oldest(&mut self) {
+        let n = (self.conns.len() / 16).max(1);
+        let mut seen: Vec<(i64, u32)> =
+            self.conns.values().map(|c| (c.last_ts, c.stream)).collect();
+        if seen.len() < n {
+            return;
+        }
+        let cutoff = *seen.select_nth_unstable(n - 1).1;
+        let gone: Vec<Key> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| (c.last_ts, c.stream) <= cutoff)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in gone {
+            if let Some(c) = self.conns.remove(&k) {
+                let (a, b) = c.summary.sides();
+                let closed =
+                    a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
+                self.forgotten += u64::from(!closed);
+                self.drop_conn(c);
+            }
         }
     }
 
@@ -460,6 +518,7 @@ impl Tracker {
             _ => i64::MIN,
         };
         let (retired, keep) = (&mut self.retired, self.keep_retired);
+        let (rows_cap, rows_dropped) = (self.rows_cap, &mut self.rows_dropped);
         let (held_total, retired_gaps) = (&mut self.held_total, &mut self.retired_gaps);
         self.conns.retain(|_, c| {
             let closed = is_closed(c);
@@ -476,7 +535,11 @@ impl Tracker {
                 retired_gaps.0 += gaps;
                 retired_gaps.1 += missed;
                 if keep {
-                    retired.push(c.summary.clone());
+                    if retired.len() < rows_cap {
+                        retired.push(c.summary.clone());
+                    } else {
+                        *rows_dropped += 1;
+                    }
                 }
             }
             keep_conn
@@ -511,14 +574,13 @@ impl Tracker {
             flags |= analysis::REUSED_PORTS;
             // The old conversation is over: keep its summary, its 4-tuple now names a new one.
             if let Some(old) = self.conns.remove(&k) {
-                let (held, gaps, missed) = old.reassembly_state();
-                self.held_total = self.held_total.saturating_sub(held);
-                self.retired_gaps.0 += gaps;
-                self.retired_gaps.1 += missed;
-                self.retire(old.summary);
+                self.drop_conn(old);
             }
         }
         if reused || !self.conns.contains_key(&k) {
+            if self.conns.len() >= self.live_cap {
+                self.forget_oldest();
+            }
             let stream = self.next_stream;
             self.next_stream = self.next_stream.saturating_add(1);
             self.conns.insert(
@@ -837,6 +899,18 @@ impl SegmentInfo {
 mod tests {
     use super::*;
     use crate::decode::TcpOptions;
+
+    /// The memory budget counts a tracked connection and a kept summary at fixed sizes; they
+    /// must not be smaller than what the structures take (a hash slot, the history's heap).
+    #[test]
+    fn budgeted_sizes_cover_the_structures() {
+        let history = 64 * std::mem::size_of::<(usize, u8)>();
+        let conn = std::mem::size_of::<(Key, Conn)>() + 16 + history;
+        let row = std::mem::size_of::<ConnSummary>() + history;
+        eprintln!("tracked connection {conn} bytes, summary row {row} bytes");
+        assert!(conn <= crate::limits::TCP_CONN_BYTES, "{conn}");
+        assert!(row <= crate::limits::TABLE_ROW_BYTES, "{row}");
+    }
 
     fn ep(last: u8, port: u16) -> Endpoint {
         let mut addr = [0u8; 16];

@@ -281,6 +281,11 @@ impl Direction {
     }
 
     /// Bytes were lost before the capture saw them: the message in progress cannot be framed.
+    /// Bytes held for a head or chunk line not yet complete.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     pub fn gap(&mut self) {
         self.current = None;
         self.buf.clear();

@@ -1,0 +1,255 @@
+//! Resource limits, one test each: a record or block claiming gigabytes, a DNS compression loop,
+//! a long IPv6 extension-header chain, a million tiny TCP streams, a reassembly flood, heads
+//! that never end, fragments that never complete. Each run must end, keep memory within the
+//! documented share of `--max-memory` (checked on the tables' own counts), and say on stderr
+//! what it cut short.
+
+use etherparse::{Ethernet2Header, PacketBuilder, PacketBuilderStep};
+use wirelite::capture::Reader;
+use wirelite::engine::{self, MatchAll, Options};
+use wirelite::limits::Limits;
+
+use crate::support;
+
+fn eth() -> PacketBuilderStep<Ethernet2Header> {
+    PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+}
+
+fn tcp_frame(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    seq: u32,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = eth().ipv4(src, dst, 64).tcp(sport, dport, seq, 64240);
+    let b = if syn { b.syn() } else { b.ack(1) };
+    let mut f = Vec::new();
+    b.write(&mut f, payload).unwrap();
+    f
+}
+
+fn le32(v: u32) -> [u8; 4] {
+    v.to_le_bytes()
+}
+
+#[test]
+fn a_pcapng_block_claiming_gigabytes_is_refused_where_it_is() {
+    // Section header, interface description, then a packet block claiming 4 GB.
+    let mut b = Vec::new();
+    b.extend_from_slice(&le32(0x0a0d_0d0a));
+    b.extend_from_slice(&le32(28));
+    b.extend_from_slice(&le32(0x1a2b_3c4d));
+    b.extend_from_slice(&[1, 0, 0, 0]);
+    b.extend_from_slice(&[0xff; 8]);
+    b.extend_from_slice(&le32(28));
+    b.extend_from_slice(&le32(1));
+    b.extend_from_slice(&le32(20));
+    b.extend_from_slice(&[1, 0, 0, 0]);
+    b.extend_from_slice(&le32(65535));
+    b.extend_from_slice(&le32(20));
+    let at = b.len();
+    b.extend_from_slice(&le32(6));
+    b.extend_from_slice(&le32(0xffff_fff0));
+    b.extend_from_slice(&[0; 64]);
+    let p = support::temp_capture("huge-block.pcapng", &b);
+    let out = support::wirelite(&["list", p.to_str().unwrap()]);
+    let err = support::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("more than the maximum of 16777216"), "{err}");
+    assert!(err.contains(&format!("byte offset {at}")), "{err}");
+}
+
+#[test]
+fn a_dns_compression_loop_ends_as_a_malformed_name() {
+    // A response whose question name is a pointer to offset 16, which points to offset 18,
+    // which points back to 16: a loop.
+    let mut dns = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    dns.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1]); // offset 12: the question
+    dns.extend_from_slice(&[0xc0, 18]); // offset 16: the answer's name
+    dns.extend_from_slice(&[0xc0, 16]); // offset 18
+    dns.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1]);
+    let mut f = Vec::new();
+    eth()
+        .ipv4([10, 0, 1, 53], [10, 0, 1, 1], 64)
+        .udp(53, 40000)
+        .write(&mut f, &dns)
+        .unwrap();
+    let p = support::temp_capture("dns-loop.pcap", &support::pcap(1, [f]));
+    let p = p.to_str().unwrap();
+    for args in [&["list", p][..], &["list", p, "-V"], &["dns", p]] {
+        let out = support::wirelite(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            support::stderr(&out)
+        );
+    }
+    let out = support::wirelite(&["list", p, "-T", "fields", "-e", "_ws.malformed.reason"]);
+    assert!(
+        !support::stdout(&out).trim().is_empty(),
+        "the loop is not reported as malformed"
+    );
+}
+
+#[test]
+fn a_long_ipv6_extension_chain_is_cut_at_its_cap() {
+    // 400 destination-options headers (8 bytes each), then UDP.
+    let n = 400;
+    let mut ext = Vec::new();
+    for i in 0..n {
+        let next = if i + 1 == n { 17 } else { 60 };
+        ext.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
+    }
+    let udp = [0x9c, 0x40, 0, 53, 0, 8, 0, 0];
+    let payload_len = (ext.len() + udp.len()) as u16;
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd];
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&payload_len.to_be_bytes());
+    f.extend_from_slice(&[60, 64]);
+    f.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    f.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    f.extend_from_slice(&ext);
+    f.extend_from_slice(&udp);
+    let p = support::temp_capture("ipv6-chain.pcap", &support::pcap(1, [f]));
+    let p = p.to_str().unwrap();
+    let out = support::wirelite(&["list", p, "-V"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains("extension header chain too long"));
+    let fields = ["-T", "fields", "-e", "frame.protocols"];
+    let out = support::wirelite(&[&["list", p][..], &fields].concat());
+    let protocols = support::stdout(&out);
+    assert_eq!(
+        protocols.matches("ipv6.dstopts").count(),
+        256,
+        "{protocols}"
+    );
+}
+
+/// `count` SYNs, each a connection of its own that never goes on.
+fn tiny_streams(count: u32) -> Vec<u8> {
+    support::pcap(
+        1,
+        (0..count).map(|i| {
+            let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+            tcp_frame(
+                src,
+                1024 + (i & 0xff) as u16,
+                [10, 0, 1, 10],
+                80,
+                i,
+                true,
+                &[],
+            )
+        }),
+    )
+}
+
+#[test]
+fn a_million_tiny_tcp_streams_keep_a_bounded_table() {
+    let bytes = tiny_streams(1_000_000);
+    let limits = Limits::of(16 << 20);
+    let opts = Options {
+        collect_connections: true,
+        limits,
+        ..Options::default()
+    };
+    let reader = Reader::from_read("tiny", Box::new(std::io::Cursor::new(bytes))).unwrap();
+    let mut sink = engine::LaterSink::default();
+    let report = engine::run(reader, &opts, &MatchAll, &mut sink, &mut |_, _| {}).unwrap();
+    assert_eq!(report.frames_read, 1_000_000);
+    // The live table stayed within its share: connections forgotten while open, and the rows
+    // kept for the table are its share plus the connections still live.
+    let cut = report.cut_short;
+    assert!(
+        cut.tcp_conns_forgotten >= 1_000_000 - limits.tcp_conns as u64,
+        "{cut:?}"
+    );
+    assert!(
+        report.connections.len() <= limits.table_rows + limits.tcp_conns,
+        "{} rows kept",
+        report.connections.len()
+    );
+    assert!(cut.table_rows_dropped > 0, "{cut:?}");
+    // Stream numbers still count every connection.
+    assert_eq!(report.connections.last().map(|c| c.stream), Some(999_999));
+}
+
+#[test]
+fn what_the_memory_cap_cut_is_said_on_stderr() {
+    let p = support::temp_capture("tiny-streams.pcap", &tiny_streams(50_000));
+    let out = support::wirelite(&["tcp", p.to_str().unwrap(), "--max-memory", "8"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = support::stderr(&out);
+    assert!(err.contains("memory cap (--max-memory 8): "), "{err}");
+    assert!(
+        err.contains("TCP connections were forgotten while open: more than 1024 at once"),
+        "{err}"
+    );
+    assert!(err.contains("the table shows its first 1365 rows"), "{err}");
+    // Within the default budget nothing is cut, and nothing is said.
+    let out = support::wirelite(&["tcp", p.to_str().unwrap()]);
+    assert_eq!(support::stderr(&out), "");
+}
+
+#[test]
+fn http_heads_that_never_end_are_given_up_at_their_share() {
+    // 200 connections each sending 8 KB of a request head that never ends.
+    let mut frames = Vec::new();
+    let mut head = b"GET /".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 1400));
+    for c in 0..200u16 {
+        let src = [10, 0, 3, (c & 0xff) as u8];
+        let mut seq = 1;
+        for k in 0..6 {
+            let piece = if k == 0 { &head[..] } else { &head[5..] };
+            frames.push(tcp_frame(
+                src,
+                30000 + c,
+                [10, 0, 1, 10],
+                80,
+                seq,
+                false,
+                piece,
+            ));
+            seq += piece.len() as u32;
+        }
+    }
+    let p = support::temp_capture("endless-heads.pcap", &support::pcap(1, frames));
+    // 8 MB: 1 MB for heads, less than the 200 x 8 KB these hold.
+    let out = support::wirelite(&["http", p.to_str().unwrap(), "--max-memory", "8"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = support::stderr(&out);
+    assert!(err.contains("HTTP message heads were given up"), "{err}");
+    let out = support::wirelite(&["http", p.to_str().unwrap()]);
+    assert_eq!(support::stderr(&out), "");
+}
+
+#[test]
+fn fragments_that_never_complete_are_dropped_at_their_share() {
+    // 3000 datagrams of which only the first 1400-byte fragment ever comes: 4.2 MB waiting.
+    let frames = (0..3000u32).map(|i| {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+        let total = 20 + 1400u16;
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&(i as u16).to_be_bytes());
+        f.extend_from_slice(&[0x20, 0, 64, 17, 0, 0, 10, 0, 4, 1, 10, 0, 1, 10]);
+        f.extend(std::iter::repeat_n(0u8, 1400));
+        f
+    });
+    let p = support::temp_capture("endless-fragments.pcap", &support::pcap(1, frames));
+    // 16 MB: 1 MB for fragments.
+    let out = support::wirelite(&["stats", p.to_str().unwrap(), "--max-memory", "16"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("fragmented IP datagrams were dropped unfinished"),
+        "{err}"
+    );
+    let out = support::wirelite(&["stats", p.to_str().unwrap()]);
+    assert_eq!(support::stderr(&out), "");
+}
