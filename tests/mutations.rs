@@ -1,6 +1,7 @@
 //! Deterministic mutations of every capture in tests/data, run in-process through `list -V`,
-//! `list -T json`, `tcp`, `http`, `dns` and `stats`: no panic, JSON that parses, no control
-//! character from the capture in text output, and every run ends within a hang watchdog.
+//! `list -T json`, `tcp`, `http`, `dns` and `stats` (`tcp` and `http` under `--max-memory 16`):
+//! no panic, JSON that parses, no control character from the capture in text output, every run
+//! ends within a hang watchdog, and the process's peak memory stays under 2 GB.
 //!
 //! The mutations, per capture: truncation at every block (record) boundary, and one byte and
 //! nine bytes past it (inside the next header); a length field of each of the first blocks, and
@@ -207,8 +208,8 @@ fn check(path: &Path, what: &str, problems: &mut Vec<String>) {
     let runs: [&[&str]; 6] = [
         &["list", p, "-V"],
         &["list", p, "-T", "json"],
-        &["tcp", p],
-        &["http", p],
+        &["tcp", p, "--max-memory", "16"],
+        &["http", p, "--max-memory", "16"],
         &["dns", p],
         &["stats", p],
     ];
@@ -239,6 +240,13 @@ fn check(path: &Path, what: &str, problems: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// The process's peak resident memory (Linux), in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Frames the reader yields from a file, and whether it ended with an error.
@@ -276,6 +284,15 @@ fn mutated_captures_never_panic_hang_or_corrupt_output() {
         assert!(problems.len() < 50, "{}", problems.join("\n"));
     }
     eprintln!("mutations: {files} mutated captures, {runs} in-process runs");
+    // Memory: the whole test process (other tests run beside this one) stays far below what a
+    // length field trusted blindly would allocate.
+    if let Some(peak) = peak_rss_kb() {
+        eprintln!(
+            "mutations: peak resident memory of the test process {} MB",
+            peak / 1024
+        );
+        assert!(peak < 2 << 20, "peak resident memory {peak} kB");
+    }
     assert!(files > 3000, "only {files} mutated captures");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
