@@ -93,18 +93,21 @@ impl Conversation {
 }
 
 /// Keys of a conversation: an unordered address pair, or a stream number.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
-    Pair(Side, Side),
+    Pair(tcp::Endpoint, tcp::Endpoint),
     Stream(u32),
 }
 
-/// Collects the conversations of one kind.
+/// Collects the conversations of one kind. Packets are matched by raw address bytes; the text
+/// of an address is made once, when its conversation first appears.
 #[derive(Debug)]
 pub struct ConvSink {
     by: By,
     index: HashMap<Key, usize>,
     pub conversations: Vec<Conversation>,
+    /// Each conversation's side A, raw, to tell the direction of a packet.
+    first_src: Vec<tcp::Endpoint>,
 }
 
 impl ConvSink {
@@ -113,11 +116,12 @@ impl ConvSink {
             by,
             index: HashMap::default(),
             conversations: Vec::new(),
+            first_src: Vec::new(),
         }
     }
 }
 
-fn mac(m: &[u8; 6]) -> String {
+fn mac(m: &[u8]) -> String {
     let mut s = String::with_capacity(17);
     for (i, b) in m.iter().enumerate() {
         if i > 0 {
@@ -128,29 +132,39 @@ fn mac(m: &[u8; 6]) -> String {
     s
 }
 
-fn side(e: &tcp::Endpoint, port: Option<u16>) -> Side {
+/// An address as the tables show it: a MAC address (in the first 6 bytes) or an IP address, with
+/// the port for TCP and UDP.
+fn side(by: By, e: &tcp::Endpoint) -> Side {
     Side {
-        address: e.ip().to_string(),
-        port,
+        address: match by {
+            By::Eth => mac(e.addr.get(..6).unwrap_or(&[])),
+            _ => e.ip().to_string(),
+        },
+        port: by.has_ports().then_some(e.port),
+    }
+}
+
+/// A MAC address as an endpoint (the tables' raw key).
+fn mac_endpoint(m: &[u8; 6]) -> tcp::Endpoint {
+    let mut addr = [0; 16];
+    if let Some(a) = addr.get_mut(..6) {
+        a.copy_from_slice(m);
+    }
+    tcp::Endpoint {
+        addr,
+        v6: false,
+        port: 0,
     }
 }
 
 /// The frame's (source, destination, stream) for this kind of conversation, if it has one.
-fn sides(by: By, view: &PacketView<'_>) -> Option<(Side, Side, Option<u32>)> {
+fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint, Option<u32>)> {
     let rec = view.rec;
     match by {
         By::Eth => rec.layers.iter().find_map(|l| match &l.proto {
-            crate::decode::Proto::Ethernet(e) => Some((
-                Side {
-                    address: mac(&e.src?),
-                    port: None,
-                },
-                Side {
-                    address: mac(&e.dst),
-                    port: None,
-                },
-                None,
-            )),
+            crate::decode::Proto::Ethernet(e) => {
+                Some((mac_endpoint(&e.src?), mac_endpoint(&e.dst), None))
+            }
             _ => None,
         }),
         By::Ip | By::Ipv6 => {
@@ -163,7 +177,7 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(Side, Side, Option<u32>)> {
                 return None;
             }
             let (s, d) = tcp::endpoints(rec, 0, 0)?;
-            (s.v6 == (by == By::Ipv6)).then(|| (side(&s, None), side(&d, None), None))
+            (s.v6 == (by == By::Ipv6)).then_some((s, d, None))
         }
         By::Tcp => {
             // tshark's TCP tap runs after the whole header was read: a cut header is not counted.
@@ -176,20 +190,12 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(Side, Side, Option<u32>)> {
             let (_, t) = rec.tcp()?;
             let stream = view.state.tcp.as_ref()?.stream;
             let (s, d) = tcp::endpoints(rec, t.src_port, t.dst_port)?;
-            Some((
-                side(&s, Some(t.src_port)),
-                side(&d, Some(t.dst_port)),
-                Some(stream),
-            ))
+            Some((s, d, Some(stream)))
         }
         By::Udp => {
             let (_, u) = rec.udp()?;
             let (s, d) = tcp::endpoints(rec, u.src_port, u.dst_port)?;
-            Some((
-                side(&s, Some(u.src_port)),
-                side(&d, Some(u.dst_port)),
-                view.state.udp_stream,
-            ))
+            Some((s, d, view.state.udp_stream))
         }
     }
 }
@@ -201,15 +207,16 @@ impl Sink for ConvSink {
         };
         let key = match stream {
             Some(n) => Key::Stream(n),
-            None if src <= dst => Key::Pair(src.clone(), dst.clone()),
-            None => Key::Pair(dst.clone(), src.clone()),
+            None if src <= dst => Key::Pair(src, dst),
+            None => Key::Pair(dst, src),
         };
         let now = view.state.time_relative_ns.unwrap_or(0);
         let bytes = u64::from(view.rec.meta.origlen);
+        let by = self.by;
         let i = *self.index.entry(key).or_insert_with(|| {
             self.conversations.push(Conversation {
-                a: src.clone(),
-                b: dst.clone(),
+                a: side(by, &src),
+                b: side(by, &dst),
                 frames_ab: 0,
                 bytes_ab: 0,
                 frames_ba: 0,
@@ -217,10 +224,12 @@ impl Sink for ConvSink {
                 start_ns: now,
                 last_ns: now,
             });
+            self.first_src.push(src);
             self.conversations.len() - 1
         });
+        let forward = self.first_src.get(i) == Some(&src);
         if let Some(c) = self.conversations.get_mut(i) {
-            if c.a == src {
+            if forward {
                 c.frames_ab += 1;
                 c.bytes_ab += bytes;
             } else {
