@@ -155,6 +155,10 @@ pub trait Render: Sync {
 /// Decides which frames reach the sink.
 pub trait Matcher: Sync {
     fn matches(&self, view: &PacketView<'_>) -> bool;
+    /// True when every frame matches (no filter): the engine then skips the filter pass.
+    fn matches_all(&self) -> bool {
+        false
+    }
 }
 
 /// Every frame matches.
@@ -163,6 +167,9 @@ pub struct MatchAll;
 
 impl Matcher for MatchAll {
     fn matches(&self, _: &PacketView<'_>) -> bool {
+        true
+    }
+    fn matches_all(&self) -> bool {
         true
     }
 }
@@ -581,6 +588,15 @@ fn consume(
                 sink.write_rendered(bytes.as_bytes())?;
                 report.frames_shown += shown;
             }
+        } else if matcher.matches_all() {
+            if sink.counts_only() {
+                sink.shown(n as u64);
+            } else {
+                for i in 0..n {
+                    sink.packet(&view(i))?;
+                }
+            }
+            report.frames_shown += n as u64;
         } else if sink.counts_only() {
             let shown = pool.install(|| {
                 (0..n)
