@@ -14,6 +14,8 @@ pub mod defrag;
 pub mod engine;
 pub mod field;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod output;
 pub mod tcp;

@@ -9,6 +9,7 @@ mod differential;
 mod escapes;
 mod filters;
 mod follow;
+mod fuzzing;
 mod http;
 mod io;
 mod limits;
