@@ -428,33 +428,64 @@ fn header_values<'a>(head: &'a [u8], name: &'a [u8]) -> impl Iterator<Item = &'a
     })
 }
 
-fn header_text(head: &[u8], name: &[u8]) -> Option<String> {
-    header_values(head, name)
-        .next()
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
 fn parse_head(head: &[u8]) -> Option<Message> {
-    let first = trim_eol(head.split(|&b| b == b'\n').next()?);
+    let mut lines = head.split(|&b| b == b'\n');
+    let first = trim_eol(lines.next()?);
     let start = start_line(first)?;
-    let chunked = header_values(head, b"transfer-encoding").any(|v| {
-        v.get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"chunked"))
-    });
-    Some(Message {
+    let mut m = Message {
         start,
         first_line: String::from_utf8_lossy(first).into_owned(),
-        host: header_text(head, b"host"),
-        user_agent: header_text(head, b"user-agent"),
-        content_type: header_text(head, b"content-type"),
-        content_length: header_values(head, b"content-length")
-            .next()
-            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok()?.parse().ok()),
-        chunked,
+        host: None,
+        user_agent: None,
+        content_type: None,
+        content_length: None,
+        chunked: false,
         head_len: head.len() as u64,
         body_len: 0,
         cut_short: false,
-    })
+    };
+    // One pass over the header lines; the first of each header counts, as Wireshark's do
+    // (every Transfer-Encoding line is looked at for "chunked").
+    let text = |v: &[u8]| Some(String::from_utf8_lossy(v).into_owned());
+    let mut length_seen = false;
+    for line in lines {
+        let line = trim_eol(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, v) = line.split_at(colon);
+        let v = v.get(1..).unwrap_or(&[]);
+        let v = v
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .and_then(|s| v.get(s..))
+            .unwrap_or(&[]);
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        if is(b"transfer-encoding") {
+            m.chunked |= v
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"chunked"));
+        } else if is(b"content-length") {
+            // Only the first Content-Length line is read, even when it is not a number.
+            if !length_seen {
+                length_seen = true;
+                m.content_length = std::str::from_utf8(v.trim_ascii())
+                    .ok()
+                    .and_then(|t| t.parse().ok());
+            }
+        } else if is(b"host") {
+            if m.host.is_none() {
+                m.host = text(v);
+            }
+        } else if is(b"user-agent") {
+            if m.user_agent.is_none() {
+                m.user_agent = text(v);
+            }
+        } else if is(b"content-type") && m.content_type.is_none() {
+            m.content_type = text(v);
+        }
+    }
+    Some(m)
 }
 
 /// A chunk-size line's size (hex, extensions after `;` ignored), as `sscanf("%x")` reads it.
