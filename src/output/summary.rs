@@ -38,13 +38,15 @@ pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
     pad_left(line, start, 10);
     line.push(' ');
     let src_start = line.len();
-    let mut dst = String::new();
-    text::write_addresses(view, line, &mut dst);
-    pad_left(line, src_start, 12);
-    line.push_str(" → ");
-    let start = line.len();
-    line.push_str(&dst);
-    pad_right(line, start, 12);
+    DST.with_borrow_mut(|dst| {
+        dst.clear();
+        text::write_addresses(view, line, dst);
+        pad_left(line, src_start, 12);
+        line.push_str(" → ");
+        let start = line.len();
+        line.push_str(dst);
+        pad_right(line, start, 12);
+    });
     line.push(' ');
     line.push_str(text::protocol(view));
     line.push(' ');
@@ -53,11 +55,28 @@ pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
     text::write_info(view, line);
 }
 
+thread_local! {
+    /// The destination column, written beside the source before both are aligned (one buffer
+    /// per rendering thread, so a line costs no allocation).
+    static DST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 const SPACES: &str = "                                ";
+
+/// Characters written since `start` (addresses and numbers are ASCII: no decoding then).
+fn width_since(line: &str, start: usize) -> usize {
+    line.get(start..).map_or(0, |s| {
+        if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        }
+    })
+}
 
 /// Right-align what was written since `start` in `width` characters.
 fn pad_left(line: &mut String, start: usize, width: usize) {
-    let written = line.get(start..).map_or(0, |s| s.chars().count());
+    let written = width_since(line, start);
     if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
         line.insert_str(start, pad);
     }
@@ -65,7 +84,7 @@ fn pad_left(line: &mut String, start: usize, width: usize) {
 
 /// Left-align what was written since `start` in `width` characters.
 fn pad_right(line: &mut String, start: usize, width: usize) {
-    let written = line.get(start..).map_or(0, |s| s.chars().count());
+    let written = width_since(line, start);
     if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
         line.push_str(pad);
     }
