@@ -165,15 +165,8 @@ const ISN: [u32; 2] = [1_000_000, 4_294_960_000];
 /// sequence offset (u16 LE, so segments overlap, repeat and come out of order); the payload
 /// length (at most what is left).
 pub fn segments_pcap(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
+    let mut frames = Vec::new();
     let mut rest = data;
-    let mut t = 0u32;
     while let Some((&[flags, s0, s1, len], tail)) = rest.split_first_chunk::<4>() {
         let (payload, tail) = tail.split_at(usize::from(len).min(tail.len()));
         rest = tail;
@@ -205,16 +198,30 @@ pub fn segments_pcap(data: &[u8]) -> Vec<u8> {
             b = b.psh();
         }
         let mut frame = Vec::new();
-        if b.write(&mut frame, payload).is_err() {
-            continue;
+        if b.write(&mut frame, payload).is_ok() {
+            frames.push(frame);
         }
-        t += 1;
-        out.extend_from_slice(&(t / 1000).to_le_bytes());
-        out.extend_from_slice(&((t % 1000) * 1000).to_le_bytes());
-        let len = u32::try_from(frame.len()).unwrap_or(u32::MAX).to_le_bytes();
+    }
+    pcap(1, frames)
+}
+
+/// A classic pcap (microsecond timestamps, one millisecond apart) of `frames` on `linktype`.
+pub fn pcap(linktype: u32, frames: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&linktype.to_le_bytes());
+    for (i, f) in frames.into_iter().enumerate() {
+        let t = i as u64 + 1;
+        let len = u32::try_from(f.len()).unwrap_or(u32::MAX).to_le_bytes();
+        out.extend_from_slice(&((t / 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&(((t % 1000) * 1000) as u32).to_le_bytes());
         out.extend_from_slice(&len);
         out.extend_from_slice(&len);
-        out.extend_from_slice(&frame);
+        out.extend_from_slice(&f);
     }
     out
 }

@@ -14,23 +14,8 @@ const MSS: usize = 1400;
 
 /// A classic pcap (Ethernet) of `STREAMS` connections with a hole at the start of each.
 fn hostile_capture() -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
     let payload = vec![b'x'; MSS];
-    let mut t = 0u32;
-    let mut record = |frame: Vec<u8>, out: &mut Vec<u8>| {
-        t += 1;
-        out.extend_from_slice(&(t / 1000).to_le_bytes());
-        out.extend_from_slice(&((t % 1000) * 1000).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&frame);
-    };
+    let mut frames = Vec::new();
     for s in 0..STREAMS {
         let port = 10_000 + s;
         let builder = || {
@@ -46,7 +31,7 @@ fn hostile_capture() -> Vec<u8> {
             .syn()
             .write(&mut syn, &[])
             .unwrap();
-        record(syn, &mut out);
+        frames.push(syn);
         // Segment 0 (seq 1001) is never sent: everything after it waits for it.
         for i in 1..SEGMENTS {
             let mut f = Vec::new();
@@ -56,10 +41,10 @@ fn hostile_capture() -> Vec<u8> {
                 .ack(1)
                 .write(&mut f, &payload)
                 .unwrap();
-            record(f, &mut out);
+            frames.push(f);
         }
     }
-    out
+    crate::support::pcap(1, frames)
 }
 
 struct Nothing;

@@ -130,25 +130,9 @@ impl AllowList {
     }
 }
 
-/// A classic pcap (microseconds, Ethernet unless `linktype` says otherwise) of `frames`, one
-/// millisecond apart.
+/// A classic pcap of `frames` on `linktype` (1 for Ethernet), one millisecond apart.
 pub fn pcap(linktype: u32, frames: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
-    out.extend_from_slice(&linktype.to_le_bytes());
-    for (i, f) in frames.into_iter().enumerate() {
-        let t = i as u64 + 1;
-        out.extend_from_slice(&((t / 1000) as u32).to_le_bytes());
-        out.extend_from_slice(&(((t % 1000) * 1000) as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&f);
-    }
-    out
+    wirelite::fuzzing::pcap(linktype, frames)
 }
 
 /// Write `bytes` to a file of this test process's temporary directory.
