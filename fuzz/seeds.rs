@@ -2,7 +2,7 @@
 //! tests/data and samples/ (see `wirelite::fuzzing::seeds`), and the display filters the tests
 //! use (`filter`):
 //!
-//!     cargo run --manifest-path fuzz/Cargo.toml --bin seeds
+//!     cargo +nightly run --release --manifest-path fuzz/Cargo.toml --bin seeds
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
