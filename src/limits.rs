@@ -66,7 +66,7 @@ pub struct CutShort {
     pub datagrams_dropped: u64,
     /// HTTP message heads given up because heads being read filled their share.
     pub http_heads_dropped: u64,
-    /// Table rows not kept (the table shows the first ones only).
+    /// Rows of ended connections not kept for the `tcp` table (the first ones are kept).
     pub table_rows_dropped: u64,
 }
 
@@ -107,7 +107,7 @@ impl CutShort {
         }
         if self.table_rows_dropped > 0 {
             out.push(format!(
-                "the table shows its first {} rows; {} more were not kept",
+                "the table keeps {} rows of connections that ended; {} more were left out",
                 limits.table_rows, self.table_rows_dropped
             ));
         }

@@ -189,7 +189,10 @@ fn what_the_memory_cap_cut_is_said_on_stderr() {
         err.contains("TCP connections were forgotten while open: more than 1024 at once"),
         "{err}"
     );
-    assert!(err.contains("the table shows its first 1365 rows"), "{err}");
+    assert!(
+        err.contains("the table keeps 1365 rows of connections that ended"),
+        "{err}"
+    );
     // Within the default budget nothing is cut, and nothing is said.
     let out = support::wirelite(&["tcp", p.to_str().unwrap()]);
     assert_eq!(support::stderr(&out), "");

@@ -262,6 +262,12 @@ struct Conn {
 }
 
 impl Conn {
+    /// Over: FIN both ways, or a RST.
+    fn is_closed(&self) -> bool {
+        let (a, b) = self.summary.sides();
+        a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some())
+    }
+
     /// (held bytes, gaps, missed bytes) of its reassembly, for the tracker's totals.
     fn reassembly_state(&self) -> (usize, u64, u64) {
         self.streams.as_ref().map_or((0, 0, 0), |d| {
@@ -476,10 +482,7 @@ impl Tracker {
             .collect();
         for k in gone {
             if let Some(c) = self.conns.remove(&k) {
-                let (a, b) = c.summary.sides();
-                let closed =
-                    a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some());
-                self.forgotten += u64::from(!closed);
+                self.forgotten += u64::from(!c.is_closed());
                 self.drop_conn(c);
             }
         }
@@ -502,10 +505,7 @@ impl Tracker {
     /// connections alive at one time, not the whole capture. A retired 4-tuple seen again starts
     /// a new stream (Wireshark would continue the old one after any pause).
     fn sweep(&mut self, now: i64) {
-        let is_closed = |c: &Conn| {
-            let (a, b) = c.summary.sides();
-            a.rst.is_some() || b.rst.is_some() || (a.fin.is_some() && b.fin.is_some())
-        };
+        let is_closed = Conn::is_closed;
         // Past the cap, closed connections last seen before `cutoff` go.
         let mut closed_seen: Vec<i64> = self
             .conns
