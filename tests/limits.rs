@@ -256,3 +256,50 @@ fn fragments_that_never_complete_are_dropped_at_their_share() {
     let out = support::wirelite(&["stats", p.to_str().unwrap()]);
     assert_eq!(support::stderr(&out), "");
 }
+
+#[test]
+fn the_http_table_streams_and_an_unanswered_request_holds_back_a_bounded_number_of_rows() {
+    let server = [10, 0, 1, 10];
+    let mut frames = vec![tcp_frame(
+        [10, 0, 5, 1],
+        20000,
+        server,
+        80,
+        1,
+        false,
+        b"GET /never HTTP/1.1\r\nHost: a\r\n\r\n",
+    )];
+    let req = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+    let res = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for i in 0..300u16 {
+        let client = [10, 0, 6, (i % 250) as u8];
+        let port = 30000 + i;
+        frames.push(tcp_frame(client, port, server, 80, 1, false, req));
+        frames.push(tcp_frame(server, 80, client, port, 1, false, res));
+    }
+    let p = support::temp_capture("unanswered-first.pcap", &support::pcap(1, frames));
+    let p = p.to_str().unwrap();
+    let whole = support::wirelite(&["http", p]);
+    assert_eq!(support::stderr(&whole), "");
+    let text = support::stdout(&whole);
+    assert!(
+        text.ends_with(
+            "301 exchanges: 300 answered, 1 without response, 0 responses without request\n"
+        ),
+        "{text}"
+    );
+    // 1 MB: 170 rows may wait; the unanswered request is written when the 171st arrives.
+    let capped = support::wirelite(&["http", p, "--max-memory", "1"]);
+    let err = support::stderr(&capped);
+    assert!(
+        err.contains(
+            "1 HTTP requests were shown without a response: more than 170 exchanges waited"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        support::stdout(&capped),
+        text,
+        "the same table, written sooner"
+    );
+}

@@ -649,24 +649,156 @@ fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
 
 /// `http`: each request with its response.
 fn http(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    use crate::output::http::{HttpSink, http_json, http_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<HttpSink>(&path, &a.capture, filter, true)?;
-    let exchanges: Vec<_> = sink
-        .inner
-        .exchanges
-        .iter()
-        .filter(|x| x.frames().any(|f| sink.picked(f)))
-        .cloned()
-        .collect();
-    write_table(
-        out,
+    let limits = a.capture.limits();
+    let mut opts = Options {
+        threads: a.capture.threads,
+        limits,
+        decode: crate::decode::DecodeOptions { app: true },
+        http: true,
+        ..Options::default()
+    };
+    serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
+    let mut sink = HttpRows {
+        inner: Default::default(),
+        filter,
+        picked: Default::default(),
+        out: io::BufWriter::new(out),
         json,
-        || http_json(&exchanges),
-        || http_text(&exchanges),
-    )?;
+        counts: Default::default(),
+        rows: 0,
+        max_pending: limits.table_rows,
+        forced: 0,
+        taken: Vec::new(),
+        packets: 0,
+        header_done: false,
+    };
+    let report = run_pipeline(&path, &opts, None, &mut sink)?;
+    if sink.forced > 0 {
+        eprintln!(
+            "wirelite: memory cap (--max-memory {}): {} HTTP requests were shown without a \
+             response: more than {} exchanges waited behind them",
+            limits.max_memory >> 20,
+            sink.forced,
+            limits.table_rows
+        );
+    }
+    let HttpRows { out, .. } = sink;
+    let out = out.into_inner().map_err(|e| e.into_error())?;
     Ok(exit_for(&report, out))
+}
+
+/// The `http` table, written as the capture is read: each exchange goes out as soon as nothing
+/// can change it (in the order the table has always had), so memory follows the exchanges in
+/// flight, not the capture. Past `max_pending` exchanges waiting behind an unanswered request,
+/// that request is written without its response (and counted in `forced`).
+struct HttpRows<'w> {
+    inner: crate::output::http::HttpSink,
+    filter: Option<Filter>,
+    /// Frames with HTTP messages that the filter picked, while an exchange may still use them.
+    picked: std::collections::HashSet<u64>,
+    out: io::BufWriter<&'w mut dyn Write>,
+    json: bool,
+    counts: crate::output::http::HttpCounts,
+    rows: u64,
+    max_pending: usize,
+    forced: u64,
+    taken: Vec<crate::output::http::Exchange>,
+    packets: u64,
+    header_done: bool,
+}
+
+impl HttpRows<'_> {
+    /// The text table's header, before its first row (or its last line).
+    fn text_header(&mut self) -> io::Result<()> {
+        if !self.json && self.rows == 0 && !self.header_done {
+            self.header_done = true;
+            self.out
+                .write_all(crate::output::http::http_text_header().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn write_taken(&mut self) -> io::Result<()> {
+        for x in std::mem::take(&mut self.taken) {
+            if self.filter.is_some() && !x.frames().any(|f| self.picked.contains(&f)) {
+                continue;
+            }
+            self.text_header()?;
+            self.counts.add(&x);
+            if self.json {
+                // As serde_json's pretty printer lays out the whole document.
+                self.out.write_all(if self.rows == 0 {
+                    b"{\n  \"exchanges\": [\n"
+                } else {
+                    b",\n"
+                })?;
+                let row = serde_json::to_string_pretty(&crate::output::http::exchange_json(&x))
+                    .map_err(io::Error::other)?;
+                for (i, line) in row.lines().enumerate() {
+                    if i > 0 {
+                        self.out.write_all(b"\n")?;
+                    }
+                    self.out.write_all(b"    ")?;
+                    self.out.write_all(line.as_bytes())?;
+                }
+            } else {
+                self.out
+                    .write_all(crate::output::http::http_text_row(&x).as_bytes())?;
+            }
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Forget picked frames older than every exchange still pending and than `now`.
+    fn prune_picked(&mut self, now: u64) {
+        let low = self
+            .inner
+            .pending_frames()
+            .min()
+            .map_or(now, |f| f.min(now));
+        self.picked.retain(|&f| f >= low);
+    }
+}
+
+impl Sink for HttpRows<'_> {
+    fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
+        let frame = view.rec.meta.number;
+        if !view.state.http.is_empty() && self.filter.as_ref().is_some_and(|f| f.matches(view)) {
+            self.picked.insert(frame);
+        }
+        self.inner.packet(view)?;
+        self.inner.take_settled(false, &mut self.taken);
+        while self.inner.pending() > self.max_pending {
+            self.inner.take_oldest(&mut self.taken);
+            self.forced += 1;
+        }
+        self.write_taken()?;
+        self.packets += 1;
+        if self.packets.is_multiple_of(4096) && !self.picked.is_empty() {
+            self.prune_picked(frame);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.take_settled(true, &mut self.taken);
+        self.write_taken()?;
+        if self.json {
+            self.out.write_all(if self.rows == 0 {
+                b"{\n  \"exchanges\": []\n}\n"
+            } else {
+                b"\n  ]\n}\n"
+            })?;
+        } else {
+            self.text_header()?;
+            self.out
+                .write_all(crate::output::http::http_text_footer(&self.counts).as_bytes())?;
+        }
+        self.out.flush()
+    }
 }
 
 /// `conv` and `endpoints`: the conversation table, or the endpoints it adds up to.

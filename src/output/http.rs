@@ -4,7 +4,7 @@
 //! rows too. Built as a sink from the ordered stage's HTTP messages.
 
 use foldhash::HashMap;
-use std::fmt::Write as _;
+use std::collections::VecDeque;
 
 use serde_json::{Value as Json, json};
 
@@ -61,12 +61,61 @@ impl Exchange {
     }
 }
 
-/// Collects exchanges in the order their requests (or orphan responses) completed.
+/// Collects exchanges in the order their requests (or orphan responses) completed, and hands
+/// them out in that order as soon as they are settled (see [`HttpSink::take_settled`]), so that
+/// memory follows the exchanges in flight, not the capture.
 #[derive(Debug, Default)]
 pub struct HttpSink {
-    pub exchanges: Vec<Exchange>,
-    /// Requests still waiting for their final response, by pairing id.
+    /// Exchanges not taken yet; the first has the absolute index `base`.
+    exchanges: VecDeque<Exchange>,
+    base: usize,
+    /// Requests still waiting for their final response, by pairing id: absolute index.
     open: HashMap<u64, usize>,
+}
+
+impl HttpSink {
+    fn get_mut(&mut self, i: usize) -> Option<&mut Exchange> {
+        self.exchanges.get_mut(i.checked_sub(self.base)?)
+    }
+
+    /// Exchanges not taken yet.
+    pub fn pending(&self) -> usize {
+        self.exchanges.len()
+    }
+
+    /// The frames of the exchanges not taken yet.
+    pub fn pending_frames(&self) -> impl Iterator<Item = u64> + '_ {
+        self.exchanges.iter().flat_map(Exchange::frames)
+    }
+
+    /// Take the leading exchanges that nothing can change any more: answered requests and
+    /// responses without a request. With `all`, take every exchange (at the end of the capture,
+    /// or, one at a time, when too many wait behind a request that is not answered: that one is
+    /// then shown without a response, and a response coming later is a row of its own).
+    pub fn take_settled(&mut self, all: bool, out: &mut Vec<Exchange>) {
+        while let Some(x) = self.exchanges.front() {
+            let settled = x.response.is_some() || x.request.is_none();
+            if !settled && !all {
+                break;
+            }
+            if !settled {
+                let i = self.base;
+                self.open.retain(|_, v| *v != i);
+            }
+            out.extend(self.exchanges.pop_front());
+            self.base += 1;
+        }
+    }
+
+    /// Take the oldest exchange whatever its state (see [`HttpSink::take_settled`]).
+    pub fn take_oldest(&mut self, out: &mut Vec<Exchange>) {
+        if self.exchanges.front().is_some() {
+            let i = self.base;
+            self.open.retain(|_, v| *v != i);
+            out.extend(self.exchanges.pop_front());
+            self.base += 1;
+        }
+    }
 }
 
 fn part(m: &HttpMessage, view: &PacketView<'_>) -> Part {
@@ -94,8 +143,9 @@ impl Sink for HttpSink {
         for m in &view.state.http {
             match &m.msg.start {
                 StartLine::Request { method, uri: u, .. } => {
-                    self.open.insert(m.own_entry, self.exchanges.len());
-                    self.exchanges.push(Exchange {
+                    self.open
+                        .insert(m.own_entry, self.base + self.exchanges.len());
+                    self.exchanges.push_back(Exchange {
                         stream: info.stream,
                         client: src,
                         server: dst,
@@ -110,7 +160,7 @@ impl Sink for HttpSink {
                 }
                 StartLine::Response { code, phrase, .. } => {
                     let waiting = m.answers.and_then(|r| self.open.get(&r.id).copied());
-                    match waiting.and_then(|i| self.exchanges.get_mut(i)) {
+                    match waiting.and_then(|i| self.get_mut(i)) {
                         Some(x) if code / 100 == 1 => x.interim.push((view.rec.meta.number, *code)),
                         Some(x) => {
                             x.status = Some((*code, phrase.clone()));
@@ -119,7 +169,7 @@ impl Sink for HttpSink {
                                 self.open.remove(&r.id);
                             }
                         }
-                        None => self.exchanges.push(Exchange {
+                        None => self.exchanges.push_back(Exchange {
                             stream: info.stream,
                             client: dst,
                             server: src,
@@ -160,11 +210,28 @@ fn size_text(p: &Option<Part>) -> String {
     })
 }
 
-pub fn http_text(exchanges: &[Exchange]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} uri",
+/// Rows of each kind, for the table's last line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpCounts {
+    pub answered: u64,
+    pub unanswered: u64,
+    pub orphans: u64,
+}
+
+impl HttpCounts {
+    pub fn add(&mut self, x: &Exchange) {
+        match (&x.request, &x.response) {
+            (Some(_), Some(_)) => self.answered += 1,
+            (Some(_), None) => self.unanswered += 1,
+            _ => self.orphans += 1,
+        }
+    }
+}
+
+/// The text table's first line.
+pub fn http_text_header() -> String {
+    format!(
+        "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} uri\n",
         "stream",
         "req",
         "resp",
@@ -177,56 +244,69 @@ pub fn http_text(exchanges: &[Exchange]) -> String {
         "resp body",
         "latency ms",
         "content type"
-    );
-    let (mut answered, mut unanswered, mut orphans) = (0, 0, 0);
+    )
+}
+
+/// One row of the text table.
+pub fn http_text_row(x: &Exchange) -> String {
+    let status = match &x.status {
+        Some((code, phrase)) => format!("{code} {}", safe_text(phrase)),
+        None => "none".into(),
+    };
+    let ctype = x
+        .response
+        .as_ref()
+        .and_then(|p| p.content_type.as_deref())
+        .unwrap_or("");
+    format!(
+        "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} {}\n",
+        x.stream,
+        frame_text(&x.request),
+        frame_text(&x.response),
+        endpoint(&x.client),
+        endpoint(&x.server),
+        if x.request.is_some() {
+            safe_text(&x.method).into_owned()
+        } else {
+            "-".into()
+        },
+        safe_text(x.host.as_deref().unwrap_or("")),
+        status,
+        size_text(&x.request),
+        size_text(&x.response),
+        x.latency_ns().map(ms).unwrap_or_default(),
+        safe_text(ctype),
+        safe_text(&x.uri)
+    )
+}
+
+/// The text table's last line.
+pub fn http_text_footer(c: &HttpCounts) -> String {
+    let n = c.answered + c.unanswered + c.orphans;
+    format!(
+        "{n} exchange{}: {} answered, {} without response, {} response{} without request\n",
+        if n == 1 { "" } else { "s" },
+        c.answered,
+        c.unanswered,
+        c.orphans,
+        if c.orphans == 1 { "" } else { "s" }
+    )
+}
+
+/// The whole text table.
+pub fn http_text(exchanges: &[Exchange]) -> String {
+    let mut s = http_text_header();
+    let mut counts = HttpCounts::default();
     for x in exchanges {
-        let status = match &x.status {
-            Some((code, phrase)) => format!("{code} {}", safe_text(phrase)),
-            None => "none".into(),
-        };
-        match (&x.request, &x.response) {
-            (Some(_), Some(_)) => answered += 1,
-            (Some(_), None) => unanswered += 1,
-            _ => orphans += 1,
-        }
-        let ctype = x
-            .response
-            .as_ref()
-            .and_then(|p| p.content_type.as_deref())
-            .unwrap_or("");
-        let _ = writeln!(
-            s,
-            "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} {}",
-            x.stream,
-            frame_text(&x.request),
-            frame_text(&x.response),
-            endpoint(&x.client),
-            endpoint(&x.server),
-            if x.request.is_some() {
-                safe_text(&x.method).into_owned()
-            } else {
-                "-".into()
-            },
-            safe_text(x.host.as_deref().unwrap_or("")),
-            status,
-            size_text(&x.request),
-            size_text(&x.response),
-            x.latency_ns().map(ms).unwrap_or_default(),
-            safe_text(ctype),
-            safe_text(&x.uri)
-        );
+        counts.add(x);
+        s.push_str(&http_text_row(x));
     }
-    let _ = writeln!(
-        s,
-        "{} exchange{}: {answered} answered, {unanswered} without response, {orphans} response{} without request",
-        exchanges.len(),
-        if exchanges.len() == 1 { "" } else { "s" },
-        if orphans == 1 { "" } else { "s" }
-    );
+    s.push_str(&http_text_footer(&counts));
     s
 }
 
-pub fn http_json(exchanges: &[Exchange]) -> Json {
+/// One exchange as JSON (an element of [`http_json`]'s `exchanges`).
+pub fn exchange_json(x: &Exchange) -> Json {
     let part = |p: &Option<Part>| {
         p.as_ref().map(|p| {
             json!({
@@ -239,19 +319,22 @@ pub fn http_json(exchanges: &[Exchange]) -> Json {
         })
     };
     json!({
-        "exchanges": exchanges.iter().map(|x| json!({
-            "stream": x.stream,
-            "client": { "address": x.client.ip().to_string(), "port": x.client.port },
-            "server": { "address": x.server.ip().to_string(), "port": x.server.port },
-            "method": x.request.as_ref().map(|_| &x.method),
-            "uri": x.request.as_ref().map(|_| &x.uri),
-            "host": x.host,
-            "request": part(&x.request),
-            "status": x.status.as_ref().map(|s| s.0),
-            "phrase": x.status.as_ref().map(|s| &s.1),
-            "response": part(&x.response),
-            "interim": x.interim.iter().map(|(f, c)| json!({"frame": f, "status": c})).collect::<Vec<_>>(),
-            "latency_ms": x.latency_ns().map(ms),
-        })).collect::<Vec<_>>(),
+        "stream": x.stream,
+        "client": { "address": x.client.ip().to_string(), "port": x.client.port },
+        "server": { "address": x.server.ip().to_string(), "port": x.server.port },
+        "method": x.request.as_ref().map(|_| &x.method),
+        "uri": x.request.as_ref().map(|_| &x.uri),
+        "host": x.host,
+        "request": part(&x.request),
+        "status": x.status.as_ref().map(|s| s.0),
+        "phrase": x.status.as_ref().map(|s| &s.1),
+        "response": part(&x.response),
+        "interim": x.interim.iter().map(|(f, c)| json!({"frame": f, "status": c})).collect::<Vec<_>>(),
+        "latency_ms": x.latency_ns().map(ms),
     })
+}
+
+/// The whole table as one JSON document.
+pub fn http_json(exchanges: &[Exchange]) -> Json {
+    json!({ "exchanges": exchanges.iter().map(exchange_json).collect::<Vec<_>>() })
 }
