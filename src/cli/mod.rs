@@ -580,13 +580,11 @@ fn picked_run<S: Sink + Default>(
     path: &str,
     capture: &args::CaptureArgs,
     filter: Option<Filter>,
-    http: bool,
 ) -> Result<(engine::Report, Picked<S>)> {
     let mut opts = Options {
         threads: capture.threads,
         limits: capture.limits(),
         decode: crate::decode::DecodeOptions { app: true },
-        http,
         ..Options::default()
     };
     serve_reads(path, &mut opts, &[], filter.as_ref(), false)?;
@@ -604,7 +602,7 @@ fn ping(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter, false)?;
+    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter)?;
     let keep = |f: &u64| sink.picked(*f);
     let echoes: Vec<_> = sink
         .inner
@@ -622,7 +620,7 @@ fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter, false)?;
+    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter)?;
     let keep = |f: &u64| sink.picked(*f);
     let queries: Vec<_> = sink
         .inner

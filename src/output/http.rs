@@ -293,19 +293,7 @@ pub fn http_text_footer(c: &HttpCounts) -> String {
     )
 }
 
-/// The whole text table.
-pub fn http_text(exchanges: &[Exchange]) -> String {
-    let mut s = http_text_header();
-    let mut counts = HttpCounts::default();
-    for x in exchanges {
-        counts.add(x);
-        s.push_str(&http_text_row(x));
-    }
-    s.push_str(&http_text_footer(&counts));
-    s
-}
-
-/// One exchange as JSON (an element of [`http_json`]'s `exchanges`).
+/// One exchange as JSON: an element of the `exchanges` array of `http -T json`.
 pub fn exchange_json(x: &Exchange) -> Json {
     let part = |p: &Option<Part>| {
         p.as_ref().map(|p| {
@@ -332,9 +320,4 @@ pub fn exchange_json(x: &Exchange) -> Json {
         "interim": x.interim.iter().map(|(f, c)| json!({"frame": f, "status": c})).collect::<Vec<_>>(),
         "latency_ms": x.latency_ns().map(ms),
     })
-}
-
-/// The whole table as one JSON document.
-pub fn http_json(exchanges: &[Exchange]) -> Json {
-    json!({ "exchanges": exchanges.iter().map(exchange_json).collect::<Vec<_>>() })
 }
