@@ -560,16 +560,16 @@ impl Tracker {
         let mut flags = 0u32;
         // A SYN (without ACK) with a different initial sequence number on a known 4-tuple starts a
         // new conversation, as in Wireshark: the old one was closed and the ports reused.
-        let reused = match self.conns.get(&k) {
-            Some(c) if syn && !ack => {
+        // (Only a SYN looks: one hash lookup fewer for every other segment.)
+        let reused = syn
+            && !ack
+            && self.conns.get(&k).is_some_and(|c| {
                 let dir = usize::from(c.first_src != src);
                 c.half
                     .get(dir)
                     .and_then(|h| h.base)
                     .is_some_and(|b| b != tcp.seq)
-            }
-            _ => false,
-        };
+            });
         if reused {
             flags |= analysis::REUSED_PORTS;
             // The old conversation is over: keep its summary, its 4-tuple now names a new one.
