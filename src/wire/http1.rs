@@ -115,6 +115,8 @@ enum State {
 pub struct Direction {
     state: State,
     buf: Vec<u8>,
+    /// The start line of the head being read, parsed when its line ended.
+    start: Option<StartLine>,
     /// The message whose head is complete and whose body is being read.
     current: Option<Message>,
     /// Pieces skipped because they were not HTTP where a message should start.
@@ -126,6 +128,7 @@ impl Default for Direction {
         Direction {
             state: State::Idle,
             buf: Vec::new(),
+            start: None,
             current: None,
             skipped: 0,
         }
@@ -190,10 +193,11 @@ impl Direction {
                     }
                     let text = trim_eol(self.buf.get(line_start..).unwrap_or(&[]));
                     if first {
-                        if start_line(text).is_none() {
+                        let Some(start) = start_line(text) else {
                             self.lose();
                             continue;
-                        }
+                        };
+                        self.start = Some(start);
                     } else if text.is_empty() {
                         self.head_done(last_method, out);
                         continue;
@@ -280,13 +284,14 @@ impl Direction {
         }
     }
 
-    /// Bytes were lost before the capture saw them: the message in progress cannot be framed.
     /// Bytes held for a head or chunk line not yet complete.
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }
 
+    /// Bytes were lost before the capture saw them: the message in progress cannot be framed.
     pub fn gap(&mut self) {
+        self.start = None;
         self.current = None;
         self.buf.clear();
         self.state = State::Idle;
@@ -294,6 +299,7 @@ impl Direction {
     }
 
     fn lose(&mut self) {
+        self.start = None;
         self.buf.clear();
         self.current = None;
         self.state = State::Lost;
@@ -316,19 +322,11 @@ impl Direction {
 
     /// The head in `buf` is complete: parse it and decide how the body is framed.
     fn head_done(&mut self, last_method: &mut Option<String>, out: &mut Vec<Message>) {
-        let Some(msg) = parse_head(&self.buf) else {
+        let Some(start) = self.start.take() else {
             self.lose();
             return;
         };
-        let framing_length = header_values(&self.buf, b"content-length")
-            .next()
-            .and_then(|v| {
-                std::str::from_utf8(v.trim_ascii())
-                    .ok()?
-                    .parse::<i32>()
-                    .ok()
-            })
-            .and_then(|n| u64::try_from(n).ok());
+        let (msg, framing_length) = parse_head(&self.buf, start);
         let has_body = match &msg.start {
             StartLine::Request { method, .. } => {
                 *last_method = Some(method.clone());
@@ -413,25 +411,13 @@ fn start_line(line: &[u8]) -> Option<StartLine> {
     })
 }
 
-/// The values of header `name` (lower case), leading blanks removed, in order.
-fn header_values<'a>(head: &'a [u8], name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-    head.split(|&b| b == b'\n').skip(1).filter_map(move |line| {
-        let line = trim_eol(line);
-        let colon = line.iter().position(|&b| b == b':')?;
-        let (n, v) = line.split_at(colon);
-        if !n.eq_ignore_ascii_case(name) {
-            return None;
-        }
-        let v = v.get(1..).unwrap_or(&[]);
-        let start = v.iter().position(|b| !matches!(b, b' ' | b'\t'));
-        Some(start.and_then(|s| v.get(s..)).unwrap_or(&[]))
-    })
-}
-
-fn parse_head(head: &[u8]) -> Option<Message> {
+/// The message a complete head (with its start line, already parsed) describes, and the body
+/// length that frames it: the first Content-Length read as Wireshark reads it (a 32-bit signed
+/// number; negative or unreadable means none).
+fn parse_head(head: &[u8], start: StartLine) -> (Message, Option<u64>) {
     let mut lines = head.split(|&b| b == b'\n');
-    let first = trim_eol(lines.next()?);
-    let start = start_line(first)?;
+    let first = trim_eol(lines.next().unwrap_or(&[]));
+    let mut framing = None;
     let mut m = Message {
         start,
         first_line: String::from_utf8_lossy(first).into_owned(),
@@ -469,9 +455,11 @@ fn parse_head(head: &[u8]) -> Option<Message> {
             // Only the first Content-Length line is read, even when it is not a number.
             if !length_seen {
                 length_seen = true;
-                m.content_length = std::str::from_utf8(v.trim_ascii())
-                    .ok()
-                    .and_then(|t| t.parse().ok());
+                let number = std::str::from_utf8(v.trim_ascii()).ok();
+                m.content_length = number.and_then(|t| t.parse().ok());
+                framing = number
+                    .and_then(|t| t.parse::<i32>().ok())
+                    .and_then(|n| u64::try_from(n).ok());
             }
         } else if is(b"host") {
             if m.host.is_none() {
@@ -485,7 +473,7 @@ fn parse_head(head: &[u8]) -> Option<Message> {
             m.content_type = text(v);
         }
     }
-    Some(m)
+    (m, framing)
 }
 
 /// A chunk-size line's size (hex, extensions after `;` ignored), as `sscanf("%x")` reads it.
