@@ -87,15 +87,14 @@ struct Pending {
 }
 
 /// Unfinished datagrams of a capture.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Defrag {
     pending: HashMap<Key, Pending>,
     /// Datagrams by arrival of their first fragment; entries of finished ones are skipped.
     order: VecDeque<(u64, Key)>,
     next_seq: u64,
     held: usize,
-    /// Bytes all unfinished datagrams may hold (see [`crate::limits::Limits::defrag_bytes`]);
-    /// 0 means [`MAX_HELD_TOTAL`].
+    /// Bytes all unfinished datagrams may hold (see [`crate::limits::Limits::defrag_bytes`]).
     held_cap: usize,
     /// Datagrams given up: evicted at a cap, or inconsistent.
     pub dropped: u64,
@@ -103,12 +102,23 @@ pub struct Defrag {
     pub evicted: u64,
 }
 
+impl Default for Defrag {
+    fn default() -> Self {
+        Defrag::with_cap(MAX_HELD_TOTAL)
+    }
+}
+
 impl Defrag {
     /// Reassembly holding at most `bytes` of fragments at once.
     pub fn with_cap(bytes: usize) -> Defrag {
         Defrag {
+            pending: HashMap::default(),
+            order: VecDeque::new(),
+            next_seq: 0,
+            held: 0,
             held_cap: bytes,
-            ..Defrag::default()
+            dropped: 0,
+            evicted: 0,
         }
     }
 
@@ -184,12 +194,7 @@ impl Defrag {
     }
 
     fn enforce_caps(&mut self) {
-        let cap = if self.held_cap == 0 {
-            MAX_HELD_TOTAL
-        } else {
-            self.held_cap
-        };
-        while self.held > cap || self.pending.len() > MAX_PENDING {
+        while self.held > self.held_cap || self.pending.len() > MAX_PENDING {
             let Some((seq, key)) = self.order.pop_front() else {
                 break;
             };

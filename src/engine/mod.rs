@@ -304,7 +304,7 @@ pub fn run(
         http: opts
             .http
             .then(|| crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes)),
-        defrag: crate::defrag::Defrag::with_cap(opts.limits.defrag_bytes.max(1)),
+        defrag: crate::defrag::Defrag::with_cap(opts.limits.defrag_bytes),
         udp: opts.udp_streams.then(Default::default),
         later: opts.later.clone(),
         dns_tcp: opts.decode.app.then(Default::default),
