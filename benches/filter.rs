@@ -3,11 +3,8 @@
 //! Reported per element = per packet.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wirelite::capture::Reader;
-use wirelite::decode::{PacketRecord, decode_frame};
 use wirelite::engine::FrameState;
 use wirelite::field::PacketView;
 use wirelite::filter::Filter;
@@ -17,17 +14,7 @@ const SIMPLE: &str = "tcp.port==80";
 /// Every clause holds for nearly every packet of the capture, so all five are evaluated.
 const FIVE: &str = "ip.addr==1.8.31.0/24 && tcp.port in {80, 443} && tcp.len >= 0 && tcp.flags.reset == 0 && frame.len >= 40";
 
-fn records() -> (Vec<u8>, Vec<PacketRecord>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CAPTURE);
-    let mut reader = Reader::open(path.to_str().unwrap()).unwrap();
-    let batch = reader.next_batch(usize::MAX, usize::MAX).unwrap();
-    let recs = batch
-        .frames
-        .iter()
-        .map(|(m, r)| decode_frame(m.clone(), &batch.arena[r.clone()], r.clone()))
-        .collect();
-    (batch.arena, recs)
-}
+mod common;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("parsing");
@@ -38,7 +25,7 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
-    let (arena, recs) = records();
+    let (arena, recs) = common::decoded(CAPTURE);
     let state = FrameState::default();
     let mut g = c.benchmark_group("execution");
     g.throughput(Throughput::Elements(recs.len() as u64));

@@ -4,20 +4,18 @@
 //! Whole-program figures against tshark and tcpdump come from scripts/bench-peers.sh.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wirelite::capture::Reader;
-use wirelite::decode::{PacketRecord, decode_frame};
+use wirelite::decode::PacketRecord;
 use wirelite::tcp::{self, Reassembly, Segment, Tracker};
 
 const CAPTURE: &str = "samples/lab-mixed.pcapng";
 
+mod common;
+
 fn path() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(CAPTURE)
-        .to_string_lossy()
-        .into_owned()
+    common::path(CAPTURE)
 }
 
 fn read_all(batch_frames: usize) -> (u64, u64) {
@@ -32,17 +30,6 @@ fn read_all(batch_frames: usize) -> (u64, u64) {
             .sum::<u64>();
     }
     (frames, bytes)
-}
-
-fn decoded() -> (Vec<u8>, Vec<PacketRecord>) {
-    let mut reader = Reader::open(&path()).unwrap();
-    let batch = reader.next_batch(usize::MAX, usize::MAX).unwrap();
-    let recs = batch
-        .frames
-        .iter()
-        .map(|(m, r)| decode_frame(m.clone(), &batch.arena[r.clone()], r.clone()))
-        .collect();
-    (batch.arena, recs)
 }
 
 /// Feed every TCP segment of the capture to a fresh tracker.
@@ -71,7 +58,7 @@ fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
 
 fn stages(c: &mut Criterion) {
     let file_len = std::fs::metadata(path()).unwrap().len();
-    let (arena, recs) = decoded();
+    let (arena, recs) = common::decoded(CAPTURE);
     let packets = recs.len() as u64;
     let tcp_bytes: u64 = recs
         .iter()
