@@ -420,30 +420,35 @@ fn capture_path(c: &args::CaptureArgs) -> Result<String> {
 
 /// Collects the streams of matching packets (`tcp -Y`) or the rows of one stream (`flow`).
 struct StreamSink {
-    /// A bit per stream number: did a shown packet belong to it (a set lookup per packet cost
-    /// as much as a tenth of `tcp`).
-    matched: Vec<u64>,
+    /// With a filter (`tcp -Y`), a bit per stream number: did a shown packet belong to it (a
+    /// set lookup per packet cost as much as a tenth of `tcp`). Without one, every stream is
+    /// shown and nothing is recorded.
+    matched: Option<Vec<u64>>,
     flow_of: Option<u32>,
     rows: Vec<crate::output::tcp::FlowRow>,
 }
 
 impl StreamSink {
+    /// Did a shown packet belong to the stream (always, without a filter)?
     fn matched(&self, stream: u32) -> bool {
-        self.matched
-            .get((stream / 64) as usize)
-            .is_some_and(|w| w & (1 << (stream % 64)) != 0)
+        self.matched.as_ref().is_none_or(|m| {
+            m.get((stream / 64) as usize)
+                .is_some_and(|w| w & (1 << (stream % 64)) != 0)
+        })
     }
 }
 
 impl Sink for StreamSink {
     fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
         if let Some(t) = &view.state.tcp {
-            let (word, bit) = ((t.stream / 64) as usize, t.stream % 64);
-            if word >= self.matched.len() {
-                self.matched.resize(word + 1, 0);
-            }
-            if let Some(w) = self.matched.get_mut(word) {
-                *w |= 1 << bit;
+            if let Some(matched) = &mut self.matched {
+                let (word, bit) = ((t.stream / 64) as usize, t.stream % 64);
+                if word >= matched.len() {
+                    matched.resize(word + 1, 0);
+                }
+                if let Some(w) = matched.get_mut(word) {
+                    *w |= 1 << bit;
+                }
             }
             if self.flow_of == Some(t.stream) {
                 self.rows.extend(crate::output::tcp::flow_row(view));
@@ -504,7 +509,7 @@ fn tcp_table(a: args::TcpArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let conns: Vec<&crate::tcp::ConnSummary> = report
         .connections
         .iter()
-        .filter(|c| filter.is_none() || sink.matched(c.stream))
+        .filter(|c| sink.matched(c.stream))
         .collect();
     let first = report.first_ts_ns.unwrap_or(0);
     use crate::output::tcp::{Totals, conn_json, table, totals_json};
@@ -959,7 +964,7 @@ fn connection_pass(
     };
     serve_reads(path, &mut opts, &[], filter, false)?;
     let mut sink = StreamSink {
-        matched: Default::default(),
+        matched: filter.map(|_| Vec::new()),
         flow_of,
         rows: Vec::new(),
     };
