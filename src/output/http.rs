@@ -68,6 +68,8 @@ impl Exchange {
 pub struct HttpSink {
     /// Exchanges not taken yet; the first has the absolute index `base`.
     exchanges: VecDeque<Exchange>,
+    /// Beside each exchange, the pairing id of its request (none for a response alone).
+    ids: VecDeque<Option<u64>>,
     base: usize,
     /// Requests still waiting for their final response, by pairing id: absolute index.
     open: HashMap<u64, usize>,
@@ -98,21 +100,18 @@ impl HttpSink {
             if !settled && !all {
                 break;
             }
-            if !settled {
-                let i = self.base;
-                self.open.retain(|_, v| *v != i);
-            }
-            out.extend(self.exchanges.pop_front());
-            self.base += 1;
+            self.take_oldest(out);
         }
     }
 
-    /// Take the oldest exchange whatever its state (see [`HttpSink::take_settled`]).
+    /// Take the oldest exchange whatever its state (see [`HttpSink::take_settled`]); a request
+    /// still waiting stops waiting.
     pub fn take_oldest(&mut self, out: &mut Vec<Exchange>) {
-        if self.exchanges.front().is_some() {
-            let i = self.base;
-            self.open.retain(|_, v| *v != i);
-            out.extend(self.exchanges.pop_front());
+        if let Some(x) = self.exchanges.pop_front() {
+            if let Some(Some(id)) = self.ids.pop_front() {
+                self.open.remove(&id);
+            }
+            out.push(x);
             self.base += 1;
         }
     }
@@ -145,6 +144,7 @@ impl Sink for HttpSink {
                 StartLine::Request { method, uri: u, .. } => {
                     self.open
                         .insert(m.own_entry, self.base + self.exchanges.len());
+                    self.ids.push_back(Some(m.own_entry));
                     self.exchanges.push_back(Exchange {
                         stream: info.stream,
                         client: src,
@@ -169,18 +169,21 @@ impl Sink for HttpSink {
                                 self.open.remove(&r.id);
                             }
                         }
-                        None => self.exchanges.push_back(Exchange {
-                            stream: info.stream,
-                            client: dst,
-                            server: src,
-                            method: String::new(),
-                            uri: String::new(),
-                            host: None,
-                            request: None,
-                            status: Some((*code, phrase.clone())),
-                            response: Some(part(m, view)),
-                            interim: Vec::new(),
-                        }),
+                        None => {
+                            self.ids.push_back(None);
+                            self.exchanges.push_back(Exchange {
+                                stream: info.stream,
+                                client: dst,
+                                server: src,
+                                method: String::new(),
+                                uri: String::new(),
+                                host: None,
+                                request: None,
+                                status: Some((*code, phrase.clone())),
+                                response: Some(part(m, view)),
+                                interim: Vec::new(),
+                            });
+                        }
                     }
                 }
             }
