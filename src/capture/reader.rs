@@ -451,7 +451,13 @@ impl Reader {
                     if !batch.frames.is_empty() {
                         break; // the record starts the next batch
                     }
-                    // Nothing to hand out yet: read on until the record is whole.
+                    // Nothing to hand out yet: read on until the record is whole. Blocks
+                    // before it that carry no frame (name resolution, statistics...) are
+                    // dropped first, so that a run of them cannot pile up in the arena.
+                    if pos > 0 {
+                        batch.arena.drain(..pos);
+                        pos = 0;
+                    }
                     let more = match needed {
                         pcap_parser::nom::Needed::Size(n) => n.get(),
                         pcap_parser::nom::Needed::Unknown => 1,
@@ -624,5 +630,50 @@ mod tests {
             assert_eq!(whole, frames(path, 7, 100), "{path}");
             assert_eq!(whole, frames(path, 2048, 2 << 20), "{path}");
         }
+    }
+
+    /// pcapng blocks that are not frames (here name resolution blocks) do not pile up in a
+    /// batch's arena while the reader looks for a frame: 48 MB of them, then one packet.
+    #[test]
+    fn blocks_without_frames_do_not_accumulate() {
+        let le = |v: u32| v.to_le_bytes();
+        let mut b = Vec::new();
+        b.extend_from_slice(&le(0x0a0d_0d0a));
+        b.extend_from_slice(&le(28));
+        b.extend_from_slice(&le(0x1a2b_3c4d));
+        b.extend_from_slice(&[1, 0, 0, 0]);
+        b.extend_from_slice(&[0xff; 8]);
+        b.extend_from_slice(&le(28));
+        for v in [1, 20, 1, 65535, 20] {
+            b.extend_from_slice(&le(v)); // IDB: type, length, link type + reserved, snaplen
+        }
+        let nrb_len = 1 << 20;
+        for _ in 0..48 {
+            b.extend_from_slice(&le(4));
+            b.extend_from_slice(&le(nrb_len));
+            b.extend_from_slice(&[0; 4]); // record type 0: the end of the records
+            b.resize(b.len() + nrb_len as usize - 16, 0);
+            b.extend_from_slice(&le(nrb_len));
+        }
+        let frame = [0u8; 60];
+        b.extend_from_slice(&le(6));
+        b.extend_from_slice(&le(32 + 60));
+        for v in [0, 0, 0, 60, 60] {
+            b.extend_from_slice(&le(v));
+        }
+        b.extend_from_slice(&frame);
+        b.extend_from_slice(&le(32 + 60));
+        let mut reader = Reader::from_read("nrb", Box::new(std::io::Cursor::new(b))).unwrap();
+        let mut frames = 0;
+        while let Some(batch) = reader.next_batch(2048, 2 << 20) {
+            assert!(
+                batch.arena.len() < 8 << 20,
+                "an arena of {} bytes",
+                batch.arena.len()
+            );
+            frames += batch.frames.len();
+        }
+        assert!(reader.take_error().is_none());
+        assert_eq!(frames, 1);
     }
 }
