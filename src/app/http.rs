@@ -130,9 +130,11 @@ impl HttpTracker {
             return Vec::new();
         }
         if !self.conns.contains_key(&s.stream) && self.conns.len() >= MAX_CONNS {
+            // Drop idle connections, and all of them if that frees less than a quarter, so
+            // that the next full scan is at least MAX_CONNS / 4 new connections away.
             self.conns
                 .retain(|_, c| s.ts_ns.saturating_sub(c.last_seen) < IDLE_NS);
-            if self.conns.len() >= MAX_CONNS {
+            if self.conns.len() > MAX_CONNS / 4 * 3 {
                 self.conns.clear();
             }
             self.buffered = self.conns.values().map(Conn::buffered).sum();

@@ -53,10 +53,14 @@ pub struct Pairing {
     dns: HashMap<DnsKey, (u64, i64)>,
 }
 
+/// Keep a table of pending requests within [`MAX_PENDING`]: when it is full, drop the stale
+/// requests, and everything if that frees less than a quarter. Each full scan is then followed
+/// by at least `MAX_PENDING / 4` insertions before the next: a flood of fresh requests cannot
+/// make every packet scan the whole table.
 fn bound<K: Eq + std::hash::Hash>(map: &mut HashMap<K, (u64, i64)>, now: i64) {
     if map.len() >= MAX_PENDING {
         map.retain(|_, (_, t)| now.saturating_sub(*t) < STALE_NS);
-        if map.len() >= MAX_PENDING {
+        if map.len() > MAX_PENDING / 4 * 3 {
             map.clear();
         }
     }
