@@ -297,7 +297,7 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
     }
     s.push_str(" Len=");
     push_int(s, t.payload_len);
-    let mut sack = view.state.tcp.as_ref().map(|i| i.sack_rel.iter());
+    let sack_base = view.state.tcp.as_ref().map(|i| i.sack_base);
     for o in t.options.items() {
         match o {
             TcpOption::Mss(m) => {
@@ -315,11 +315,8 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             }
             TcpOption::Sack { count, blocks } => {
                 for (l, r) in blocks.iter().take(usize::from(count)) {
-                    let (l, r) = sack
-                        .as_mut()
-                        .and_then(|it| it.next())
-                        .copied()
-                        .unwrap_or((*l, *r));
+                    let (l, r) = sack_base
+                        .map_or((*l, *r), |b| (l.wrapping_sub(b), r.wrapping_sub(b)));
                     let _ = write!(s, " SLE={l} SRE={r}");
                 }
             }

@@ -182,8 +182,10 @@ pub struct SegmentInfo {
     /// Window shift: Some(n) known; None with `scaling_seen` false = unknown (-1), true = none (-2).
     pub shift: Option<u8>,
     pub scaling_seen: bool,
-    /// Relative SACK blocks (they refer to the other direction's sequence space).
-    pub sack_rel: smallvec::SmallVec<[(u32, u32); 4]>,
+    /// What SACK block edges are relative to: the other direction's base sequence number
+    /// (they refer to its sequence space). Subtracted when shown, so the tracker does not walk
+    /// the options of every segment.
+    pub sack_base: u32,
     /// `analysis::*` bits.
     pub analysis: u32,
     /// For a duplicate ACK: the frame it duplicates and its count (`Dup ACK 6#2`).
@@ -577,32 +579,27 @@ impl Tracker {
                 self.drop_conn(old);
             }
         }
-        if reused || !self.conns.contains_key(&k) {
-            if self.conns.len() >= self.live_cap {
-                self.forget_oldest();
-            }
-            let stream = self.next_stream;
-            self.next_stream = self.next_stream.saturating_add(1);
-            self.conns.insert(
-                k,
-                Conn {
-                    stream,
-                    first_src: src,
-                    half: Default::default(),
-                    syn_time: None,
-                    synack_seq: None,
-                    initial_rtt_ns: None,
-                    first_ts: now,
-                    last_ts: now,
-                    summary: ConnSummary::new(stream, src, seg.dst, seg.frame, now),
-                    streams: None,
-                },
-            );
+        if self.conns.len() >= self.live_cap && !self.conns.contains_key(&k) {
+            self.forget_oldest();
         }
-        let Some(c) = self.conns.get_mut(&k) else {
-            // Inserted just above when missing.
-            return SegmentInfo::default_for(tcp);
-        };
+        // One lookup finds the connection or makes room for a new one.
+        let next_stream = &mut self.next_stream;
+        let c = self.conns.entry(k).or_insert_with(|| {
+            let stream = *next_stream;
+            *next_stream = next_stream.saturating_add(1);
+            Conn {
+                stream,
+                first_src: src,
+                half: Default::default(),
+                syn_time: None,
+                synack_seq: None,
+                initial_rtt_ns: None,
+                first_ts: now,
+                last_ts: now,
+                summary: ConnSummary::new(stream, src, seg.dst, seg.frame, now),
+                streams: None,
+            }
+        });
         let dir = usize::from(c.first_src != src);
         let time_relative_ns = now.saturating_sub(c.first_ts);
         let time_delta_ns = now.saturating_sub(c.last_ts);
@@ -796,21 +793,6 @@ impl Tracker {
             Some(s) if !syn => u32::from(window) << s,
             _ => u32::from(window),
         };
-        let sack_rel = tcp
-            .options
-            .items()
-            .filter_map(|o| match o {
-                crate::decode::TcpOption::Sack { count, blocks } => Some(
-                    blocks
-                        .iter()
-                        .take(usize::from(count))
-                        .map(|(l, r)| (l.wrapping_sub(rev_base), r.wrapping_sub(rev_base)))
-                        .collect::<Vec<_>>(),
-                ),
-                _ => None,
-            })
-            .flatten()
-            .collect();
         // ---- reassembly, for the connections asked for
         let mut delivered = Vec::new();
         let wanted = match self.reassembly {
@@ -859,7 +841,7 @@ impl Tracker {
             window: scaled,
             shift: if syn { None } else { shift },
             scaling_seen: !syn && scaling_seen,
-            sack_rel,
+            sack_base: rev_base,
             analysis: flags,
             dup_ack,
             initial_rtt_ns: c.initial_rtt_ns,
@@ -867,29 +849,6 @@ impl Tracker {
             time_delta_ns,
             acked,
             delivered,
-        }
-    }
-}
-
-impl SegmentInfo {
-    fn default_for(tcp: &Tcp) -> SegmentInfo {
-        SegmentInfo {
-            stream: 0,
-            dir: 0,
-            rel_seq: tcp.seq,
-            rel_ack: tcp.ack,
-            next_rel_seq: tcp.seq,
-            window: u32::from(tcp.window),
-            shift: None,
-            scaling_seen: false,
-            sack_rel: Default::default(),
-            analysis: 0,
-            dup_ack: None,
-            initial_rtt_ns: None,
-            time_relative_ns: 0,
-            time_delta_ns: 0,
-            acked: None,
-            delivered: Vec::new(),
         }
     }
 }
