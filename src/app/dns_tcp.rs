@@ -44,8 +44,16 @@ pub struct DnsTcp {
 }
 
 impl DnsTcp {
-    /// Feed what one segment of stream `stream`, direction `dir`, delivered.
-    pub fn segment(&mut self, stream: u32, dir: u8, delivered: &[Event], end: bool) -> Framed {
+    /// Feed what one segment of stream `stream`, direction `dir`, delivered (`payload` is the
+    /// segment's, which [`Event::Tail`] refers to).
+    pub fn segment(
+        &mut self,
+        stream: u32,
+        dir: u8,
+        delivered: &[Event],
+        payload: &[u8],
+        end: bool,
+    ) -> Framed {
         let mut out = Framed::default();
         if delivered.is_empty() && !end {
             return out;
@@ -56,12 +64,12 @@ impl DnsTcp {
         let d = self.dirs.entry((stream, dir)).or_default();
         let mut fresh = 0usize;
         for event in delivered {
-            match event {
-                Event::Gap(_) => {
+            match event.bytes(payload) {
+                None => {
                     d.lost = true;
                     d.buf = Vec::new();
                 }
-                Event::Data(bytes) if !d.lost => {
+                Some(bytes) if !d.lost => {
                     d.buf.extend_from_slice(bytes);
                     fresh += bytes.len();
                     // Each round takes a whole message (at least its 2-byte prefix); the
@@ -78,7 +86,7 @@ impl DnsTcp {
                     }
                     d.buf.drain(..pos);
                 }
-                Event::Data(_) => {}
+                Some(_) => {}
             }
         }
         out.continued = fresh > 0 && !d.buf.is_empty();
@@ -94,21 +102,17 @@ impl DnsTcp {
 mod tests {
     use super::*;
 
-    fn data(b: &[u8]) -> Vec<Event> {
-        vec![Event::Data(b.to_vec())]
-    }
-
     #[test]
     fn a_message_split_over_three_segments_completes_on_the_third() {
         let mut t = DnsTcp::default();
         let msg: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
         let mut stream = vec![0x01, 0x2c];
         stream.extend_from_slice(&msg);
-        let a = t.segment(0, 1, &data(&stream[..1]), false);
+        let a = t.segment(0, 1, &[Event::Tail(0)], &stream[..1], false);
         assert_eq!((a.messages.len(), a.continued), (0, true));
-        let b = t.segment(0, 1, &data(&stream[1..200]), false);
+        let b = t.segment(0, 1, &[Event::Tail(0)], &stream[1..200], false);
         assert_eq!((b.messages.len(), b.continued), (0, true));
-        let c = t.segment(0, 1, &data(&stream[200..]), false);
+        let c = t.segment(0, 1, &[Event::Tail(0)], &stream[200..], false);
         assert_eq!(c.messages, vec![msg]);
         assert!(!c.continued);
     }
@@ -116,20 +120,32 @@ mod tests {
     #[test]
     fn two_messages_in_one_segment_and_a_third_begun() {
         let mut t = DnsTcp::default();
-        let f = t.segment(3, 0, &data(&[0, 1, 0xaa, 0, 2, 0xbb, 0xcc, 0, 5, 1]), false);
+        let f = t.segment(
+            3,
+            0,
+            &[Event::Tail(0)],
+            &[0, 1, 0xaa, 0, 2, 0xbb, 0xcc, 0, 5, 1],
+            false,
+        );
         assert_eq!(f.messages, vec![vec![0xaa], vec![0xbb, 0xcc]]);
         assert!(f.continued);
-        let g = t.segment(3, 0, &data(&[2, 3, 4, 5]), false);
+        let g = t.segment(3, 0, &[Event::Tail(0)], &[2, 3, 4, 5], false);
         assert_eq!(g.messages, vec![vec![1, 2, 3, 4, 5]]);
     }
 
     #[test]
     fn a_gap_stops_the_direction() {
         let mut t = DnsTcp::default();
-        t.segment(0, 0, &data(&[0, 9, 1, 2]), false);
-        let f = t.segment(0, 0, &[Event::Gap(3), Event::Data(vec![0, 1, 7])], false);
+        t.segment(0, 0, &[Event::Tail(0)], &[0, 9, 1, 2], false);
+        let f = t.segment(
+            0,
+            0,
+            &[Event::Gap(3), Event::Data(vec![0, 1, 7])],
+            &[],
+            false,
+        );
         assert!(f.messages.is_empty());
-        let g = t.segment(0, 0, &data(&[0, 1, 7]), false);
+        let g = t.segment(0, 0, &[Event::Tail(0)], &[0, 1, 7], false);
         assert!(g.messages.is_empty(), "no framing after a gap");
     }
 }

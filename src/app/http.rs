@@ -81,6 +81,8 @@ pub struct SegmentInput<'a> {
     /// 0 or 1: which side sent it.
     pub dir: u8,
     pub delivered: &'a [Event],
+    /// The segment's payload, which [`Event::Tail`] refers to.
+    pub payload: &'a [u8],
     pub fin: bool,
     pub rst: bool,
     pub frame: u64,
@@ -146,9 +148,9 @@ impl HttpTracker {
         if let Some(dir) = conn.dirs.get_mut(side) {
             let before = dir.buffered();
             for e in s.delivered {
-                match e {
-                    Event::Data(bytes) => dir.feed(bytes, &mut conn.last_method, &mut done),
-                    Event::Gap(_) => dir.gap(),
+                match e.bytes(s.payload) {
+                    Some(bytes) => dir.feed(bytes, &mut conn.last_method, &mut done),
+                    None => dir.gap(),
                 }
             }
             if s.fin {

@@ -545,7 +545,11 @@ fn consume(
             // The frame's bytes with what reassembly appends (an IP datagram, DNS messages).
             let mut extra = None;
             let reassembly = ordered.defrag(rec, frame, &mut extra);
-            states.push(ordered.process(rec, frame, &mut extra, reassembly));
+            // Built in place: a FrameState is a few hundred bytes, and frames are many.
+            states.push(FrameState::default());
+            if let Some(state) = states.last_mut() {
+                ordered.process(rec, frame, &mut extra, reassembly, state);
+            }
             joined.push(extra);
             if rec.malformed.is_some_and(|m| !m.is_truncation()) {
                 report.malformed += 1;
@@ -747,7 +751,8 @@ impl Ordered {
         frame: &[u8],
         joined: &mut Option<Vec<u8>>,
         ip_reassembly: Option<IpReassembly>,
-    ) -> FrameState {
+        state: &mut FrameState,
+    ) {
         let data = joined.as_deref().unwrap_or(frame);
         let ts = rec.meta.ts_ns;
         // tshark measures from the first frame's time, and counts a frame without a timestamp
@@ -757,25 +762,15 @@ impl Ordered {
         let time_relative_ns = ts.map(|t| t.saturating_sub(first));
         let time_delta_ns = ts.map(|t| t.saturating_sub(prev));
         self.prev_ts = Some(ts.unwrap_or(0));
-        let mut state = FrameState {
-            time_relative_ns,
-            time_delta_ns,
-            tcp: None,
-            udp_stream: None,
-            pairs: Default::default(),
-            http: Vec::new(),
-            later: Later::default(),
-            ip_reassembly,
-            pdu_continued: false,
-        };
+        state.time_relative_ns = time_relative_ns;
+        state.time_delta_ns = time_delta_ns;
+        state.ip_reassembly = ip_reassembly;
         let mut dns_messages = Vec::new();
         if self.tcp_state
             && let Some((layer, t)) = rec.tcp()
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
         {
-            // The payload as captured, never past what the IP header says it is.
-            let payload = data.get(layer.payload_range()).unwrap_or(&[]);
-            let payload = payload.get(..t.payload_len as usize).unwrap_or(payload);
+            let payload = tcp::payload(layer, t, data);
             let info = self.tcp.segment(&tcp::Segment {
                 payload,
                 src,
@@ -789,6 +784,7 @@ impl Ordered {
                     stream: info.stream,
                     dir: info.dir,
                     delivered: &info.delivered,
+                    payload,
                     fin: t.has(crate::decode::tcp_flags::FIN),
                     rst: t.has(crate::decode::tcp_flags::RST),
                     frame: rec.meta.number,
@@ -800,7 +796,7 @@ impl Ordered {
             {
                 let end =
                     t.has(crate::decode::tcp_flags::FIN) || t.has(crate::decode::tcp_flags::RST);
-                let framed = dns.segment(info.stream, info.dir, &info.delivered, end);
+                let framed = dns.segment(info.stream, info.dir, &info.delivered, payload, end);
                 state.pdu_continued = framed.continued;
                 dns_messages = framed.messages;
             }
@@ -817,6 +813,5 @@ impl Ordered {
         if let Some(links) = &self.later {
             state.later = links.of(rec.meta.number, &state.http);
         }
-        state
     }
 }

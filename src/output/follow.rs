@@ -73,9 +73,14 @@ impl Sink for FollowSink {
         }
         let node = usize::from(*n0 != Some(src));
         match (self.transport, &view.state.tcp, view.rec.udp()) {
-            (Transport::Tcp, Some(info), _) => self
-                .blocks
-                .extend(info.delivered.iter().map(|e| (node, e.clone()))),
+            (Transport::Tcp, Some(info), _) => {
+                let payload = view
+                    .rec
+                    .tcp()
+                    .map_or(&[][..], |(layer, t)| tcp::payload(layer, t, view.data));
+                self.blocks
+                    .extend((info.delivered.iter()).map(|e| (node, e.clone().into_owned(payload))));
+            }
             (Transport::Udp, _, Some((layer, u))) => {
                 // The datagram as captured, never past what the UDP length says.
                 let payload = view.data.get(layer.payload_range()).unwrap_or(&[]);
@@ -179,7 +184,7 @@ pub fn render(sink: &FollowSink, format: &str) -> String {
             Event::Gap(n) if format != "raw" => {
                 let _ = writeln!(s, "{indent}[{n} bytes missing in capture file]");
             }
-            Event::Gap(_) => {}
+            Event::Gap(_) | Event::Tail(_) => {} // blocks own their bytes
         }
     }
     s.push_str(&rule);

@@ -315,8 +315,8 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             }
             TcpOption::Sack { count, blocks } => {
                 for (l, r) in blocks.iter().take(usize::from(count)) {
-                    let (l, r) = sack_base
-                        .map_or((*l, *r), |b| (l.wrapping_sub(b), r.wrapping_sub(b)));
+                    let (l, r) =
+                        sack_base.map_or((*l, *r), |b| (l.wrapping_sub(b), r.wrapping_sub(b)));
                     let _ = write!(s, " SLE={l} SRE={r}");
                 }
             }

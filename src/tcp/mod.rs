@@ -43,6 +43,13 @@ impl Endpoint {
     }
 }
 
+/// A TCP segment's payload as captured, never past what the IP header says it is: the bytes
+/// the tracker is fed, which [`reassembly::Event::Tail`] refers to.
+pub fn payload<'a>(layer: &crate::decode::Layer, tcp: &Tcp, data: &'a [u8]) -> &'a [u8] {
+    let payload = data.get(layer.payload_range()).unwrap_or(&[]);
+    payload.get(..tcp.payload_len as usize).unwrap_or(payload)
+}
+
 /// The two endpoints of a frame's outer IP/TCP headers, source first.
 pub fn endpoints(rec: &PacketRecord, port_src: u16, port_dst: u16) -> Option<(Endpoint, Endpoint)> {
     ip_endpoints(rec, false, port_src, port_dst)
@@ -198,7 +205,7 @@ pub struct SegmentInfo {
     /// The segment this ACK acknowledges exactly (its frame) and the time it took.
     pub acked: Option<(u64, i64)>,
     /// With reassembly on: what this segment released of its direction's byte stream.
-    pub delivered: Vec<reassembly::Event>,
+    pub delivered: reassembly::Delivered,
 }
 
 impl SegmentInfo {
@@ -794,7 +801,7 @@ impl Tracker {
             _ => u32::from(window),
         };
         // ---- reassembly, for the connections asked for
-        let mut delivered = Vec::new();
+        let mut delivered = reassembly::Delivered::new();
         let wanted = match self.reassembly {
             Reassembly::Off => false,
             Reassembly::All => true,

@@ -17,11 +17,38 @@ pub const MAX_HELD_SEGMENTS: usize = 4096;
 /// What a segment releases.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Bytes, in stream order.
+    /// The releasing segment's own payload from this byte on: in-order bytes, the common case,
+    /// delivered without a copy (see [`Event::bytes`]).
+    Tail(usize),
+    /// Bytes, in stream order: held out of order until now, or owned by whoever kept them.
     Data(Vec<u8>),
     /// Bytes never seen (lost before the capture, or given up on at the cap).
     Gap(u64),
 }
+
+impl Event {
+    /// The bytes delivered, given the payload of the segment that released them; `None` for a
+    /// gap.
+    pub fn bytes<'a>(&'a self, payload: &'a [u8]) -> Option<&'a [u8]> {
+        match self {
+            Event::Tail(from) => Some(payload.get(*from..).unwrap_or_default()),
+            Event::Data(d) => Some(d),
+            Event::Gap(_) => None,
+        }
+    }
+
+    /// The same event owning its bytes, to keep past the segment (`payload` as for
+    /// [`Event::bytes`]).
+    pub fn into_owned(self, payload: &[u8]) -> Event {
+        match self {
+            Event::Tail(from) => Event::Data(payload.get(from..).unwrap_or_default().to_vec()),
+            e => e,
+        }
+    }
+}
+
+/// What one segment releases: most release nothing or their own bytes, which fit inline.
+pub type Delivered = smallvec::SmallVec<[Event; 2]>;
 
 #[derive(Debug, Default)]
 pub struct Direction {
@@ -51,8 +78,8 @@ impl Direction {
     }
 
     /// Give up on everything held: skip each gap and deliver what follows it.
-    pub fn flush(&mut self) -> Vec<Event> {
-        let mut out = Vec::new();
+    pub fn flush(&mut self) -> Delivered {
+        let mut out = Delivered::new();
         while !self.held.is_empty() {
             self.skip_gap(&mut out);
         }
@@ -65,8 +92,8 @@ impl Direction {
     }
 
     /// Feed one segment's payload at `rel_seq`; returns what becomes deliverable, in order.
-    pub fn segment(&mut self, rel_seq: u32, payload: &[u8]) -> Vec<Event> {
-        let mut out = Vec::new();
+    pub fn segment(&mut self, rel_seq: u32, payload: &[u8]) -> Delivered {
+        let mut out = Delivered::new();
         if payload.is_empty() {
             return out;
         }
@@ -78,11 +105,9 @@ impl Direction {
         }
         if dist <= 0 {
             // In order, or overlapping what was delivered: keep only the new tail.
-            let tail = payload
-                .get(usize::try_from(-dist).unwrap_or(0)..)
-                .unwrap_or(&[]);
-            out.push(Event::Data(tail.to_vec()));
-            self.advance(tail.len() as u64);
+            let from = usize::try_from(-dist).unwrap_or(0);
+            out.push(Event::Tail(from));
+            self.advance(payload.len().saturating_sub(from) as u64);
             self.drain(&mut out);
         } else {
             // Early: hold it; the first copy of an offset wins.
@@ -99,7 +124,7 @@ impl Direction {
     }
 
     /// Deliver held segments the stream has now reached.
-    fn drain(&mut self, out: &mut Vec<Event>) {
+    fn drain(&mut self, out: &mut Delivered) {
         while let Some(entry) = self.held.first_entry() {
             let off = *entry.key();
             if off > self.next_off {
@@ -109,15 +134,17 @@ impl Direction {
             self.held_bytes = self.held_bytes.saturating_sub(data.len());
             let end = off + data.len() as u64;
             if end > self.next_off {
-                let tail = data.get((self.next_off - off) as usize..).unwrap_or(&[]);
-                out.push(Event::Data(tail.to_vec()));
-                self.advance(tail.len() as u64);
+                let skip = usize::try_from(self.next_off - off).unwrap_or(usize::MAX);
+                let mut data = data;
+                data.drain(..skip.min(data.len()));
+                self.advance(data.len() as u64);
+                out.push(Event::Data(data));
             }
         }
     }
 
     /// Give up on the missing range before the first held segment, then deliver from it.
-    fn skip_gap(&mut self, out: &mut Vec<Event>) {
+    fn skip_gap(&mut self, out: &mut Delivered) {
         let Some((&off, _)) = self.held.first_key_value() else {
             return;
         };
@@ -142,7 +169,7 @@ mod tests {
             .iter()
             .flat_map(|e| match e {
                 Event::Data(d) => d.clone(),
-                Event::Gap(_) => Vec::new(),
+                Event::Gap(_) | Event::Tail(_) => Vec::new(),
             })
             .collect()
     }
@@ -156,7 +183,8 @@ mod tests {
         for &i in order {
             let from = i * seg;
             let chunk = &msg[from..(from + seg).min(msg.len())];
-            out.extend(d.segment(start.wrapping_add(from as u32), chunk));
+            let events = d.segment(start.wrapping_add(from as u32), chunk);
+            out.extend(events.into_iter().map(|e| e.into_owned(chunk)));
         }
         data(&out)
     }
@@ -181,8 +209,15 @@ mod tests {
     fn overlapping_segments_keep_the_first_copy() {
         let mut d = Direction::default();
         d.syn(0);
-        let mut out = d.segment(1, b"hello");
-        out.extend(d.segment(3, b"XXowo")); // overlaps "llo", adds "wo"
+        let mut out: Vec<Event> = (d.segment(1, b"hello").into_iter())
+            .map(|e| e.into_owned(b"hello"))
+            .collect();
+        // Overlaps "llo", adds "wo".
+        out.extend(
+            d.segment(3, b"XXowo")
+                .into_iter()
+                .map(|e| e.into_owned(b"XXowo")),
+        );
         assert_eq!(data(&out), b"hellowo");
     }
 
@@ -191,7 +226,7 @@ mod tests {
         let mut d = Direction::default();
         d.syn(0);
         let seg = vec![7u8; 1000];
-        let mut out = d.segment(1, &seg); // delivered
+        let mut out: Vec<Event> = d.segment(1, &seg).into_vec(); // delivered
         // Byte 1001.. never arrives; later segments pile up past the cap.
         let mut seq = 2001u32;
         for _ in 0..(MAX_HELD_BYTES / 1000 + 2) {
