@@ -170,6 +170,19 @@ impl Direction {
                     match input.first() {
                         None => return,
                         Some(b) if b.is_ascii_graphic() => {
+                            // The common case, a whole head in this piece, is parsed where it
+                            // lies; the same bytes one line at a time would give the same.
+                            if let Some(len) = head_end(input).filter(|&n| n <= MAX_HEAD) {
+                                let (head, rest) = input.split_at(len);
+                                input = rest;
+                                self.buf.clear();
+                                let first = memchr::memchr(b'\n', head).unwrap_or(head.len());
+                                match start_line(trim_eol(head.get(..first).unwrap_or(head))) {
+                                    Some(start) => self.head_parsed(head, start, last_method, out),
+                                    None => self.lose(),
+                                }
+                                continue;
+                            }
                             self.buf.clear();
                             self.state = State::Head { line_start: 0 };
                         }
@@ -326,10 +339,28 @@ impl Direction {
             self.lose();
             return;
         };
-        let (msg, framing_length) = parse_head(&self.buf, start);
+        let mut head = std::mem::take(&mut self.buf);
+        self.head_parsed(&head, start, last_method, out);
+        // The buffer's allocation serves the next head.
+        head.clear();
+        self.buf = head;
+    }
+
+    /// A complete head (its start line already parsed): make its message and decide how the
+    /// body is framed.
+    fn head_parsed(
+        &mut self,
+        head: &[u8],
+        start: StartLine,
+        last_method: &mut Option<String>,
+        out: &mut Vec<Message>,
+    ) {
+        let (msg, framing_length) = parse_head(head, start);
         let has_body = match &msg.start {
             StartLine::Request { method, .. } => {
-                *last_method = Some(method.clone());
+                if last_method.as_deref() != Some(method.as_str()) {
+                    *last_method = Some(method.clone());
+                }
                 true
             }
             StartLine::Response { code, .. } => response_has_body(*code, last_method.as_deref()),
@@ -337,7 +368,6 @@ impl Direction {
         let chunked = msg.chunked;
         let is_request = msg.is_request();
         self.current = Some(msg);
-        self.buf.clear();
         self.state = match (has_body, chunked, framing_length) {
             (false, _, _) => State::Idle,
             (true, true, _) => State::ChunkSize,
@@ -352,9 +382,18 @@ impl Direction {
     }
 }
 
+/// Where the head that starts `input` ends (just past its empty line), if it ends in `input`.
+fn head_end(input: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', input).find_map(|i| match input.get(i + 1..) {
+        Some([b'\n', ..]) => Some(i + 2),
+        Some([b'\r', b'\n', ..]) => Some(i + 3),
+        _ => None,
+    })
+}
+
 /// Split off the input up to and including the first LF: (line part, rest, whether it ended).
 fn take_line(input: &[u8]) -> (&[u8], &[u8], bool) {
-    match input.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', input) {
         Some(i) => {
             let (line, rest) = input.split_at(i + 1);
             (line, rest, true)
@@ -511,6 +550,32 @@ mod tests {
                 out
             })
             .collect()
+    }
+
+    /// A head that lies whole in one piece is parsed in place; cut anywhere, it is parsed line
+    /// by line. Both give the same messages, for every two-piece cut and byte by byte.
+    #[test]
+    fn where_a_stream_is_cut_does_not_change_its_messages() {
+        let streams: &[(&[u8], Option<&str>)] = &[
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: x\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\r\nHEAD /h HTTP/1.0\n\n",
+                None,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: t\r\n\r\n4;x=1\r\nWiki\r\n0\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+                Some("GET"),
+            ),
+        ];
+        for &(stream, method) in streams {
+            let whole: Vec<Message> = run(&[stream], method).concat();
+            assert!(whole.len() >= 3, "{whole:?}");
+            for cut in 0..=stream.len() {
+                let (a, b) = stream.split_at(cut);
+                assert_eq!(run(&[a, b], method).concat(), whole, "cut at {cut}");
+            }
+            let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+            assert_eq!(run(&bytes, method).concat(), whole, "byte by byte");
+        }
     }
 
     #[test]
