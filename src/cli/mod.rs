@@ -692,6 +692,7 @@ fn http(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
         taken: Vec::new(),
         packets: 0,
         header_done: false,
+        line: String::new(),
     };
     let report = run_pipeline(&path, &opts, None, &mut sink)?;
     if sink.forced > 0 {
@@ -726,6 +727,8 @@ struct HttpRows<'w> {
     taken: Vec<crate::output::http::Exchange>,
     packets: u64,
     header_done: bool,
+    /// One text row at a time (its allocation serves every row).
+    line: String,
 }
 
 impl HttpRows<'_> {
@@ -763,8 +766,9 @@ impl HttpRows<'_> {
                     self.out.write_all(line.as_bytes())?;
                 }
             } else {
-                self.out
-                    .write_all(crate::output::http::http_text_row(&x).as_bytes())?;
+                self.line.clear();
+                crate::output::http::write_text_row(&x, &mut self.line);
+                self.out.write_all(self.line.as_bytes())?;
             }
             self.rows += 1;
         }

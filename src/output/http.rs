@@ -196,23 +196,6 @@ fn ms(ns: i64) -> String {
     format!("{:.3}", ns as f64 / 1e6)
 }
 
-fn endpoint(e: &Endpoint) -> String {
-    match e.ip() {
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
-        a => format!("{a}:{}", e.port),
-    }
-}
-
-fn frame_text(p: &Option<Part>) -> String {
-    p.as_ref().map_or("-".into(), |p| p.frame.to_string())
-}
-
-fn size_text(p: &Option<Part>) -> String {
-    p.as_ref().map_or("-".into(), |p| {
-        format!("{}{}", p.body_len, if p.cut_short { "+cut" } else { "" })
-    })
-}
-
 /// Rows of each kind, for the table's last line.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpCounts {
@@ -250,37 +233,102 @@ pub fn http_text_header() -> String {
     )
 }
 
-/// One row of the text table.
-pub fn http_text_row(x: &Exchange) -> String {
-    let status = match &x.status {
-        Some((code, phrase)) => format!("{code} {}", safe_text(phrase)),
-        None => "none".into(),
+/// One row of the text table, appended to `s`: what `format!` with the widths of
+/// [`http_text_header`] would make, without a string per column (a big capture has a million
+/// rows). Each column is written, then padded from where it started.
+pub fn write_text_row(x: &Exchange, s: &mut String) {
+    use crate::output::summary::{pad_left, pad_right};
+    use std::fmt::Write as _;
+    let mut at = s.len();
+    s.push_str(itoa::Buffer::new().format(x.stream));
+    pad_left(s, at, 6);
+    s.push(' ');
+    at = s.len();
+    push_frame(s, &x.request);
+    pad_left(s, at, 6);
+    s.push(' ');
+    at = s.len();
+    push_frame(s, &x.response);
+    pad_left(s, at, 6);
+    s.push_str("  ");
+    at = s.len();
+    push_endpoint(s, &x.client);
+    pad_right(s, at, 22);
+    s.push(' ');
+    at = s.len();
+    push_endpoint(s, &x.server);
+    pad_right(s, at, 22);
+    s.push(' ');
+    at = s.len();
+    match x.request {
+        Some(_) => s.push_str(&safe_text(&x.method)),
+        None => s.push('-'),
+    }
+    pad_right(s, at, 7);
+    s.push(' ');
+    at = s.len();
+    s.push_str(&safe_text(x.host.as_deref().unwrap_or("")));
+    pad_right(s, at, 24);
+    s.push(' ');
+    at = s.len();
+    match &x.status {
+        Some((code, phrase)) => {
+            s.push_str(itoa::Buffer::new().format(*code));
+            s.push(' ');
+            s.push_str(&safe_text(phrase));
+        }
+        None => s.push_str("none"),
+    }
+    pad_right(s, at, 16);
+    s.push(' ');
+    at = s.len();
+    push_size(s, &x.request);
+    pad_left(s, at, 9);
+    s.push(' ');
+    at = s.len();
+    push_size(s, &x.response);
+    pad_left(s, at, 9);
+    s.push(' ');
+    at = s.len();
+    if let Some(ns) = x.latency_ns() {
+        let _ = write!(s, "{:.3}", ns as f64 / 1e6);
+    }
+    pad_left(s, at, 10);
+    s.push_str("  ");
+    at = s.len();
+    let ctype = (x.response.as_ref()).and_then(|p| p.content_type.as_deref());
+    s.push_str(&safe_text(ctype.unwrap_or("")));
+    pad_right(s, at, 24);
+    s.push(' ');
+    s.push_str(&safe_text(&x.uri));
+    s.push('\n');
+}
+
+fn push_frame(s: &mut String, p: &Option<Part>) {
+    match p {
+        Some(p) => s.push_str(itoa::Buffer::new().format(p.frame)),
+        None => s.push('-'),
+    }
+}
+
+fn push_size(s: &mut String, p: &Option<Part>) {
+    match p {
+        Some(p) => {
+            s.push_str(itoa::Buffer::new().format(p.body_len));
+            if p.cut_short {
+                s.push_str("+cut");
+            }
+        }
+        None => s.push('-'),
+    }
+}
+
+fn push_endpoint(s: &mut String, e: &Endpoint) {
+    use std::fmt::Write as _;
+    let _ = match e.ip() {
+        std::net::IpAddr::V6(a) => write!(s, "[{a}]:{}", e.port),
+        a => write!(s, "{a}:{}", e.port),
     };
-    let ctype = x
-        .response
-        .as_ref()
-        .and_then(|p| p.content_type.as_deref())
-        .unwrap_or("");
-    format!(
-        "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} {}\n",
-        x.stream,
-        frame_text(&x.request),
-        frame_text(&x.response),
-        endpoint(&x.client),
-        endpoint(&x.server),
-        if x.request.is_some() {
-            safe_text(&x.method).into_owned()
-        } else {
-            "-".into()
-        },
-        safe_text(x.host.as_deref().unwrap_or("")),
-        status,
-        size_text(&x.request),
-        size_text(&x.response),
-        x.latency_ns().map(ms).unwrap_or_default(),
-        safe_text(ctype),
-        safe_text(&x.uri)
-    )
 }
 
 /// The text table's last line.

@@ -75,7 +75,7 @@ fn width_since(line: &str, start: usize) -> usize {
 }
 
 /// Right-align what was written since `start` in `width` characters.
-fn pad_left(line: &mut String, start: usize, width: usize) {
+pub(crate) fn pad_left(line: &mut String, start: usize, width: usize) {
     let written = width_since(line, start);
     if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
         line.insert_str(start, pad);
@@ -83,7 +83,7 @@ fn pad_left(line: &mut String, start: usize, width: usize) {
 }
 
 /// Left-align what was written since `start` in `width` characters.
-fn pad_right(line: &mut String, start: usize, width: usize) {
+pub(crate) fn pad_right(line: &mut String, start: usize, width: usize) {
     let written = width_since(line, start);
     if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
         line.push_str(pad);
