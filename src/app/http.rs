@@ -99,6 +99,8 @@ pub struct HttpTracker {
     buffered_cap: usize,
     /// Heads given up because `buffered` reached its cap.
     pub heads_dropped: u64,
+    /// Messages carry no text (see [`Direction::framing_only`]).
+    framing_only: bool,
 }
 
 impl Default for HttpTracker {
@@ -122,7 +124,15 @@ impl HttpTracker {
             buffered: 0,
             buffered_cap: bytes,
             heads_dropped: 0,
+            framing_only: false,
         }
+    }
+
+    /// Messages keep no text, only their kind, status, framing and sizes (see
+    /// [`Direction::framing_only`]): for readers that only ask which frames carry HTTP.
+    pub fn framing_only(mut self) -> HttpTracker {
+        self.framing_only = true;
+        self
     }
 
     /// Feed one segment's delivered bytes; returns the messages it completes, in stream order.
@@ -141,7 +151,14 @@ impl HttpTracker {
             }
             self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
-        let conn = self.conns.entry(s.stream).or_default();
+        let framing_only = self.framing_only;
+        let conn = self.conns.entry(s.stream).or_insert_with(|| {
+            let mut c = Conn::default();
+            for d in &mut c.dirs {
+                d.framing_only = framing_only;
+            }
+            c
+        });
         conn.last_seen = s.ts_ns;
         let side = usize::from(s.dir & 1);
         let mut done = Vec::new();

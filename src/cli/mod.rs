@@ -882,6 +882,8 @@ fn stats(a: args::StatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
         ..Options::default()
     };
     opts.decode.app = true;
+    // The hierarchy asks only which frames carry HTTP; a filter on http.* needs the text.
+    opts.http_framing_only = !reads(&[], filter.as_ref(), needs_http);
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = StatsSink::default();
     let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;

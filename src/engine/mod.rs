@@ -195,6 +195,9 @@ pub struct Options {
     pub limits: crate::limits::Limits,
     /// Parse HTTP/1.x on every TCP connection (reassembles every connection).
     pub http: bool,
+    /// With `http`: messages carry no text (URI, headers...), only which frames complete them
+    /// and how they are framed; for a reader of nothing else (the hierarchy of `stats`).
+    pub http_framing_only: bool,
     /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
     /// over TCP). Off only when nothing shown or filtered on reads them: a count by port.
     pub tcp_state: bool,
@@ -221,6 +224,7 @@ impl Default for Options {
             reassembly: tcp::Reassembly::Off,
             limits: crate::limits::Limits::default(),
             http: false,
+            http_framing_only: false,
             tcp_state: true,
             udp_streams: false,
             later: None,
@@ -301,9 +305,14 @@ pub fn run(
         )
         .reassembling_dns(opts.decode.app)
         .limited(opts.limits.tcp_conns, opts.limits.table_rows),
-        http: opts
-            .http
-            .then(|| crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes)),
+        http: opts.http.then(|| {
+            let http = crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes);
+            if opts.http_framing_only {
+                http.framing_only()
+            } else {
+                http
+            }
+        }),
         defrag: crate::defrag::Defrag::with_cap(opts.limits.defrag_bytes),
         udp: opts.udp_streams.then(Default::default),
         later: opts.later.clone(),

@@ -121,6 +121,10 @@ pub struct Direction {
     current: Option<Message>,
     /// Pieces skipped because they were not HTTP where a message should start.
     pub skipped: u64,
+    /// Frame messages only: a message keeps its kind, status code, method, framing and sizes,
+    /// but none of its text (URI, versions, phrase, first line, header values stay empty). For
+    /// readers that only ask which frames carry HTTP: it saves several allocations a message.
+    pub framing_only: bool,
 }
 
 impl Default for Direction {
@@ -131,6 +135,7 @@ impl Default for Direction {
             start: None,
             current: None,
             skipped: 0,
+            framing_only: false,
         }
     }
 }
@@ -177,7 +182,8 @@ impl Direction {
                                 input = rest;
                                 self.buf.clear();
                                 let first = memchr::memchr(b'\n', head).unwrap_or(head.len());
-                                match start_line(trim_eol(head.get(..first).unwrap_or(head))) {
+                                let line = trim_eol(head.get(..first).unwrap_or(head));
+                                match start_line(line, !self.framing_only) {
                                     Some(start) => self.head_parsed(head, start, last_method, out),
                                     None => self.lose(),
                                 }
@@ -206,7 +212,7 @@ impl Direction {
                     }
                     let text = trim_eol(self.buf.get(line_start..).unwrap_or(&[]));
                     if first {
-                        let Some(start) = start_line(text) else {
+                        let Some(start) = start_line(text, !self.framing_only) else {
                             self.lose();
                             continue;
                         };
@@ -355,7 +361,7 @@ impl Direction {
         last_method: &mut Option<String>,
         out: &mut Vec<Message>,
     ) {
-        let (msg, framing_length) = parse_head(head, start);
+        let (msg, framing_length) = parse_head(head, start, !self.framing_only);
         let has_body = match &msg.start {
             StartLine::Request { method, .. } => {
                 if last_method.as_deref() != Some(method.as_str()) {
@@ -423,43 +429,53 @@ fn plausible_start(buf: &[u8]) -> bool {
     })
 }
 
-/// The start line's parts: a request (known method, a space) or a status line (`HTTP/`).
-fn start_line(line: &[u8]) -> Option<StartLine> {
-    let text = String::from_utf8_lossy(line);
-    let mut parts = text.splitn(3, ' ');
+/// The start line's parts: a request (known method, a space) or a status line (`HTTP/`). Without
+/// `text`, only the method and the status code are kept.
+fn start_line(line: &[u8], text: bool) -> Option<StartLine> {
+    let mut parts = line.splitn(3, |&b| b == b' ');
     let first = parts.next()?;
-    if first.starts_with("HTTP/") {
+    let owned = |b: &[u8]| {
+        if text {
+            String::from_utf8_lossy(b).into_owned()
+        } else {
+            String::new()
+        }
+    };
+    if first.starts_with(b"HTTP/") {
         let code = parts.next()?;
-        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
             return None;
         }
+        let code = code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
         return Some(StartLine::Response {
-            version: first.to_string(),
-            code: code.parse().ok()?,
-            phrase: parts.next().unwrap_or("").to_string(),
+            version: owned(first),
+            code,
+            phrase: owned(parts.next().unwrap_or(b"")),
         });
     }
-    if !METHODS.contains(&first.as_bytes()) {
-        return None;
-    }
+    let method = *METHODS.iter().find(|m| **m == first)?;
     let uri = parts.next()?;
     Some(StartLine::Request {
-        method: first.to_string(),
-        uri: uri.to_string(),
-        version: parts.next().unwrap_or("").to_string(),
+        method: String::from_utf8_lossy(method).into_owned(),
+        uri: owned(uri),
+        version: owned(parts.next().unwrap_or(b"")),
     })
 }
 
 /// The message a complete head (with its start line, already parsed) describes, and the body
 /// length that frames it: the first Content-Length read as Wireshark reads it (a 32-bit signed
 /// number; negative or unreadable means none).
-fn parse_head(head: &[u8], start: StartLine) -> (Message, Option<u64>) {
+fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Option<u64>) {
     let mut lines = head.split(|&b| b == b'\n');
     let first = trim_eol(lines.next().unwrap_or(&[]));
     let mut framing = None;
     let mut m = Message {
         start,
-        first_line: String::from_utf8_lossy(first).into_owned(),
+        first_line: if keep_text {
+            String::from_utf8_lossy(first).into_owned()
+        } else {
+            String::new()
+        },
         host: None,
         user_agent: None,
         content_type: None,
@@ -500,6 +516,8 @@ fn parse_head(head: &[u8], start: StartLine) -> (Message, Option<u64>) {
                     .and_then(|t| t.parse::<i32>().ok())
                     .and_then(|n| u64::try_from(n).ok());
             }
+        } else if !keep_text {
+            continue;
         } else if is(b"host") {
             if m.host.is_none() {
                 m.host = text(v);
@@ -575,6 +593,57 @@ mod tests {
             }
             let bytes: Vec<&[u8]> = stream.chunks(1).collect();
             assert_eq!(run(&bytes, method).concat(), whole, "byte by byte");
+        }
+    }
+
+    /// Framing only, the same stream gives the same messages on the same pieces, with no text.
+    #[test]
+    fn framing_only_frames_the_same_messages_without_their_text() {
+        let stream: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /x HTTP/1.1\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+        let answers: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: t\r\n\r\nokHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n";
+        for (bytes, method) in [(stream, None), (answers, Some("GET"))] {
+            for cut in [1, 7, bytes.len()] {
+                let pieces: Vec<&[u8]> = bytes.chunks(cut).collect();
+                let full = run(&pieces, method).concat();
+                let mut d = Direction {
+                    framing_only: true,
+                    ..Direction::default()
+                };
+                let mut last = method.map(str::to_string);
+                let mut lean = Vec::new();
+                for p in &pieces {
+                    d.feed(p, &mut last, &mut lean);
+                }
+                assert_eq!(lean.len(), full.len(), "cut {cut}");
+                assert!(lean.len() >= 3);
+                for (l, f) in lean.iter().zip(&full) {
+                    let kind = |m: &Message| match &m.start {
+                        StartLine::Request { method, .. } => (method.clone(), 0),
+                        StartLine::Response { code, .. } => (String::new(), *code),
+                    };
+                    assert_eq!(kind(l), kind(f));
+                    assert_eq!(
+                        (
+                            l.head_len,
+                            l.body_len,
+                            l.chunked,
+                            l.content_length,
+                            l.cut_short
+                        ),
+                        (
+                            f.head_len,
+                            f.body_len,
+                            f.chunked,
+                            f.content_length,
+                            f.cut_short
+                        )
+                    );
+                    assert!(
+                        l.first_line.is_empty() && l.host.is_none() && l.content_type.is_none()
+                    );
+                    assert!(!f.first_line.is_empty());
+                }
+            }
         }
     }
 
