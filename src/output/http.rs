@@ -235,73 +235,66 @@ pub fn http_text_header() -> String {
 
 /// One row of the text table, appended to `s`: what `format!` with the widths of
 /// [`http_text_header`] would make, without a string per column (a big capture has a million
-/// rows). Each column is written, then padded from where it started.
+/// rows).
 pub fn write_text_row(x: &Exchange, s: &mut String) {
-    use crate::output::summary::{pad_left, pad_right};
     use std::fmt::Write as _;
-    let mut at = s.len();
-    s.push_str(itoa::Buffer::new().format(x.stream));
-    pad_left(s, at, 6);
+    let (right, left) = (true, false);
+    column(s, 6, right, |s| {
+        s.push_str(itoa::Buffer::new().format(x.stream))
+    });
     s.push(' ');
-    at = s.len();
-    push_frame(s, &x.request);
-    pad_left(s, at, 6);
+    column(s, 6, right, |s| push_frame(s, &x.request));
     s.push(' ');
-    at = s.len();
-    push_frame(s, &x.response);
-    pad_left(s, at, 6);
+    column(s, 6, right, |s| push_frame(s, &x.response));
     s.push_str("  ");
-    at = s.len();
-    push_endpoint(s, &x.client);
-    pad_right(s, at, 22);
+    column(s, 22, left, |s| push_endpoint(s, &x.client));
     s.push(' ');
-    at = s.len();
-    push_endpoint(s, &x.server);
-    pad_right(s, at, 22);
+    column(s, 22, left, |s| push_endpoint(s, &x.server));
     s.push(' ');
-    at = s.len();
-    match x.request {
+    column(s, 7, left, |s| match x.request {
         Some(_) => s.push_str(&safe_text(&x.method)),
         None => s.push('-'),
-    }
-    pad_right(s, at, 7);
+    });
     s.push(' ');
-    at = s.len();
-    s.push_str(&safe_text(x.host.as_deref().unwrap_or("")));
-    pad_right(s, at, 24);
+    column(s, 24, left, |s| {
+        s.push_str(&safe_text(x.host.as_deref().unwrap_or("")));
+    });
     s.push(' ');
-    at = s.len();
-    match &x.status {
+    column(s, 16, left, |s| match &x.status {
         Some((code, phrase)) => {
             s.push_str(itoa::Buffer::new().format(*code));
             s.push(' ');
             s.push_str(&safe_text(phrase));
         }
         None => s.push_str("none"),
-    }
-    pad_right(s, at, 16);
+    });
     s.push(' ');
-    at = s.len();
-    push_size(s, &x.request);
-    pad_left(s, at, 9);
+    column(s, 9, right, |s| push_size(s, &x.request));
     s.push(' ');
-    at = s.len();
-    push_size(s, &x.response);
-    pad_left(s, at, 9);
+    column(s, 9, right, |s| push_size(s, &x.response));
     s.push(' ');
-    at = s.len();
-    if let Some(ns) = x.latency_ns() {
-        let _ = write!(s, "{:.3}", ns as f64 / 1e6);
-    }
-    pad_left(s, at, 10);
+    column(s, 10, right, |s| {
+        if let Some(ns) = x.latency_ns() {
+            let _ = write!(s, "{:.3}", ns as f64 / 1e6);
+        }
+    });
     s.push_str("  ");
-    at = s.len();
     let ctype = (x.response.as_ref()).and_then(|p| p.content_type.as_deref());
-    s.push_str(&safe_text(ctype.unwrap_or("")));
-    pad_right(s, at, 24);
+    column(s, 24, left, |s| s.push_str(&safe_text(ctype.unwrap_or(""))));
     s.push(' ');
     s.push_str(&safe_text(&x.uri));
     s.push('\n');
+}
+
+/// Write one column with `write`, then pad it to `width` characters (right-aligned or not).
+fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut String)) {
+    let at = s.len();
+    write(s);
+    if right {
+        crate::output::summary::pad_left(s, at, width);
+    } else {
+        crate::output::summary::pad_right(s, at, width);
+    }
 }
 
 fn push_frame(s: &mut String, p: &Option<Part>) {
