@@ -454,16 +454,14 @@ impl Reader {
                     // Nothing to hand out yet: read on until the record is whole. Blocks
                     // before it that carry no frame (name resolution, statistics...) are
                     // dropped first, so that a run of them cannot pile up in the arena.
-                    if pos > 0 {
-                        batch.arena.drain(..pos);
-                        pos = 0;
-                    }
+                    batch.arena.drain(..pos);
+                    pos = 0;
                     let more = match needed {
                         pcap_parser::nom::Needed::Size(n) => n.get(),
                         pcap_parser::nom::Needed::Unknown => 1,
                     };
                     let want = batch.arena.len().saturating_add(more.max(max_bytes));
-                    if want - pos > MAX_PENDING {
+                    if want > MAX_PENDING {
                         self.fail("block larger than the read buffer".into());
                         break;
                     }

@@ -526,33 +526,26 @@ impl Tracker {
             Some(excess) if excess > 0 => *closed_seen.select_nth_unstable(excess).1,
             _ => i64::MIN,
         };
-        let (retired, keep) = (&mut self.retired, self.keep_retired);
-        let (rows_cap, rows_dropped) = (self.rows_cap, &mut self.rows_dropped);
-        let (held_total, retired_gaps) = (&mut self.held_total, &mut self.retired_gaps);
-        self.conns.retain(|_, c| {
-            let closed = is_closed(c);
-            let idle = now.saturating_sub(c.last_ts);
-            let limit = if closed {
-                RETIRE_CLOSED_NS
-            } else {
-                RETIRE_IDLE_NS
-            };
-            let keep_conn = idle < limit && !(closed && c.last_ts < cutoff);
-            if !keep_conn {
-                let (held, gaps, missed) = c.reassembly_state();
-                *held_total = held_total.saturating_sub(held);
-                retired_gaps.0 += gaps;
-                retired_gaps.1 += missed;
-                if keep {
-                    if retired.len() < rows_cap {
-                        retired.push(c.summary.clone());
-                    } else {
-                        *rows_dropped += 1;
-                    }
-                }
+        let gone: Vec<Key> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let closed = is_closed(c);
+                let idle = now.saturating_sub(c.last_ts);
+                let limit = if closed {
+                    RETIRE_CLOSED_NS
+                } else {
+                    RETIRE_IDLE_NS
+                };
+                idle >= limit || (closed && c.last_ts < cutoff)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in gone {
+            if let Some(c) = self.conns.remove(&k) {
+                self.drop_conn(c);
             }
-            keep_conn
-        });
+        }
     }
 
     pub fn segment(&mut self, seg: &Segment<'_>) -> SegmentInfo {
