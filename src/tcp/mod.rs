@@ -473,6 +473,18 @@ impl Tracker {
         self.retire(c.summary);
     }
 
+    /// The keys of the connections `leave` picks, in stream order: connections leave the table
+    /// in that order, so which summaries the row cap keeps does not depend on the hash seed,
+    /// which changes from run to run.
+    fn keys_where(&self, leave: impl Fn(&Conn) -> bool) -> Vec<Key> {
+        let mut gone: Vec<(u32, Key)> = (self.conns.iter())
+            .filter(|(_, c)| leave(c))
+            .map(|(k, c)| (c.stream, *k))
+            .collect();
+        gone.sort_unstable_by_key(|(stream, _)| *stream);
+        gone.into_iter().map(|(_, k)| k).collect()
+    }
+
     /// The table is full: forget the least recently seen sixteenth of the connections (at least
     /// one). O(connections), once per sixteenth of them: constant per new connection.
     fn forget_oldest(&mut self) {
@@ -483,12 +495,7 @@ impl Tracker {
             return;
         }
         let cutoff = *seen.select_nth_unstable(n - 1).1;
-        let gone: Vec<Key> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| (c.last_ts, c.stream) <= cutoff)
-            .map(|(k, _)| *k)
-            .collect();
+        let gone = self.keys_where(|c| (c.last_ts, c.stream) <= cutoff);
         for k in gone {
             if let Some(c) = self.conns.remove(&k) {
                 self.forgotten += u64::from(!c.is_closed());
@@ -526,21 +533,16 @@ impl Tracker {
             Some(excess) if excess > 0 => *closed_seen.select_nth_unstable(excess).1,
             _ => i64::MIN,
         };
-        let gone: Vec<Key> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| {
-                let closed = is_closed(c);
-                let idle = now.saturating_sub(c.last_ts);
-                let limit = if closed {
-                    RETIRE_CLOSED_NS
-                } else {
-                    RETIRE_IDLE_NS
-                };
-                idle >= limit || (closed && c.last_ts < cutoff)
-            })
-            .map(|(k, _)| *k)
-            .collect();
+        let gone = self.keys_where(|c| {
+            let closed = is_closed(c);
+            let idle = now.saturating_sub(c.last_ts);
+            let limit = if closed {
+                RETIRE_CLOSED_NS
+            } else {
+                RETIRE_IDLE_NS
+            };
+            idle >= limit || (closed && c.last_ts < cutoff)
+        });
         for k in gone {
             if let Some(c) = self.conns.remove(&k) {
                 self.drop_conn(c);
