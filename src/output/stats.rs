@@ -96,9 +96,10 @@ impl Default for StatsSink {
 /// no pseudo-protocols (`ethertype`) or IPv6 extension headers; inside an ICMP error only an
 /// application protocol (the quoted IP and transport headers sit in ICMP's subtree); no `data`
 /// that TCP or ICMP hold; each HTTP message; and tshark's marks for damaged frames.
-pub fn hierarchy_path(view: &PacketView<'_>) -> Vec<&'static str> {
+/// (Inline up to 8 levels: one path per frame, and real paths are shorter.)
+pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str; 8]> {
     let rec = view.rec;
-    let mut path = Vec::with_capacity(rec.layers.len() + 2);
+    let mut path = smallvec::SmallVec::new();
     if rec.meta.kind != FrameKind::Packet {
         return path;
     }
