@@ -525,6 +525,9 @@ fn consume(
 ) -> std::io::Result<()> {
     let mut states: Vec<FrameState> = Vec::new();
     let mut joined: Vec<Option<Vec<u8>>> = Vec::new();
+    // A sink that takes every frame and renders nothing gets each frame as soon as the ordered
+    // stage has it (tcp, conv, stats, http without a filter).
+    let streaming = sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only();
     while let Ok(Decoded {
         batch,
         mut records,
@@ -544,26 +547,41 @@ fn consume(
         }
         let arena = &batch.arena;
         let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
+        if streaming {
+            // The ordered stage hands each frame straight to the sink: its state stays in cache
+            // instead of joining a batch of states kept for a later pass.
+            for rec in records.iter_mut() {
+                let mut state = FrameState::default();
+                let (last, joined) = ordered.frame(rec, frame_of(rec), &mut state, opts, report);
+                let view = PacketView {
+                    rec,
+                    data: joined.as_deref().unwrap_or_else(|| frame_of(rec)),
+                    state: &state,
+                };
+                sink.packet(&view)?;
+                report.frames_shown += 1;
+                if last {
+                    report.bytes_read = bytes_read;
+                    return Ok(());
+                }
+            }
+            report.bytes_read = bytes_read;
+            progress(bytes_read, report.frames_read);
+            continue;
+        }
         // The ordered stage, in capture order.
         states.clear();
         joined.clear();
         let mut last = false;
         for rec in records.iter_mut() {
-            report.frames_read += 1;
-            let frame = frame_of(rec);
-            // The frame's bytes with what reassembly appends (an IP datagram, DNS messages).
-            let mut extra = None;
-            let reassembly = ordered.defrag(rec, frame, &mut extra);
             // Built in place: a FrameState is a few hundred bytes, and frames are many.
             states.push(FrameState::default());
-            if let Some(state) = states.last_mut() {
-                ordered.process(rec, frame, &mut extra, reassembly, state);
-            }
+            let Some(state) = states.last_mut() else {
+                break;
+            };
+            let (end, extra) = ordered.frame(rec, frame_of(rec), state, opts, report);
             joined.push(extra);
-            if rec.malformed.is_some_and(|m| !m.is_truncation()) {
-                report.malformed += 1;
-            }
-            if opts.max_frames.is_some_and(|max| report.frames_read >= max) {
+            if end {
                 last = true;
                 break;
             }
@@ -602,13 +620,8 @@ fn consume(
                 report.frames_shown += shown;
             }
         } else if matcher.matches_all() {
-            if sink.counts_only() {
-                sink.shown(n as u64);
-            } else {
-                for i in 0..n {
-                    sink.packet(&view(i))?;
-                }
-            }
+            // Only a count: everything else that matches all frames streams (above).
+            sink.shown(n as u64);
             report.frames_shown += n as u64;
         } else if sink.counts_only() {
             let shown = pool.install(|| {
@@ -707,6 +720,28 @@ impl UdpStreams {
 }
 
 impl Ordered {
+    /// The ordered stage for one frame: reassembly, then [`Ordered::process`] into `state`.
+    /// Returns whether this is the last frame to read (`-c`), and the frame's bytes with what
+    /// reassembly appended (an IP datagram, DNS messages), when it appended any.
+    fn frame(
+        &mut self,
+        rec: &mut PacketRecord,
+        frame: &[u8],
+        state: &mut FrameState,
+        opts: &Options,
+        report: &mut Report,
+    ) -> (bool, Option<Vec<u8>>) {
+        report.frames_read += 1;
+        let mut joined = None;
+        let reassembly = self.defrag(rec, frame, &mut joined);
+        self.process(rec, frame, &mut joined, reassembly, state);
+        if rec.malformed.is_some_and(|m| !m.is_truncation()) {
+            report.malformed += 1;
+        }
+        let last = opts.max_frames.is_some_and(|max| report.frames_read >= max);
+        (last, joined)
+    }
+
     /// Feed an IP fragment to reassembly. When it completes a datagram, the record's layers
     /// continue into the datagram's payload, appended to a copy of the frame's bytes in
     /// `joined`, which is the frame's data from here on.
