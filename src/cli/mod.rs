@@ -36,11 +36,11 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 
 /// Run a parsed command line, writing to standard output, and say how the process should exit.
 pub fn run(cli: Cli) -> ExitCode {
-    run_with(cli, &mut io::stdout().lock())
+    run_with(cli, &mut io::stdout())
 }
 
 /// Run a parsed command line writing what it shows to `out` (errors go to standard error).
-pub fn run_with(cli: Cli, out: &mut dyn Write) -> ExitCode {
+pub fn run_with(cli: Cli, out: &mut (dyn Write + Send)) -> ExitCode {
     let result = match cli.command {
         Command::List(a) => list(a, out),
         Command::Fields => print_fields(out).map(|()| ExitCode::SUCCESS),
@@ -155,7 +155,7 @@ fn compile_filter(text: &str) -> Result<Filter> {
     Filter::compile(text).map_err(|e| usage(e.render(text)))
 }
 
-fn filter_check(text: &str, out: &mut dyn Write) -> Result<ExitCode> {
+fn filter_check(text: &str, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let f = compile_filter(text)?;
     let reg = Registry::get();
     let names: Vec<&str> = f.fields().iter().map(|&id| reg.def(id).abbrev).collect();
@@ -170,7 +170,7 @@ struct CountSink<W: Write> {
     n: u64,
 }
 
-impl<W: Write> Sink for CountSink<W> {
+impl<W: Write + Send> Sink for CountSink<W> {
     fn packet(&mut self, _: &crate::field::PacketView<'_>) -> io::Result<()> {
         self.n += 1;
         Ok(())
@@ -310,7 +310,7 @@ pub fn decode_options(
     }
 }
 
-fn list(a: ListArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let fields = resolve_fields(&a.fields)?;
     // A bad filter is reported before any packet is read.
@@ -393,7 +393,7 @@ fn run_pipeline(
 }
 
 /// Exit 1 when the capture could not be read to the end, after saying why; 0 otherwise.
-fn exit_for(report: &engine::Report, out: &mut dyn Write) -> ExitCode {
+fn exit_for(report: &engine::Report, out: &mut (dyn Write + Send)) -> ExitCode {
     for line in report.cut_short.lines(&report.limits) {
         eprintln!("wirelite: {line}");
     }
@@ -473,7 +473,7 @@ fn filter_and_format(filter: Option<&str>, format: &str) -> Result<(Option<Filte
 }
 
 /// Write a chart or diagram to `-o FILE`, or to standard output.
-fn write_output(file: Option<&str>, text: &str, out: &mut dyn Write) -> Result<()> {
+fn write_output(file: Option<&str>, text: &str, out: &mut (dyn Write + Send)) -> Result<()> {
     match file {
         Some(file) => std::fs::write(file, text).with_context(|| format!("writing {file}"))?,
         None => {
@@ -486,7 +486,7 @@ fn write_output(file: Option<&str>, text: &str, out: &mut dyn Write) -> Result<(
 
 /// Write a table as pretty JSON or as its text form, whichever was asked for.
 fn write_table(
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     json: bool,
     doc: impl FnOnce() -> serde_json::Value,
     text: impl FnOnce() -> String,
@@ -502,7 +502,7 @@ fn write_table(
     Ok(())
 }
 
-fn tcp_table(a: args::TcpArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn tcp_table(a: args::TcpArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
     let (report, sink) = connection_pass(&path, &a.capture, filter.as_ref(), None)?;
@@ -527,7 +527,7 @@ fn tcp_table(a: args::TcpArgs, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(exit_for(&report, out))
 }
 
-fn follow(a: args::FollowArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::follow::{FollowSink, Transport, render};
     let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "ascii" | "hex" | "raw") {
@@ -619,7 +619,7 @@ fn picked_run<S: Sink + Default>(
 }
 
 /// `ping`: each echo request with its reply, and per host pair statistics.
-fn ping(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn ping(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
@@ -637,7 +637,7 @@ fn ping(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
 }
 
 /// `dns`: each query with its response.
-fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn dns(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
@@ -667,7 +667,7 @@ fn dns(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
 }
 
 /// `http`: each request with its response.
-fn http(a: args::PairArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
     let limits = a.capture.limits();
@@ -718,7 +718,7 @@ struct HttpRows<'w> {
     filter: Option<Filter>,
     /// Frames with HTTP messages that the filter picked, while an exchange may still use them.
     picked: std::collections::HashSet<u64>,
-    out: io::BufWriter<&'w mut dyn Write>,
+    out: io::BufWriter<&'w mut (dyn Write + Send)>,
     json: bool,
     counts: crate::output::http::HttpCounts,
     rows: u64,
@@ -825,7 +825,7 @@ impl Sink for HttpRows<'_> {
 }
 
 /// `conv` and `endpoints`: the conversation table, or the endpoints it adds up to.
-fn conv(a: args::ConvArgs, endpoints: bool, out: &mut dyn Write) -> Result<ExitCode> {
+fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::conv::{self as c, By, ConvSink, SortBy};
     let path = capture_path(&a.capture)?;
     let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
@@ -869,7 +869,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut dyn Write) -> Result<ExitC
     Ok(exit_for(&report, out))
 }
 
-fn stats(a: args::StatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::stats::{StatsSink, stats_json, stats_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
@@ -897,7 +897,7 @@ fn stats(a: args::StatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(exit_for(&report, out))
 }
 
-fn io_chart(a: args::IoArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::io::{self as chart, IoSink, Metric};
     let path = capture_path(&a.capture)?;
     let interval = chart::parse_interval(&a.interval).ok_or_else(|| {
@@ -978,7 +978,7 @@ fn connection_pass(
     Ok((report, sink))
 }
 
-fn flow(a: args::FlowArgs, out: &mut dyn Write) -> Result<ExitCode> {
+fn flow(a: args::FlowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     if !matches!(a.format.as_str(), "text" | "svg") {
         bail!(usage(format!(
@@ -1003,7 +1003,7 @@ fn flow(a: args::FlowArgs, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(exit_for(&report, out))
 }
 
-fn print_fields(out: &mut dyn Write) -> Result<()> {
+fn print_fields(out: &mut (dyn Write + Send)) -> Result<()> {
     let mut out = io::BufWriter::new(out);
     for (_, def) in Registry::get().iter() {
         writeln!(out, "{}\t{}\t{}", def.abbrev, def.ty.describe(), def.label)

@@ -1,7 +1,10 @@
 //! The pipeline: a reader thread streams bounded batches; each batch is decoded in parallel on a
 //! rayon pool (order kept); then the ordered stage walks the batch in capture order (frame timing,
-//! TCP streams, ICMP echo pairing), the filter decides, and the sink writes. Output is identical
-//! for any number of threads because everything stateful happens in the ordered stage.
+//! TCP streams, ICMP echo pairing), the filter decides, and the sink writes. A sink that takes
+//! every frame and renders nothing gets each frame straight from the ordered stage; otherwise a
+//! writer thread filters, renders (on the pool) and writes batch N while the ordered stage runs
+//! over batch N+1. Output is identical for any number of threads because everything stateful
+//! happens in the ordered stage, and the writer keeps capture order.
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
@@ -117,8 +120,9 @@ impl Sink for LaterSink {
     }
 }
 
-/// Receives frames in capture order. Each output format is a sink.
-pub trait Sink {
+/// Receives frames in capture order. Each output format is a sink. A sink is `Send` because,
+/// unless it takes every frame as it comes, it runs on a writer thread beside the ordered stage.
+pub trait Sink: Send {
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()>;
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -523,11 +527,96 @@ fn consume(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
-    let mut states: Vec<FrameState> = Vec::new();
-    let mut joined: Vec<Option<Vec<u8>>> = Vec::new();
     // A sink that takes every frame and renders nothing gets each frame as soon as the ordered
     // stage has it (tcp, conv, stats, http without a filter).
-    let streaming = sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only();
+    if sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only() {
+        return stream(rx, opts, sink, ordered, report, progress);
+    }
+    // Otherwise the filter, the renderer and the sink take a batch on another thread while this
+    // one runs the ordered stage over the next.
+    let (done_tx, done_rx) = mpsc::sync_channel::<Staged>(QUEUE_DEPTH);
+    let (spare_tx, spare_rx) = mpsc::channel::<Spare>();
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("wirelite-write".into())
+            .spawn_scoped(scope, move || {
+                write_staged(&done_rx, &spare_tx, pool, matcher, sink)
+            })?;
+        let staged = stage(rx, &done_tx, &spare_rx, opts, ordered, report, progress);
+        drop(done_tx);
+        let shown = writer
+            .join()
+            .map_err(|_| std::io::Error::other("the writer thread panicked"))?;
+        // The writer's error (a closed pipe) is what stopped the ordered stage, if either failed.
+        report.frames_shown += shown?;
+        staged
+    })
+}
+
+/// The ordered stage for sinks that take each frame as it comes (see [`consume`]).
+fn stream(
+    rx: &mpsc::Receiver<Decoded>,
+    opts: &Options,
+    sink: &mut dyn Sink,
+    ordered: &mut Ordered,
+    report: &mut Report,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<()> {
+    while let Ok(Decoded {
+        batch,
+        mut records,
+        counted: _,
+        bytes_read,
+    }) = rx.recv()
+    {
+        let arena = &batch.arena;
+        let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
+        // The state stays in cache instead of joining a batch of states read again later.
+        for rec in records.iter_mut() {
+            let mut state = FrameState::default();
+            let (last, joined) = ordered.frame(rec, frame_of(rec), &mut state, opts, report);
+            let view = PacketView {
+                rec,
+                data: joined.as_deref().unwrap_or_else(|| frame_of(rec)),
+                state: &state,
+            };
+            sink.packet(&view)?;
+            report.frames_shown += 1;
+            if last {
+                report.bytes_read = bytes_read;
+                return Ok(());
+            }
+        }
+        report.bytes_read = bytes_read;
+        progress(bytes_read, report.frames_read);
+    }
+    Ok(())
+}
+
+/// A batch through the ordered stage, on its way to the filter and the sink.
+struct Staged {
+    batch: capture::Batch,
+    records: Vec<PacketRecord>,
+    states: Vec<FrameState>,
+    /// Per frame: its bytes with what reassembly appended, when it appended any.
+    joined: Vec<Option<Vec<u8>>>,
+    /// On the counting fast path: the frames the pool counted as shown.
+    counted_shown: u64,
+}
+
+/// A written batch's vectors, emptied, for the ordered stage to fill again.
+type Spare = (Vec<FrameState>, Vec<Option<Vec<u8>>>);
+
+/// The ordered stage, batch by batch, handing each to [`write_staged`].
+fn stage(
+    rx: &mpsc::Receiver<Decoded>,
+    tx: &mpsc::SyncSender<Staged>,
+    spare: &mpsc::Receiver<Spare>,
+    opts: &Options,
+    ordered: &mut Ordered,
+    report: &mut Report,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<()> {
     while let Ok(Decoded {
         batch,
         mut records,
@@ -535,43 +624,18 @@ fn consume(
         bytes_read,
     }) = rx.recv()
     {
+        let mut counted_shown = 0;
         if let Some(t) = counted {
             // Frames the pool counted carry no state to the ordered stage but the origin of time.
             if let Some((meta, _)) = batch.frames.first() {
                 ordered.first_ts.get_or_insert(meta.ts_ns.unwrap_or(0));
             }
             report.frames_read += t.frames;
-            report.frames_shown += t.shown;
             report.malformed += t.malformed;
-            sink.shown(t.shown);
+            counted_shown = t.shown;
         }
+        let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
-        let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
-        if streaming {
-            // The ordered stage hands each frame straight to the sink: its state stays in cache
-            // instead of joining a batch of states kept for a later pass.
-            for rec in records.iter_mut() {
-                let mut state = FrameState::default();
-                let (last, joined) = ordered.frame(rec, frame_of(rec), &mut state, opts, report);
-                let view = PacketView {
-                    rec,
-                    data: joined.as_deref().unwrap_or_else(|| frame_of(rec)),
-                    state: &state,
-                };
-                sink.packet(&view)?;
-                report.frames_shown += 1;
-                if last {
-                    report.bytes_read = bytes_read;
-                    return Ok(());
-                }
-            }
-            report.bytes_read = bytes_read;
-            progress(bytes_read, report.frames_read);
-            continue;
-        }
-        // The ordered stage, in capture order.
-        states.clear();
-        joined.clear();
         let mut last = false;
         for rec in records.iter_mut() {
             // Built in place: a FrameState is a few hundred bytes, and frames are many.
@@ -579,22 +643,65 @@ fn consume(
             let Some(state) = states.last_mut() else {
                 break;
             };
-            let (end, extra) = ordered.frame(rec, frame_of(rec), state, opts, report);
+            let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
+            let (end, extra) = ordered.frame(rec, frame, state, opts, report);
             joined.push(extra);
             if end {
                 last = true;
                 break;
             }
         }
+        // Frames past the last one (`-c`) are not shown.
+        records.truncate(states.len());
+        report.bytes_read = bytes_read;
+        let staged = Staged {
+            batch,
+            records,
+            states,
+            joined,
+            counted_shown,
+        };
+        if tx.send(staged).is_err() || last {
+            break; // the writer stopped (a closed pipe), or `-c` was reached
+        }
+        progress(bytes_read, report.frames_read);
+    }
+    Ok(())
+}
+
+/// Filter, render and write staged batches in order; returns the number of frames shown.
+fn write_staged(
+    rx: &mpsc::Receiver<Staged>,
+    spare: &mpsc::Sender<Spare>,
+    pool: &rayon::ThreadPool,
+    matcher: &dyn Matcher,
+    sink: &mut dyn Sink,
+) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    while let Ok(Staged {
+        batch,
+        records,
+        mut states,
+        mut joined,
+        counted_shown,
+    }) = rx.recv()
+    {
+        if counted_shown > 0 {
+            sink.shown(counted_shown);
+            total += counted_shown;
+        }
+        let arena = &batch.arena;
         let view = |i: usize| {
             let rec = &records[i];
             PacketView {
                 rec,
-                data: joined[i].as_deref().unwrap_or_else(|| frame_of(rec)),
+                data: joined[i]
+                    .as_deref()
+                    .unwrap_or_else(|| arena.get(rec.data.clone()).unwrap_or(&[])),
                 state: &states[i],
             }
         };
-        let n = states.len();
+        let n = records.len();
         if let Some(renderer) = sink.renderer() {
             // Filter and render on the pool; write in order.
             let parts: Vec<(String, u64)> = pool.install(|| {
@@ -617,12 +724,12 @@ fn consume(
             });
             for (bytes, shown) in parts {
                 sink.write_rendered(bytes.as_bytes())?;
-                report.frames_shown += shown;
+                total += shown;
             }
         } else if matcher.matches_all() {
-            // Only a count: everything else that matches all frames streams (above).
+            // Only a count: a sink that takes every frame is streamed instead (see `consume`).
             sink.shown(n as u64);
-            report.frames_shown += n as u64;
+            total += n as u64;
         } else if sink.counts_only() {
             let shown = pool.install(|| {
                 (0..n)
@@ -632,7 +739,7 @@ fn consume(
                     .count()
             }) as u64;
             sink.shown(shown);
-            report.frames_shown += shown;
+            total += shown;
         } else {
             let shown: Vec<bool> = pool.install(|| {
                 (0..n)
@@ -643,16 +750,15 @@ fn consume(
             });
             for (i, _) in shown.iter().enumerate().filter(|(_, s)| **s) {
                 sink.packet(&view(i))?;
-                report.frames_shown += 1;
+                total += 1;
             }
         }
-        report.bytes_read = bytes_read;
-        if last {
-            return Ok(());
-        }
-        progress(bytes_read, report.frames_read);
+        states.clear();
+        joined.clear();
+        // The ordered stage may have stopped already; the vectors are then just dropped.
+        let _ = spare.send((states, joined));
     }
-    Ok(())
+    Ok(total)
 }
 
 /// The ordered stage's state: everything that depends on earlier frames.

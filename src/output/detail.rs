@@ -183,7 +183,7 @@ impl Render for DetailRender {
     }
 }
 
-impl<W: Write> Sink for DetailSink<W> {
+impl<W: Write + Send> Sink for DetailSink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         self.buf.clear();
         render(view, &mut self.buf);

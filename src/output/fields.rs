@@ -112,7 +112,7 @@ impl Render for FieldsRender {
     }
 }
 
-impl<W: Write> Sink for FieldsSink<W> {
+impl<W: Write + Send> Sink for FieldsSink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();

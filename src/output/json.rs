@@ -90,7 +90,7 @@ pub fn packet_layers(view: &PacketView<'_>) -> Map<String, Json> {
     layers
 }
 
-impl<W: Write> Sink for JsonSink<W> {
+impl<W: Write + Send> Sink for JsonSink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         let layers = if self.only.is_empty() {
             packet_layers(view)

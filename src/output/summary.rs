@@ -128,7 +128,7 @@ impl Render for SummaryRender {
     }
 }
 
-impl<W: Write> Sink for SummarySink<W> {
+impl<W: Write + Send> Sink for SummarySink<W> {
     fn packet(&mut self, view: &PacketView<'_>) -> io::Result<()> {
         self.line.clear();
         SummaryRender.render(view, &mut self.line);
