@@ -68,7 +68,7 @@ struct Entry {
 struct Conn {
     dirs: [Direction; 2],
     ended: [bool; 2],
-    last_method: Option<String>,
+    last_method: Option<&'static str>,
     tail: Option<Entry>,
     waiting: VecDeque<RequestRef>,
     last_seen: i64,

@@ -530,7 +530,7 @@ fn pairing_fields() -> Vec<FieldDef> {
     ]
 }
 
-fn text<'a>(s: &'a Option<String>, e: Emit<'_, 'a>) {
+fn text<'a>(s: Option<&'a str>, e: Emit<'_, 'a>) {
     if let Some(s) = s {
         e(Value::Str(Cow::Borrowed(s)))
     }
@@ -538,14 +538,13 @@ fn text<'a>(s: &'a Option<String>, e: Emit<'_, 'a>) {
 
 /// Part `i` of a request line (method, URI, version).
 fn request_part<'a>(m: &'a HttpMessage, i: usize, e: Emit<'_, 'a>) {
-    if let StartLine::Request {
-        method,
-        uri,
-        version,
-    } = &m.msg.start
-        && let Some(part) = [method, uri, version].get(i)
-    {
-        e(Value::Str(Cow::Borrowed(part.as_str())))
+    if let StartLine::Request { method, uri, .. } = m.msg.start {
+        let part = match i {
+            0 => method,
+            1 => m.msg.get(uri),
+            _ => m.msg.version(),
+        };
+        e(Value::Str(Cow::Borrowed(part)))
     }
 }
 
@@ -589,8 +588,8 @@ fn http_fields() -> Vec<FieldDef> {
             T::String,
             Flow,
             |m, v, e| {
-                if let StartLine::Response { version, .. } = &m.msg.start {
-                    e(Value::Str(Cow::Borrowed(version)))
+                if !m.msg.is_request() {
+                    e(Value::Str(Cow::Borrowed(m.msg.version())))
                 }
             }
         ),
@@ -605,13 +604,13 @@ fn http_fields() -> Vec<FieldDef> {
             T::String,
             Flow,
             |m, v, e| {
-                if let StartLine::Response { phrase, .. } = &m.msg.start {
+                if let Some((_, phrase)) = m.msg.status() {
                     e(Value::Str(Cow::Borrowed(phrase)))
                 }
             }
         ),
         message!("http.host", "Host", T::String, Flow, |m, v, e| text(
-            &m.msg.host,
+            m.msg.host(),
             e
         )),
         message!(
@@ -619,14 +618,14 @@ fn http_fields() -> Vec<FieldDef> {
             "User-Agent",
             T::String,
             Flow,
-            |m, v, e| text(&m.msg.user_agent, e)
+            |m, v, e| text(m.msg.user_agent(), e)
         ),
         message!(
             "http.content_type",
             "Content-Type",
             T::String,
             Flow,
-            |m, v, e| text(&m.msg.content_type, e)
+            |m, v, e| text(m.msg.content_type(), e)
         ),
         message!(
             "http.content_length",
@@ -645,8 +644,8 @@ fn http_fields() -> Vec<FieldDef> {
             T::String,
             Flow,
             |m, v, e| {
-                if let (StartLine::Request { uri, method, .. }, Some(host)) =
-                    (&m.msg.start, &m.msg.host)
+                if let (Some(method), Some(uri), Some(host)) =
+                    (m.msg.method(), m.msg.uri(), m.msg.host())
                 {
                     let absolute = uri
                         .get(..7)
@@ -656,7 +655,7 @@ fn http_fields() -> Vec<FieldDef> {
                             .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
                         || method == "CONNECT";
                     e(Value::Str(if absolute {
-                        Cow::Borrowed(uri.as_str())
+                        Cow::Borrowed(uri)
                     } else {
                         Cow::Owned(format!("http://{}{uri}", host.trim()))
                     }))

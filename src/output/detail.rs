@@ -147,7 +147,7 @@ pub fn render(view: &PacketView<'_>, out: &mut String) {
     }
     for msg in &view.state.http {
         let _ = writeln!(out, "{}", ProtoTag::Http.title());
-        let _ = writeln!(out, "    {}", super::safe_text(&msg.msg.first_line));
+        let _ = writeln!(out, "    {}", super::safe_text(msg.msg.first_line()));
         for (id, def) in reg.fields_of(ProtoTag::Http) {
             reg.extract_in_message(id, msg, view, &mut |v: Value<'_>| {
                 let _ = writeln!(

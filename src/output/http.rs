@@ -13,17 +13,15 @@ use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp::{self, Endpoint};
-use crate::wire::http1::StartLine;
+use crate::wire::http1::{Message, StartLine};
 
 /// One side of an exchange: the message and the frame that completed it.
 #[derive(Clone, Debug)]
 pub struct Part {
     pub frame: u64,
     pub ts_ns: i64,
-    pub first_line: String,
-    pub body_len: u64,
-    pub content_type: Option<String>,
-    pub cut_short: bool,
+    /// A clone of the message (its text is shared, not copied).
+    pub msg: Message,
 }
 
 #[derive(Clone, Debug)]
@@ -31,17 +29,40 @@ pub struct Exchange {
     pub stream: u32,
     pub client: Endpoint,
     pub server: Endpoint,
-    pub method: String,
-    pub uri: String,
-    pub host: Option<String>,
     pub request: Option<Part>,
-    pub status: Option<(u16, String)>,
+    /// The final response.
     pub response: Option<Part>,
     /// Interim (1xx) responses before the final one: frame and code.
     pub interim: Vec<(u64, u16)>,
 }
 
 impl Exchange {
+    /// The request's method ("" without a request).
+    pub fn method(&self) -> &str {
+        self.request
+            .as_ref()
+            .and_then(|p| p.msg.method())
+            .unwrap_or("")
+    }
+
+    /// The request's URI ("" without a request).
+    pub fn uri(&self) -> &str {
+        self.request
+            .as_ref()
+            .and_then(|p| p.msg.uri())
+            .unwrap_or("")
+    }
+
+    /// The request's Host header.
+    pub fn host(&self) -> Option<&str> {
+        self.request.as_ref().and_then(|p| p.msg.host())
+    }
+
+    /// The final response's status code and phrase.
+    pub fn status(&self) -> Option<(u16, &str)> {
+        self.response.as_ref().and_then(|p| p.msg.status())
+    }
+
     pub fn latency_ns(&self) -> Option<i64> {
         Some(
             self.response
@@ -121,10 +142,7 @@ fn part(m: &HttpMessage, view: &PacketView<'_>) -> Part {
     Part {
         frame: view.rec.meta.number,
         ts_ns: view.rec.meta.ts_ns.unwrap_or(0),
-        first_line: m.msg.first_line.clone(),
-        body_len: m.msg.body_len,
-        content_type: m.msg.content_type.clone(),
-        cut_short: m.msg.cut_short,
+        msg: m.msg.clone(),
     }
 }
 
@@ -140,8 +158,8 @@ impl Sink for HttpSink {
             return Ok(());
         };
         for m in &view.state.http {
-            match &m.msg.start {
-                StartLine::Request { method, uri: u, .. } => {
+            match m.msg.start {
+                StartLine::Request { .. } => {
                     self.open
                         .insert(m.own_entry, self.base + self.exchanges.len());
                     self.ids.push_back(Some(m.own_entry));
@@ -149,21 +167,16 @@ impl Sink for HttpSink {
                         stream: info.stream,
                         client: src,
                         server: dst,
-                        method: method.clone(),
-                        uri: u.clone(),
-                        host: m.msg.host.clone(),
                         request: Some(part(m, view)),
-                        status: None,
                         response: None,
                         interim: Vec::new(),
                     });
                 }
-                StartLine::Response { code, phrase, .. } => {
+                StartLine::Response { code, .. } => {
                     let waiting = m.answers.and_then(|r| self.open.get(&r.id).copied());
                     match waiting.and_then(|i| self.get_mut(i)) {
-                        Some(x) if code / 100 == 1 => x.interim.push((view.rec.meta.number, *code)),
+                        Some(x) if code / 100 == 1 => x.interim.push((view.rec.meta.number, code)),
                         Some(x) => {
-                            x.status = Some((*code, phrase.clone()));
                             x.response = Some(part(m, view));
                             if let Some(r) = m.answers {
                                 self.open.remove(&r.id);
@@ -175,11 +188,7 @@ impl Sink for HttpSink {
                                 stream: info.stream,
                                 client: dst,
                                 server: src,
-                                method: String::new(),
-                                uri: String::new(),
-                                host: None,
                                 request: None,
-                                status: Some((*code, phrase.clone())),
                                 response: Some(part(m, view)),
                                 interim: Vec::new(),
                             });
@@ -252,17 +261,17 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
     column(s, 22, left, |s| push_endpoint(s, &x.server));
     s.push(' ');
     column(s, 7, left, |s| match x.request {
-        Some(_) => s.push_str(&safe_text(&x.method)),
+        Some(_) => s.push_str(&safe_text(x.method())),
         None => s.push('-'),
     });
     s.push(' ');
     column(s, 24, left, |s| {
-        s.push_str(&safe_text(x.host.as_deref().unwrap_or("")));
+        s.push_str(&safe_text(x.host().unwrap_or("")));
     });
     s.push(' ');
-    column(s, 16, left, |s| match &x.status {
+    column(s, 16, left, |s| match x.status() {
         Some((code, phrase)) => {
-            s.push_str(itoa::Buffer::new().format(*code));
+            s.push_str(itoa::Buffer::new().format(code));
             s.push(' ');
             s.push_str(&safe_text(phrase));
         }
@@ -279,10 +288,10 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
         }
     });
     s.push_str("  ");
-    let ctype = (x.response.as_ref()).and_then(|p| p.content_type.as_deref());
+    let ctype = (x.response.as_ref()).and_then(|p| p.msg.content_type());
     column(s, 24, left, |s| s.push_str(&safe_text(ctype.unwrap_or(""))));
     s.push(' ');
-    s.push_str(&safe_text(&x.uri));
+    s.push_str(&safe_text(x.uri()));
     s.push('\n');
 }
 
@@ -307,8 +316,8 @@ fn push_frame(s: &mut String, p: &Option<Part>) {
 fn push_size(s: &mut String, p: &Option<Part>) {
     match p {
         Some(p) => {
-            s.push_str(itoa::Buffer::new().format(p.body_len));
-            if p.cut_short {
+            s.push_str(itoa::Buffer::new().format(p.msg.body_len));
+            if p.msg.cut_short {
                 s.push_str("+cut");
             }
         }
@@ -343,10 +352,10 @@ pub fn exchange_json(x: &Exchange) -> Json {
         p.as_ref().map(|p| {
             json!({
                 "frame": p.frame,
-                "line": p.first_line,
-                "body_bytes": p.body_len,
-                "content_type": p.content_type,
-                "cut_short": p.cut_short,
+                "line": p.msg.first_line(),
+                "body_bytes": p.msg.body_len,
+                "content_type": p.msg.content_type(),
+                "cut_short": p.msg.cut_short,
             })
         })
     };
@@ -354,12 +363,12 @@ pub fn exchange_json(x: &Exchange) -> Json {
         "stream": x.stream,
         "client": { "address": x.client.ip().to_string(), "port": x.client.port },
         "server": { "address": x.server.ip().to_string(), "port": x.server.port },
-        "method": x.request.as_ref().map(|_| &x.method),
-        "uri": x.request.as_ref().map(|_| &x.uri),
-        "host": x.host,
+        "method": x.request.as_ref().map(|_| x.method()),
+        "uri": x.request.as_ref().map(|_| x.uri()),
+        "host": x.host(),
         "request": part(&x.request),
-        "status": x.status.as_ref().map(|s| s.0),
-        "phrase": x.status.as_ref().map(|s| &s.1),
+        "status": x.status().map(|s| s.0),
+        "phrase": x.status().map(|s| s.1),
         "response": part(&x.response),
         "interim": x.interim.iter().map(|(f, c)| json!({"frame": f, "status": c})).collect::<Vec<_>>(),
         "latency_ms": x.latency_ns().map(ms),
