@@ -264,11 +264,12 @@ pub struct Report {
     pub limits: crate::limits::Limits,
 }
 
-/// Batches waiting between stages (reader → decode, decode → ordered stage). With one batch
-/// being worked on in each of the three stages, at most five batches are alive at once.
+/// Batches waiting between stages (reader → decode, decode → ordered stage, and ordered stage →
+/// writer when there is one). With one batch being worked on in each of the four stages, at
+/// most seven batches are alive at once.
 const QUEUE_DEPTH: usize = 1;
 
-/// Frames per batch by default: with `BATCH_BYTES`, it keeps the five batches alive within a
+/// Frames per batch by default: with `BATCH_BYTES`, it keeps the seven batches alive within a
 /// few tens of MB while each still gives the pool enough frames to split.
 pub const BATCH_FRAMES: usize = 2048;
 /// Bytes of input per batch by default (a batch may exceed it by one record).
@@ -565,7 +566,7 @@ fn stream(
     while let Ok(Decoded {
         batch,
         mut records,
-        counted: _,
+        counted: _, // only on the counting path, which never streams
         bytes_read,
     }) = rx.recv()
     {
