@@ -197,8 +197,6 @@ pub struct Direction {
     start: Option<StartLine>,
     /// The message whose head is complete and whose body is being read.
     current: Option<Message>,
-    /// Where a head's text is put together before it becomes the message's one allocation.
-    scratch: String,
     /// Pieces skipped because they were not HTTP where a message should start.
     pub skipped: u64,
     /// Frame messages only: a message keeps its kind, status code, method, framing and sizes,
@@ -214,7 +212,6 @@ impl Default for Direction {
             buf: Vec::new(),
             start: None,
             current: None,
-            scratch: String::new(),
             skipped: 0,
             framing_only: false,
         }
@@ -447,8 +444,7 @@ impl Direction {
         last_method: &mut Option<&'static str>,
         out: &mut Vec<Message>,
     ) {
-        let scratch = (!self.framing_only).then_some(&mut self.scratch);
-        let (msg, framing_length) = parse_head(head, start, scratch);
+        let (msg, framing_length) = parse_head(head, start, !self.framing_only);
         let has_body = match msg.start {
             StartLine::Request { method, .. } => {
                 *last_method = Some(method);
@@ -518,40 +514,41 @@ fn plausible_start(buf: &[u8]) -> bool {
 /// spans are byte ranges of `line`, which starts its head; [`parse_head`] turns them into spans
 /// of the message's text.
 fn start_line(line: &[u8]) -> Option<StartLine> {
-    let mut parts = line.splitn(3, |&b| b == b' ');
-    let first = parts.next()?;
-    // Where a part lies in the line (the parts are sub-slices of it).
-    let at = |part: &[u8]| {
-        let start = part.as_ptr() as usize - line.as_ptr() as usize;
-        Span::of(start..start + part.len())
-    };
+    // The first three space-separated parts, each with where it lies in the line.
+    let mut parts = line
+        .splitn(3, |&b| b == b' ')
+        .scan(0, |at: &mut usize, part| {
+            let span = Span::of(*at..*at + part.len());
+            *at += part.len() + 1;
+            Some((part, span))
+        });
+    let (first, first_at) = parts.next()?;
     if first.starts_with(b"HTTP/") {
-        let code = parts.next()?;
+        let (code, _) = parts.next()?;
         if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let phrase = parts.next().map_or(Span::default(), at);
         let code = code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
         return Some(StartLine::Response {
-            version: at(first),
+            version: first_at,
             code,
-            phrase,
+            phrase: parts.next().map_or(Span::default(), |p| p.1),
         });
     }
     let method = *METHODS.iter().find(|m| m.as_bytes() == first)?;
-    let uri = at(parts.next()?);
+    let (_, uri) = parts.next()?;
     Some(StartLine::Request {
         method,
         uri,
-        version: parts.next().map_or(Span::default(), at),
+        version: parts.next().map_or(Span::default(), |p| p.1),
     })
 }
 
 /// The message a complete head (with its start line, already parsed) describes, and the body
 /// length that frames it: the first Content-Length read as Wireshark reads it (a 32-bit signed
-/// number; negative or unreadable means none). With `text` (a buffer to assemble it in), the
-/// message keeps the text wirelite shows; without, only its framing.
-fn parse_head(head: &[u8], start: StartLine, text: Option<&mut String>) -> (Message, Option<u64>) {
+/// number; negative or unreadable means none). With `keep_text`, the message keeps the text
+/// wirelite shows; without, only its framing.
+fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Option<u64>) {
     let mut lines = head.split(|&b| b == b'\n');
     let first = trim_eol(lines.next().unwrap_or(&[]));
     let mut framing = Framing::default();
@@ -568,7 +565,7 @@ fn parse_head(head: &[u8], start: StartLine, text: Option<&mut String>) -> (Mess
         body_len: 0,
         cut_short: false,
     };
-    let Some(text) = text else {
+    if !keep_text {
         // Framing only: the start line's spans point at nothing.
         m.start = match start {
             StartLine::Request { method, .. } => StartLine::Request {
@@ -586,8 +583,10 @@ fn parse_head(head: &[u8], start: StartLine, text: Option<&mut String>) -> (Mess
             header(trim_eol(line), &mut m, &mut framing, |_, _| {});
         }
         return (m, framing.length);
-    };
-    text.clear();
+    }
+    // Assembled here, then copied once into the message's shared allocation; a buffer kept per
+    // connection would make every HTTP connection hold its largest head's text.
+    let text = &mut String::with_capacity(head.len().min(1024));
     // Each piece is read as lossy UTF-8 on its own, and appended.
     let keep = |text: &mut String, bytes: &[u8]| {
         let start = text.len();
