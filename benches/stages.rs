@@ -48,6 +48,7 @@ fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
             src,
             dst,
             tcp: t,
+            data: frame,
             payload,
             frame: rec.meta.number,
             ts_ns: rec.meta.ts_ns.unwrap_or(0),

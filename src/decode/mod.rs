@@ -235,6 +235,7 @@ fn to_u32(n: usize) -> u32 {
 }
 
 impl<'a> Decoder<'a> {
+    #[inline(always)]
     fn push(&mut self, proto: Proto, offset: usize, hdr_len: usize, end: usize) {
         self.layers.push(Layer {
             proto,
@@ -811,7 +812,10 @@ impl<'a> Decoder<'a> {
             );
         }
         let opts_end = (off + hdr_len).min(end);
-        let options = TcpOptions::new(self.data.get(off + 20..opts_end).unwrap_or(&[]));
+        let options = match self.data.get(off + 20..opts_end) {
+            Some(b) => TcpOptions::at(off + 20..off + 20 + b.len()),
+            None => TcpOptions::default(),
+        };
         let tcp = Tcp {
             src_port,
             dst_port,
@@ -919,9 +923,10 @@ mod tests {
         assert_eq!(tcp.flags, 0x002);
         assert_eq!(tcp.window, 27200);
         assert_eq!(tcp.payload_len, 0);
-        assert_eq!(tcp.mss(), Some(1360));
-        assert_eq!(tcp.window_scale(), Some(7));
-        assert!(tcp.sack_permitted());
+        assert_eq!(tcp.mss(SLL_SYN), Some(1360));
+        assert_eq!(tcp.window_scale(SLL_SYN), Some(7));
+        assert!(tcp.sack_permitted(SLL_SYN));
+        assert_eq!(tcp.options.bytes(SLL_SYN).len(), 20);
         let ip = r.ipv4().unwrap();
         assert_eq!((ip.ttl, ip.total_len, ip.id), (64, 60, 0x29a9));
         assert_eq!(ip.src, [131, 155, 215, 69]);
@@ -945,20 +950,20 @@ mod tests {
 
     #[test]
     fn tcp_options_cut_by_snaplen_keep_what_fits() {
-        let opts = TcpOptions::new(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x01]);
+        let opts = TcpOptionIter::new(&[0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x01]);
         assert_eq!(
-            opts.items().collect::<Vec<_>>(),
+            opts.collect::<Vec<_>>(),
             [TcpOption::Mss(1460), TcpOption::SackPermitted]
         );
         // A zero-length option must not loop.
-        let opts = TcpOptions::new(&[0x05, 0x00, 0x05, 0x00]);
-        assert_eq!(opts.items().count(), 0);
+        let opts = TcpOptionIter::new(&[0x05, 0x00, 0x05, 0x00]);
+        assert_eq!(opts.count(), 0);
         // NOPs, a timestamp, SACK blocks, an unknown option, then End of Option List.
-        let opts = TcpOptions::new(&[
+        let opts = TcpOptionIter::new(&[
             1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 99, 2, 0, 1,
         ]);
         assert_eq!(
-            opts.items().collect::<Vec<_>>(),
+            opts.collect::<Vec<_>>(),
             [
                 TcpOption::Nop,
                 TcpOption::Nop,

@@ -310,48 +310,38 @@ pub struct Udp {
     pub checksum: u16,
 }
 
-/// The option bytes of a TCP header as captured (at most 40), parsed on demand: a parsed list
-/// would be six times larger, and every TCP record is moved between pipeline stages.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Where a TCP header's option bytes lie in the frame's data (as captured, at most 40): they are
+/// read from there on demand. A copy of them made every TCP record 40 bytes larger, and copying
+/// a variable length into a fixed array stalled the decoder on each one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpOptions {
-    raw: [u8; 40],
+    start: u32,
     len: u8,
 }
 
-impl Default for TcpOptions {
-    fn default() -> Self {
-        TcpOptions {
-            raw: [0; 40],
-            len: 0,
-        }
-    }
-}
-
-impl std::fmt::Debug for TcpOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.items()).finish()
-    }
-}
-
 impl TcpOptions {
-    /// Keep the option bytes (beyond 40, which a TCP header cannot hold, are ignored).
-    pub fn new(bytes: &[u8]) -> TcpOptions {
-        let mut raw = [0; 40];
-        let len = bytes.len().min(raw.len());
-        if let (Some(dst), Some(src)) = (raw.get_mut(..len), bytes.get(..len)) {
-            dst.copy_from_slice(src);
+    /// The options found at `range` of the frame's data (beyond 40 bytes, which a TCP header
+    /// cannot hold, they are ignored).
+    pub fn at(range: std::ops::Range<usize>) -> TcpOptions {
+        match u32::try_from(range.start) {
+            Ok(start) => TcpOptions {
+                start,
+                len: range.len().min(40) as u8,
+            },
+            Err(_) => TcpOptions::default(),
         }
-        TcpOptions {
-            raw,
-            len: len as u8,
-        }
+    }
+
+    /// The option bytes, given the data the record was decoded from (empty if it is not that).
+    pub fn bytes<'d>(&self, data: &'d [u8]) -> &'d [u8] {
+        let start = self.start as usize;
+        data.get(start..start + usize::from(self.len))
+            .unwrap_or_default()
     }
 
     /// The options in the order they appear, as far as they were captured and understood.
-    pub fn items(&self) -> TcpOptionIter<'_> {
-        TcpOptionIter {
-            rest: self.raw.get(..usize::from(self.len)).unwrap_or_default(),
-        }
+    pub fn items<'d>(&self, data: &'d [u8]) -> TcpOptionIter<'d> {
+        TcpOptionIter::new(self.bytes(data))
     }
 }
 
@@ -360,6 +350,13 @@ impl TcpOptions {
 #[derive(Clone, Debug)]
 pub struct TcpOptionIter<'a> {
     rest: &'a [u8],
+}
+
+impl<'a> TcpOptionIter<'a> {
+    /// Walk the option bytes of a TCP header.
+    pub fn new(bytes: &'a [u8]) -> TcpOptionIter<'a> {
+        TcpOptionIter { rest: bytes }
+    }
 }
 
 impl Iterator for TcpOptionIter<'_> {
@@ -459,20 +456,24 @@ impl Tcp {
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
-    pub fn mss(&self) -> Option<u16> {
-        self.options.items().find_map(|o| match o {
+    /// The MSS option's value; `data` is what the record was decoded from.
+    pub fn mss(&self, data: &[u8]) -> Option<u16> {
+        self.options.items(data).find_map(|o| match o {
             TcpOption::Mss(v) => Some(v),
             _ => None,
         })
     }
-    pub fn window_scale(&self) -> Option<u8> {
-        self.options.items().find_map(|o| match o {
+    /// The window scale option's shift count.
+    pub fn window_scale(&self, data: &[u8]) -> Option<u8> {
+        self.options.items(data).find_map(|o| match o {
             TcpOption::WindowScale(v) => Some(v),
             _ => None,
         })
     }
-    pub fn sack_permitted(&self) -> bool {
-        self.options.items().any(|o| o == TcpOption::SackPermitted)
+    pub fn sack_permitted(&self, data: &[u8]) -> bool {
+        self.options
+            .items(data)
+            .any(|o| o == TcpOption::SackPermitted)
     }
 }
 

@@ -923,6 +923,7 @@ impl Ordered {
         {
             let payload = tcp::payload(layer, t, data);
             let info = self.tcp.segment(&tcp::Segment {
+                data,
                 payload,
                 src,
                 dst,

@@ -2133,8 +2133,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                if let Some(m) = p.mss() {
+            |p, _l, v, e| {
+                if let Some(m) = p.mss(v.data) {
                     e(uint(m))
                 }
             }
@@ -2146,8 +2146,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                if let Some(s) = p.window_scale() {
+            |p, _l, v, e| {
+                if let Some(s) = p.window_scale(v.data) {
                     e(uint(s))
                 }
             }
@@ -2159,8 +2159,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                if let Some(s) = p.window_scale() {
+            |p, _l, v, e| {
+                if let Some(s) = p.window_scale(v.data) {
                     e(uint(1u64 << s.min(14)))
                 }
             }
@@ -2172,8 +2172,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                if p.sack_permitted() {
+            |p, _l, v, e| {
+                if p.sack_permitted(v.data) {
                     e(Value::Present)
                 }
             }
@@ -2185,8 +2185,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                for o in p.options.items() {
+            |p, _l, v, e| {
+                for o in p.options.items(v.data) {
                     if let TcpOption::Timestamp { tsval, .. } = o {
                         e(uint(tsval))
                     }
@@ -2200,8 +2200,8 @@ fn base_fields() -> Vec<FieldDef> {
             Dec,
             Tcp,
             Tcp,
-            |p, _l, _v, e| {
-                for o in p.options.items() {
+            |p, _l, v, e| {
+                for o in p.options.items(v.data) {
                     if let TcpOption::Timestamp { tsecr, .. } = o {
                         e(uint(tsecr))
                     }

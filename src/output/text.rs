@@ -298,7 +298,7 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
     s.push_str(" Len=");
     push_int(s, t.payload_len);
     let sack_base = view.state.tcp.as_ref().map(|i| i.sack_base);
-    for o in t.options.items() {
+    for o in t.options.items(view.data) {
         match o {
             TcpOption::Mss(m) => {
                 let _ = write!(s, " MSS={m}");

@@ -16,6 +16,8 @@ pub(super) struct SummaryInput<'a> {
     /// Sent by the endpoint first seen as source?
     pub from_first: bool,
     pub tcp: &'a Tcp,
+    /// The data the record was decoded from, which holds the TCP options.
+    pub data: &'a [u8],
     pub frame: u64,
     pub now: i64,
     pub flags: u32,
@@ -113,11 +115,11 @@ impl ConnSummary {
         side.packets += 1;
         side.bytes += u64::from(t.payload_len);
         if syn {
-            if let Some(m) = t.mss() {
+            if let Some(m) = t.mss(s.data) {
                 side.mss = Some(m);
             }
-            side.window_scale = t.window_scale().or(side.window_scale);
-            side.sack_permitted |= t.sack_permitted();
+            side.window_scale = t.window_scale(s.data).or(side.window_scale);
+            side.sack_permitted |= t.sack_permitted(s.data);
         }
         if fin && side.fin.is_none() {
             side.fin = Some((s.frame, s.now));

@@ -395,6 +395,8 @@ pub struct Segment<'a> {
     pub src: Endpoint,
     pub dst: Endpoint,
     pub tcp: &'a Tcp,
+    /// The data the record was decoded from, which holds the TCP options.
+    pub data: &'a [u8],
     /// The payload as captured (for reassembly).
     pub payload: &'a [u8],
     pub frame: u64,
@@ -620,7 +622,7 @@ impl Tracker {
             rev.base = Some(tcp.ack.wrapping_sub(1));
         }
         if syn {
-            fwd.syn_ws = Some(tcp.window_scale());
+            fwd.syn_ws = Some(tcp.window_scale(seg.data));
             if ack {
                 c.synack_seq = Some(tcp.seq);
             } else {
@@ -828,6 +830,7 @@ impl Tracker {
         c.summary.record(&SummaryInput {
             from_first: dir == 0,
             tcp,
+            data: seg.data,
             frame: seg.frame,
             now,
             flags,
@@ -914,6 +917,7 @@ mod tests {
         ];
         for (i, (src, dst, t)) in steps.iter().enumerate() {
             tr.segment(&Segment {
+                data: &[],
                 src: *src,
                 dst: *dst,
                 tcp: t,
@@ -953,6 +957,7 @@ mod tests {
         let mut tr = Tracker::keeping_summaries();
         let (a, b) = (ep(1, 1000), ep(2, 80));
         tr.segment(&Segment {
+            data: &[],
             src: a,
             dst: b,
             tcp: &seg(SYN, 5, 0, 0),
@@ -989,6 +994,7 @@ mod tests {
         let (a, b) = (ep(1, 1000), ep(2, 80));
         let isn = u32::MAX - 1;
         tr.segment(&Segment {
+            data: &[],
             src: a,
             dst: b,
             tcp: &seg(SYN, isn, 0, 0),
@@ -997,6 +1003,7 @@ mod tests {
             ts_ns: 0,
         });
         let info = tr.segment(&Segment {
+            data: &[],
             src: a,
             dst: b,
             tcp: &seg(ACK | PSH, isn.wrapping_add(1), 1, 10),
@@ -1006,6 +1013,7 @@ mod tests {
         });
         assert_eq!((info.rel_seq, info.next_rel_seq), (1, 11));
         let info = tr.segment(&Segment {
+            data: &[],
             src: a,
             dst: b,
             tcp: &seg(ACK | PSH, isn.wrapping_add(11), 1, 10),
