@@ -69,22 +69,37 @@ pub fn decode_frame_with(
     range: std::ops::Range<usize>,
     opts: DecodeOptions,
 ) -> PacketRecord {
+    let mut rec = PacketRecord::default();
+    decode_frame_into(&mut rec, meta, data, range, opts);
+    rec
+}
+
+/// [`decode_frame_with`] into a record that is already there (a batch's records are reused):
+/// the layers are written in place, where building a record and moving it into its batch
+/// copied its few hundred bytes twice per frame.
+pub fn decode_frame_into(
+    rec: &mut PacketRecord,
+    meta: FrameMeta,
+    data: &[u8],
+    range: std::ops::Range<usize>,
+    opts: DecodeOptions,
+) {
+    rec.layers.clear();
+    let kind_is_packet = meta.kind == FrameKind::Packet;
+    let linktype = meta.linktype;
+    rec.meta = meta;
+    rec.data = range;
     let mut d = Decoder {
         data,
-        layers: Layers::new(),
+        layers: &mut rec.layers,
         malformed: None,
         quoted: false,
         opts,
     };
-    if meta.kind == FrameKind::Packet {
-        d.link(meta.linktype);
+    if kind_is_packet {
+        d.link(linktype);
     }
-    PacketRecord {
-        meta,
-        layers: d.layers,
-        malformed: d.malformed,
-        data: range,
-    }
+    rec.malformed = d.malformed;
 }
 
 /// The outer IP fragment a frame carries, if it is one: what reassembly needs to place it.
@@ -199,19 +214,18 @@ fn resume(
     }
     let mut d = Decoder {
         data: buf,
-        layers: std::mem::take(&mut rec.layers),
+        layers: &mut rec.layers,
         malformed: rec.malformed,
         quoted: false,
         opts,
     };
     more(&mut d);
-    rec.layers = d.layers;
     rec.malformed = d.malformed;
 }
 
 struct Decoder<'a> {
     data: &'a [u8],
-    layers: Layers,
+    layers: &'a mut Layers,
     malformed: Option<Malformed>,
     /// Decoding the datagram quoted inside an ICMP error: lengths refer to the original datagram.
     quoted: bool,

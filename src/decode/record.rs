@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use crate::wire::dns::DnsMessage;
 
 /// Where a frame came from and what the capture file says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameMeta {
     /// 1-based frame number, as tshark counts (custom blocks included).
     pub number: u64,
@@ -26,10 +26,14 @@ pub struct FrameMeta {
 }
 
 /// What kind of record a frame is. tshark 4.0 lists pcapng custom blocks as frames.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum FrameKind {
+    #[default]
     Packet,
-    CustomBlock { pen: u32, copy: bool },
+    CustomBlock {
+        pen: u32,
+        copy: bool,
+    },
 }
 
 /// Which layer a [`Malformed`] mark belongs to.
@@ -533,7 +537,7 @@ impl Layer {
 pub type Layers = SmallVec<[Layer; 4]>;
 
 /// One decoded frame. The frame's bytes live in its batch's arena at `data`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PacketRecord {
     pub meta: FrameMeta,
     pub layers: Layers,

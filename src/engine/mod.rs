@@ -355,13 +355,16 @@ pub fn run(
         std::thread::Builder::new()
             .name("wirelite-dispatch".into())
             .spawn_scoped(scope, move || {
+                // Batches' record vectors come back here once used, to be decoded into again.
+                let (recycle, used) = mpsc::channel::<Vec<PacketRecord>>();
                 while let Ok((batch, bytes_read)) = rx.recv() {
                     let (records, counted) = if count_on_pool {
                         let (fragments, tally) =
                             decode_and_count(pool, &batch, decode_opts, matcher);
                         (fragments, Some(tally))
                     } else {
-                        (decode_batch(pool, &batch, decode_opts), None)
+                        let records = used.try_recv().unwrap_or_default();
+                        (decode_batch(pool, &batch, decode_opts, records), None)
                     };
                     if decoded_tx
                         .send(Decoded {
@@ -369,6 +372,7 @@ pub fn run(
                             records,
                             counted,
                             bytes_read,
+                            recycle: recycle.clone(),
                         })
                         .is_err()
                     {
@@ -427,6 +431,8 @@ struct Decoded {
     /// On the counting fast path: what the pool counted of the frames it did not keep.
     counted: Option<Tally>,
     bytes_read: u64,
+    /// Where `records` go once used, to be decoded into again.
+    recycle: mpsc::Sender<Vec<PacketRecord>>,
 }
 
 /// Frames decoded, matched and marked malformed (not counting truncation).
@@ -447,22 +453,28 @@ impl Tally {
     }
 }
 
+/// Decode a batch into `records`, a used batch's vector: its records are overwritten in place,
+/// which costs no allocation and no copy of a record.
 fn decode_batch(
     pool: &rayon::ThreadPool,
     batch: &capture::Batch,
     opts: decode::DecodeOptions,
+    mut records: Vec<PacketRecord>,
 ) -> Vec<PacketRecord> {
     let arena = &batch.arena;
+    let n = batch.frames.len();
+    records.truncate(n);
+    records.resize_with(n, PacketRecord::default);
     pool.install(|| {
-        batch
-            .frames
-            .par_iter()
-            .map(|(meta, range)| {
+        records
+            .par_iter_mut()
+            .zip(batch.frames.par_iter())
+            .for_each(|(rec, (meta, range))| {
                 let data = arena.get(range.clone()).unwrap_or(&[]);
-                decode::decode_frame_with(meta.clone(), data, range.clone(), opts)
+                decode::decode_frame_into(rec, meta.clone(), data, range.clone(), opts);
             })
-            .collect()
-    })
+    });
+    records
 }
 
 /// The counting fast path (see [`Options::stateless`]): decode and filter each frame on the pool
@@ -568,6 +580,7 @@ fn stream(
         mut records,
         counted: _, // only on the counting path, which never streams
         bytes_read,
+        recycle,
     }) = rx.recv()
     {
         let arena = &batch.arena;
@@ -588,6 +601,8 @@ fn stream(
                 return Ok(());
             }
         }
+        // The decoder may have stopped already; the vector is then just dropped.
+        let _ = recycle.send(records);
         report.bytes_read = bytes_read;
         progress(bytes_read, report.frames_read);
     }
@@ -603,6 +618,8 @@ struct Staged {
     joined: Vec<Option<Vec<u8>>>,
     /// On the counting fast path: the frames the pool counted as shown.
     counted_shown: u64,
+    /// Where `records` go once written (see [`Decoded`]).
+    recycle: mpsc::Sender<Vec<PacketRecord>>,
 }
 
 /// A written batch's vectors, emptied, for the ordered stage to fill again.
@@ -623,6 +640,7 @@ fn stage(
         mut records,
         counted,
         bytes_read,
+        recycle,
     }) = rx.recv()
     {
         let mut counted_shown = 0;
@@ -661,6 +679,7 @@ fn stage(
             states,
             joined,
             counted_shown,
+            recycle,
         };
         if tx.send(staged).is_err() || last {
             break; // the writer stopped (a closed pipe), or `-c` was reached
@@ -685,6 +704,7 @@ fn write_staged(
         mut states,
         mut joined,
         counted_shown,
+        recycle,
     }) = rx.recv()
     {
         if counted_shown > 0 {
@@ -758,6 +778,7 @@ fn write_staged(
         joined.clear();
         // The ordered stage may have stopped already; the vectors are then just dropped.
         let _ = spare.send((states, joined));
+        let _ = recycle.send(records);
     }
     Ok(total)
 }
