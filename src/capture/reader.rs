@@ -366,14 +366,13 @@ impl Reader {
         if self.done {
             return None;
         }
-        // Read about what `max_frames` records take (from the average so far), so that little
-        // is left over to carry into the next batch.
+        // Read a little less than what `max_frames` records take (from the average so far): a
+        // batch then mostly ends where the input read ends, and only the record cut there is
+        // copied into the next batch. (Reading more, what follows the last frame is all copied.)
         let average = self.offset.checked_div(self.frames).unwrap_or(2048);
-        let frames = u64::try_from(max_frames)
-            .unwrap_or(u64::MAX)
-            .saturating_add(16);
+        let frames = u64::try_from(max_frames).unwrap_or(u64::MAX);
         let expected =
-            usize::try_from(average.saturating_mul(frames) / 8 * 9).unwrap_or(usize::MAX);
+            usize::try_from(average.saturating_mul(frames) / 16 * 15).unwrap_or(usize::MAX);
         let max_bytes = max_bytes.min(expected).max(64 * 1024);
         let mut batch = Batch {
             // `fill` grows it past this when a caller asks for more.
