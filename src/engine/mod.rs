@@ -358,12 +358,15 @@ pub fn run(
                 // Batches' record vectors come back here once used, to be decoded into again.
                 let (recycle, used) = mpsc::channel::<Vec<PacketRecord>>();
                 while let Ok((batch, bytes_read)) = rx.recv() {
+                    // One vector comes back per batch sent, and one is taken per batch: the
+                    // channel stays as short as the pipeline, also when counting leaves it
+                    // unused.
+                    let records = used.try_recv().unwrap_or_default();
                     let (records, counted) = if count_on_pool {
                         let (fragments, tally) =
                             decode_and_count(pool, &batch, decode_opts, matcher);
                         (fragments, Some(tally))
                     } else {
-                        let records = used.try_recv().unwrap_or_default();
                         (decode_batch(pool, &batch, decode_opts, records), None)
                     };
                     if decoded_tx
