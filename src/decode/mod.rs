@@ -827,7 +827,7 @@ impl<'a> Decoder<'a> {
         }
         let opts_end = (off + hdr_len).min(end);
         let options = match self.data.get(off + 20..opts_end) {
-            Some(b) => TcpOptions::at(off + 20..off + 20 + b.len()),
+            Some(_) => TcpOptions::at(off + 20..opts_end),
             None => TcpOptions::default(),
         };
         let tcp = Tcp {

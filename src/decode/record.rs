@@ -533,7 +533,7 @@ impl Layer {
 /// a handful of frames in the test captures (ICMP errors quoting a datagram, stacked VLANs, IPv6
 /// extension chains spill to the heap) and every frame of the lab capture in BENCHMARKS.md. Every
 /// record crosses from the decoding threads to the ordered stage, so its size is paid per frame:
-/// 464 bytes with four inline, 640 with six.
+/// 400 bytes with four inline.
 pub type Layers = SmallVec<[Layer; 4]>;
 
 /// One decoded frame. The frame's bytes live in its batch's arena at `data`.
