@@ -549,7 +549,7 @@ fn start_line(line: &[u8]) -> Option<StartLine> {
 /// number; negative or unreadable means none). With `keep_text`, the message keeps the text
 /// wirelite shows; without, only its framing.
 fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Option<u64>) {
-    let mut lines = head.split(|&b| b == b'\n');
+    let mut lines = split_lines(head);
     let first = trim_eol(lines.next().unwrap_or(&[]));
     let mut framing = Framing::default();
     let mut m = Message {
@@ -579,7 +579,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
                 phrase: Span::default(),
             },
         };
-        for line in lines {
+        for line in lines.filter(|l| starts_with_any(l, b"ct")) {
             header(trim_eol(line), &mut m, &mut framing, |_, _| {});
         }
         return (m, framing.length);
@@ -618,7 +618,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
             phrase: keep(text, raw(phrase)),
         },
     };
-    for line in lines {
+    for line in lines.filter(|l| starts_with_any(l, b"cthu")) {
         header(trim_eol(line), &mut m, &mut framing, |m, (name, v)| {
             let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
             let slot = if is(b"host") {
@@ -651,13 +651,39 @@ struct Framing {
 /// counts, even when it is not a number; every Transfer-Encoding line is looked at for
 /// "chunked", as Wireshark does); any other header goes to `other` as (name, value). The first
 /// of each header counts, as Wireshark's do.
+/// The pieces of `head` between line feeds, as `head.split(|&b| b == b'\n')` gives them (the
+/// piece after the last one included), found with memchr: a head is read for every message.
+fn split_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(head);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// Whether a header line's name can be one of those read: names are matched whole and without
+/// case, so a line whose first letter starts none of them is skipped before its colon is sought.
+fn starts_with_any(line: &[u8], firsts: &[u8]) -> bool {
+    line.first()
+        .is_some_and(|b| firsts.contains(&b.to_ascii_lowercase()))
+}
+
 fn header(
     line: &[u8],
     m: &mut Message,
     framing: &mut Framing,
     mut other: impl FnMut(&mut Message, (&[u8], &[u8])),
 ) {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
+    let Some(colon) = memchr::memchr(b':', line) else {
         return;
     };
     let (name, v) = line.split_at(colon);
@@ -912,6 +938,37 @@ mod tests {
             assert!(d.buf.len() <= MAX_HEAD);
         }
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn lines_are_split_as_slice_split_does() {
+        let heads: [&[u8]; 7] = [
+            b"",
+            b"\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"no line feed",
+            b"a\n\nb\n",
+            b"\n\nx",
+            b"HTTP/1.0 200 OK\nContent-Length: 3\n\n",
+        ];
+        for head in heads {
+            let fast: Vec<&[u8]> = split_lines(head).collect();
+            let slow: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn header_names_are_matched_without_case_after_the_first_letter_check() {
+        let head =
+            b"HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 5\r\nX-Other: 1\r\ncontent-TYPE: text/x\r\n\r\n";
+        let start = start_line(b"HTTP/1.1 200 OK").unwrap();
+        let (m, length) = parse_head(head, start, true);
+        assert_eq!(length, Some(5));
+        assert_eq!(m.content_length, Some(5));
+        assert_eq!(m.content_type(), Some("text/x"));
+        let (m, length) = parse_head(head, start, false);
+        assert_eq!((length, m.content_type()), (Some(5), None));
     }
 
     #[test]
