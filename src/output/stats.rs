@@ -59,11 +59,11 @@ pub struct StatsSink {
     pub linktypes: Vec<(u16, u64)>,
     /// The hierarchy; node 0 is the root (no name).
     pub nodes: Vec<Node>,
-    index: HashMap<(usize, &'static str), usize>,
     ip: ConvSink,
     ipv6: ConvSink,
     services: Vec<Service>,
-    service_index: HashMap<(&'static str, u16), usize>,
+    /// (UDP rather than TCP, port) -> index in `services`.
+    service_index: HashMap<(bool, u16), usize>,
 }
 
 impl Default for StatsSink {
@@ -83,7 +83,6 @@ impl Default for StatsSink {
                 bytes: 0,
                 children: Vec::new(),
             }],
-            index: HashMap::default(),
             ip: ConvSink::new(By::Ip),
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
@@ -179,11 +178,24 @@ pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
 }
 
 impl StatsSink {
+    /// The child of node `at` named `name`. A node has a handful of children, and names are
+    /// mostly the same static strings: a scan that compares addresses first is cheaper than
+    /// hashing the name at every level of every frame.
+    fn child(&self, at: usize, name: &str) -> Option<usize> {
+        let nodes = &self.nodes;
+        let children = &nodes.get(at)?.children;
+        children.iter().copied().find(|&c| {
+            nodes
+                .get(c)
+                .is_some_and(|n| std::ptr::eq(n.name, name) || n.name == name)
+        })
+    }
+
     fn count_path(&mut self, path: &[&'static str], bytes: u64) {
         let mut at = 0usize;
         for &name in path {
             let next = self.nodes.len();
-            let i = *self.index.entry((at, name)).or_insert(next);
+            let i = self.child(at, name).unwrap_or(next);
             if i == next {
                 self.nodes.push(Node {
                     name,
@@ -221,7 +233,11 @@ impl StatsSink {
         };
         let name = service_name(transport, port).unwrap_or("other");
         let next = self.services.len();
-        let i = *self.service_index.entry((transport, port)).or_insert(next);
+        // Keyed by the transport's kind, not its name: no string hashed per frame.
+        let i = *self
+            .service_index
+            .entry((transport == "udp", port))
+            .or_insert(next);
         if i == next {
             self.services.push(Service {
                 transport,
