@@ -25,11 +25,42 @@ pub use conn::{ConnSummary, Ending, Side};
 use crate::decode::{PacketRecord, Proto, Tcp, tcp_flags};
 
 /// An endpoint: address bytes (4 or 16 used) and port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Ordered as the derived order would be (address bytes, then `v6`, then port), and hashed from
+/// the same fields; both read the address as one 128-bit number, where the derived ones went
+/// through `memcmp` and eight hasher calls (connection and conversation tables look up a pair
+/// of these for every frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub addr: [u8; 16],
     pub v6: bool,
     pub port: u16,
+}
+
+impl Endpoint {
+    /// Big-endian, so that numbers compare as the bytes do.
+    fn order(&self) -> (u128, bool, u16) {
+        (u128::from_be_bytes(self.addr), self.v6, self.port)
+    }
+}
+
+impl Ord for Endpoint {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
+    }
+}
+
+impl PartialOrd for Endpoint {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for Endpoint {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_ne_bytes(self.addr));
+        state.write_u32(u32::from(self.port) << 1 | u32::from(self.v6));
+    }
 }
 
 impl Endpoint {
@@ -863,6 +894,28 @@ impl Tracker {
 mod tests {
     use super::*;
     use crate::decode::TcpOptions;
+
+    /// The hand-written order is the one `derive` gave: address bytes, then `v6`, then port.
+    #[test]
+    fn endpoints_order_as_their_fields_do() {
+        let mut all = Vec::new();
+        for addr in [[0u8; 16], [1; 16], [0xff; 16]] {
+            for b in [0u8, 1, 0x80, 0xff] {
+                for i in [0usize, 3, 15] {
+                    let mut a = addr;
+                    a[i] = b;
+                    for (v6, port) in [(false, 0), (false, 80), (true, 80), (true, 65535)] {
+                        all.push(Endpoint { addr: a, v6, port });
+                    }
+                }
+            }
+        }
+        let mut ours = all.clone();
+        ours.sort();
+        let mut fields = all;
+        fields.sort_by_key(|e| (e.addr, e.v6, e.port));
+        assert_eq!(ours, fields);
+    }
 
     /// The memory budget counts a tracked connection and a kept summary at fixed sizes; they
     /// must not be smaller than what the structures take (a hash slot, the history's heap).
