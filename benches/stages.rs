@@ -43,7 +43,8 @@ fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
             continue;
         };
         let frame = &arena[rec.data.clone()];
-        let payload = frame.get(layer.payload_range()).unwrap_or(&[]);
+        // What the engine feeds the tracker: never past the IP header's length (no padding).
+        let payload = tcp::payload(layer, t, frame);
         black_box(tracker.segment(&Segment {
             src,
             dst,
