@@ -647,10 +647,6 @@ struct Framing {
     length_seen: bool,
 }
 
-/// One header line: the framing headers update `m` and `framing` (the first Content-Length line
-/// counts, even when it is not a number; every Transfer-Encoding line is looked at for
-/// "chunked", as Wireshark does); any other header goes to `other` as (name, value). The first
-/// of each header counts, as Wireshark's do.
 /// The pieces of `head` between line feeds, as `head.split(|&b| b == b'\n')` gives them (the
 /// piece after the last one included), found with memchr: a head is read for every message.
 fn split_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -677,6 +673,10 @@ fn starts_with_any(line: &[u8], firsts: &[u8]) -> bool {
         .is_some_and(|b| firsts.contains(&b.to_ascii_lowercase()))
 }
 
+/// One header line: the framing headers update `m` and `framing` (the first Content-Length line
+/// counts, even when it is not a number; every Transfer-Encoding line is looked at for
+/// "chunked", as Wireshark does); any other header goes to `other` as (name, value). The first
+/// of each header counts, as Wireshark's do.
 fn header(
     line: &[u8],
     m: &mut Message,
