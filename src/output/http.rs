@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
+use super::text::push_int;
 use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -202,7 +203,16 @@ impl Sink for HttpSink {
 }
 
 fn ms(ns: i64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
+    let mut s = String::new();
+    push_ms(&mut s, ns);
+    s
+}
+
+/// Milliseconds with three decimals, appended to `s` (the JSON's `latency_ms` and the table's
+/// column are the same text).
+fn push_ms(s: &mut String, ns: i64) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "{:.3}", ns as f64 / 1e6);
 }
 
 /// Rows of each kind, for the table's last line.
@@ -246,11 +256,8 @@ pub fn http_text_header() -> String {
 /// [`http_text_header`] would make, without a string per column (a big capture has a million
 /// rows).
 pub fn write_text_row(x: &Exchange, s: &mut String) {
-    use std::fmt::Write as _;
     let (right, left) = (true, false);
-    column(s, 6, right, |s| {
-        s.push_str(itoa::Buffer::new().format(x.stream))
-    });
+    column(s, 6, right, |s| push_int(s, x.stream));
     s.push(' ');
     column(s, 6, right, |s| push_frame(s, &x.request));
     s.push(' ');
@@ -271,7 +278,7 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
     s.push(' ');
     column(s, 16, left, |s| match x.status() {
         Some((code, phrase)) => {
-            s.push_str(itoa::Buffer::new().format(code));
+            push_int(s, code);
             s.push(' ');
             s.push_str(&safe_text(phrase));
         }
@@ -284,7 +291,7 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
     s.push(' ');
     column(s, 10, right, |s| {
         if let Some(ns) = x.latency_ns() {
-            let _ = write!(s, "{:.3}", ns as f64 / 1e6);
+            push_ms(s, ns);
         }
     });
     s.push_str("  ");
@@ -308,7 +315,7 @@ fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut Str
 
 fn push_frame(s: &mut String, p: &Option<Part>) {
     match p {
-        Some(p) => s.push_str(itoa::Buffer::new().format(p.frame)),
+        Some(p) => push_int(s, p.frame),
         None => s.push('-'),
     }
 }
@@ -316,7 +323,7 @@ fn push_frame(s: &mut String, p: &Option<Part>) {
 fn push_size(s: &mut String, p: &Option<Part>) {
     match p {
         Some(p) => {
-            s.push_str(itoa::Buffer::new().format(p.msg.body_len));
+            push_int(s, p.msg.body_len);
             if p.msg.cut_short {
                 s.push_str("+cut");
             }
@@ -326,14 +333,13 @@ fn push_size(s: &mut String, p: &Option<Part>) {
 }
 
 fn push_endpoint(s: &mut String, e: &Endpoint) {
-    use crate::output::text::{push_int, push_ipv4};
     use std::fmt::Write as _;
     match e.ip() {
         std::net::IpAddr::V6(a) => {
             let _ = write!(s, "[{a}]");
         }
         // Two addresses a row, a million rows: not through the formatting machinery.
-        std::net::IpAddr::V4(a) => push_ipv4(s, a.octets()),
+        std::net::IpAddr::V4(a) => crate::output::text::push_ipv4(s, a.octets()),
     }
     s.push(':');
     push_int(s, e.port);
