@@ -659,12 +659,13 @@ fn stage(
         let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
         let mut last = false;
-        for rec in records.iter_mut() {
-            // Built in place: a FrameState is a few hundred bytes, and frames are many.
-            states.push(FrameState::default());
-            let Some(state) = states.last_mut() else {
-                break;
-            };
+        // Made in place, all at once: a FrameState is a few hundred bytes, and pushed one by
+        // one, each was built on the stack and copied into the vector.
+        states.clear();
+        states.resize_with(records.len(), FrameState::default);
+        let mut through = 0;
+        for (rec, state) in records.iter_mut().zip(states.iter_mut()) {
+            through += 1;
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
             let (end, extra) = ordered.frame(rec, frame, state, opts, report);
             joined.push(extra);
@@ -674,7 +675,8 @@ fn stage(
             }
         }
         // Frames past the last one (`-c`) are not shown.
-        records.truncate(states.len());
+        states.truncate(through);
+        records.truncate(through);
         report.bytes_read = bytes_read;
         let staged = Staged {
             batch,
@@ -733,7 +735,9 @@ fn write_staged(
                     .into_par_iter()
                     .chunks(RENDER_CHUNK)
                     .map(|idx| {
-                        let mut out = String::with_capacity(idx.len() * 128);
+                        // Packet-list lines are about 150 bytes: room for all without
+                        // growing (and copying) the buffer halfway.
+                        let mut out = String::with_capacity(idx.len() * 192);
                         let mut shown = 0u64;
                         for i in idx {
                             let v = view(i);
@@ -946,15 +950,20 @@ impl Ordered {
             && let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port)
         {
             let payload = tcp::payload(layer, t, data);
-            let info = self.tcp.segment(&tcp::Segment {
-                data,
-                payload,
-                src,
-                dst,
-                tcp: t,
-                frame: rec.meta.number,
-                ts_ns: ts.unwrap_or(0),
-            });
+            // Written in place (see `Tracker::segment_into`).
+            let info = state.tcp.insert(tcp::SegmentInfo::default());
+            self.tcp.segment_into(
+                &tcp::Segment {
+                    data,
+                    payload,
+                    src,
+                    dst,
+                    tcp: t,
+                    frame: rec.meta.number,
+                    ts_ns: ts.unwrap_or(0),
+                },
+                info,
+            );
             if let Some(http) = &mut self.http {
                 state.http = http.segment(&crate::app::http::SegmentInput {
                     stream: info.stream,
@@ -976,7 +985,6 @@ impl Ordered {
                 state.pdu_continued = framed.continued;
                 dns_messages = framed.messages;
             }
-            state.tcp = Some(info);
         }
         if !dns_messages.is_empty() {
             self.add_dns_messages(rec, frame, joined, dns_messages);

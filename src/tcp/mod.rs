@@ -205,7 +205,7 @@ pub mod analysis {
 }
 
 /// What the tracker tells about one TCP segment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentInfo {
     pub stream: u32,
     /// 0 when the segment travels from the side first seen as source, 1 otherwise.
@@ -583,7 +583,17 @@ impl Tracker {
         }
     }
 
+    /// Track one segment: what [`Tracker::segment_into`] writes, returned.
     pub fn segment(&mut self, seg: &Segment<'_>) -> SegmentInfo {
+        let mut info = SegmentInfo::default();
+        self.segment_into(seg, &mut info);
+        info
+    }
+
+    /// Track one segment, writing what it tells into `out`, every field of it. The engine
+    /// passes the frame state's own slot: returned by value, the 176 bytes were copied into
+    /// that slot twice per segment (through a temporary, around dropping the slot's old value).
+    pub fn segment_into(&mut self, seg: &Segment<'_>, out: &mut SegmentInfo) {
         let (src, tcp, now) = (seg.src, seg.tcp, seg.ts_ns);
         self.segments += 1;
         if self.segments.is_multiple_of(SWEEP_EVERY) {
@@ -868,24 +878,41 @@ impl Tracker {
             rel_seq: seq,
             irtt: c.initial_rtt_ns,
         });
-        SegmentInfo {
-            stream: c.stream,
-            dir: u8::from(dir == 1),
-            rel_seq: seq,
-            rel_ack: ackn,
-            next_rel_seq: seg_end,
-            window: scaled,
-            shift: if syn { None } else { shift },
-            scaling_seen: !syn && scaling_seen,
-            sack_base: rev_base,
-            analysis: flags,
-            dup_ack,
-            initial_rtt_ns: c.initial_rtt_ns,
-            time_relative_ns,
-            time_delta_ns,
-            acked,
-            delivered,
-        }
+        // Named without `..`: a field added to SegmentInfo must be written here too.
+        let SegmentInfo {
+            stream: out_stream,
+            dir: out_dir,
+            rel_seq,
+            rel_ack,
+            next_rel_seq,
+            window: out_window,
+            shift: out_shift,
+            scaling_seen: out_scaling_seen,
+            sack_base,
+            analysis: out_analysis,
+            dup_ack: out_dup_ack,
+            initial_rtt_ns,
+            time_relative_ns: out_time_relative_ns,
+            time_delta_ns: out_time_delta_ns,
+            acked: out_acked,
+            delivered: out_delivered,
+        } = out;
+        *out_stream = c.stream;
+        *out_dir = u8::from(dir == 1);
+        *rel_seq = seq;
+        *rel_ack = ackn;
+        *next_rel_seq = seg_end;
+        *out_window = scaled;
+        *out_shift = if syn { None } else { shift };
+        *out_scaling_seen = !syn && scaling_seen;
+        *sack_base = rev_base;
+        *out_analysis = flags;
+        *out_dup_ack = dup_ack;
+        *initial_rtt_ns = c.initial_rtt_ns;
+        *out_time_relative_ns = time_relative_ns;
+        *out_time_delta_ns = time_delta_ns;
+        *out_acked = acked;
+        *out_delivered = delivered;
     }
 }
 
