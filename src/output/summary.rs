@@ -27,26 +27,34 @@ impl<W: Write> SummarySink<W> {
 /// Protocol, Length and Info, aligned as `{:>5} {:>10} {:>12} → {:<12}` would align them.
 pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
     let meta = &view.rec.meta;
-    let start = line.len();
-    text::push_int(line, meta.number);
-    pad_left(line, start, 5);
+    // Each column's width is known before it is written, so its padding goes first: padding
+    // after the fact would move the column's bytes to insert it.
+    push_right(line, itoa::Buffer::new().format(meta.number), 5);
     line.push(' ');
-    let start = line.len();
-    if let Some(ns) = view.state.time_relative_ns {
-        push_rel(line, ns, meta.ts_digits);
+    match view.state.time_relative_ns {
+        Some(ns) => push_rel_aligned(line, ns, meta.ts_digits, 10),
+        None => line.push_str(pad(10)),
     }
-    pad_left(line, start, 10);
     line.push(' ');
-    let src_start = line.len();
-    DST.with_borrow_mut(|dst| {
-        dst.clear();
-        text::write_addresses(view, line, dst);
-        pad_left(line, src_start, 12);
-        line.push_str(" → ");
-        let start = line.len();
-        line.push_str(dst);
-        pad_right(line, start, 12);
-    });
+    match text::outer_ipv4(view) {
+        Some((src, dst)) => {
+            line.push_str(pad(12usize.saturating_sub(text::ipv4_width(src))));
+            text::push_ipv4(line, src);
+            line.push_str(" → ");
+            text::push_ipv4(line, dst);
+            line.push_str(pad(12usize.saturating_sub(text::ipv4_width(dst))));
+        }
+        None => DST.with_borrow_mut(|dst| {
+            let src_start = line.len();
+            dst.clear();
+            text::write_addresses(view, line, dst);
+            pad_left(line, src_start, 12);
+            line.push_str(" → ");
+            let start = line.len();
+            line.push_str(dst);
+            pad_right(line, start, 12);
+        }),
+    }
     line.push(' ');
     line.push_str(text::protocol(view));
     line.push(' ');
@@ -62,6 +70,18 @@ thread_local! {
 }
 
 const SPACES: &str = "                                ";
+const ZEROS: &str = "000000000";
+
+/// `n` spaces (at most 32: the widest column).
+fn pad(n: usize) -> &'static str {
+    SPACES.get(..n).unwrap_or(SPACES)
+}
+
+/// `s` (ASCII) right-aligned in `width` characters.
+fn push_right(line: &mut String, s: &str, width: usize) {
+    line.push_str(pad(width.saturating_sub(s.len())));
+    line.push_str(s);
+}
 
 /// Characters written since `start` (addresses and numbers are ASCII: no decoding then).
 fn width_since(line: &str, start: usize) -> usize {
@@ -99,20 +119,29 @@ pub fn format_rel(ns: i64, digits: u8) -> String {
 
 /// [`format_rel`], appended to `out`.
 pub fn push_rel(out: &mut String, ns: i64, digits: u8) {
-    let digits = u32::from(digits.min(9));
+    push_rel_aligned(out, ns, digits, 0);
+}
+
+/// [`push_rel`], right-aligned in `width` characters.
+fn push_rel_aligned(out: &mut String, ns: i64, digits: u8, width: usize) {
+    let digits = usize::from(digits.min(9));
+    let abs = ns.unsigned_abs();
+    let mut secs = itoa::Buffer::new();
+    let secs = secs.format(abs / 1_000_000_000);
+    let written = usize::from(ns < 0) + secs.len() + if digits > 0 { 1 + digits } else { 0 };
+    out.push_str(pad(width.saturating_sub(written)));
     if ns < 0 {
         out.push('-');
     }
-    let abs = ns.unsigned_abs();
-    text::push_int(out, abs / 1_000_000_000);
+    out.push_str(secs);
     if digits > 0 {
-        let frac = (abs % 1_000_000_000) / 10u64.pow(9 - digits);
+        // `digits` is at most 9, so the exponent is too.
+        let frac = (abs % 1_000_000_000) / 10u64.pow(9 - digits as u32);
         let mut buf = itoa::Buffer::new();
         let frac = buf.format(frac);
         out.push('.');
-        for _ in frac.len()..digits as usize {
-            out.push('0');
-        }
+        let zeros = digits.saturating_sub(frac.len());
+        out.push_str(ZEROS.get(..zeros).unwrap_or(ZEROS));
         out.push_str(frac);
     }
 }
@@ -150,12 +179,31 @@ impl<W: Write + Send> Sink for SummarySink<W> {
 
 #[cfg(test)]
 mod tests {
-    use super::format_rel;
+    use super::{format_rel, push_rel_aligned};
 
     #[test]
     fn relative_time_keeps_precision_and_sign() {
         assert_eq!(format_rel(30_000, 6), "0.000030");
         assert_eq!(format_rel(1_543_706_702_123, 6), "1543.706702");
         assert_eq!(format_rel(-1_000, 9), "-0.000001000");
+        assert_eq!(format_rel(2_999_999_999, 0), "2");
+    }
+
+    /// The padding is counted before the time is written: it must come out as wide as padding
+    /// what was written would have made it, sign and all.
+    #[test]
+    fn aligned_time_is_as_wide_as_the_column() {
+        for (ns, digits) in [(30_000, 6), (-1_000, 9), (-1_500_000_000, 3), (7, 0)] {
+            let mut s = String::new();
+            push_rel_aligned(&mut s, ns, digits, 10);
+            let time = format_rel(ns, digits);
+            assert_eq!(s, format!("{time:>10}"), "{ns} ns, {digits} digits");
+        }
+        let mut s = String::new();
+        push_rel_aligned(&mut s, 1_543_706_702_123, 9, 10);
+        assert_eq!(
+            s, "1543.706702123",
+            "wider than the column: no padding, nothing cut"
+        );
     }
 }

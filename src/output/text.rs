@@ -54,6 +54,26 @@ pub fn write_addresses(view: &PacketView<'_>, src: &mut String, dst: &mut String
     }
 }
 
+/// The source and destination of the outer IPv4 header, when the network-layer addresses
+/// [`write_addresses`] writes are IPv4 ones.
+pub fn outer_ipv4(view: &PacketView<'_>) -> Option<([u8; 4], [u8; 4])> {
+    let outer = view.rec.layers.iter().filter(|l| !l.quoted);
+    for l in outer {
+        match &l.proto {
+            Proto::Ipv4(ip) => return Some((ip.src, ip.dst)),
+            Proto::Ipv6(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Characters [`push_ipv4`] writes for `addr`.
+pub fn ipv4_width(addr: [u8; 4]) -> usize {
+    let digits = |o: u8| 1 + usize::from(o >= 10) + usize::from(o >= 100);
+    3 + addr.iter().map(|&o| digits(o)).sum::<usize>()
+}
+
 /// Dotted-quad IPv4, as `Ipv4Addr`'s Display writes it, without the formatting machinery.
 pub fn push_ipv4(out: &mut String, addr: [u8; 4]) {
     for (i, octet) in addr.iter().enumerate() {
@@ -258,7 +278,7 @@ pub fn tcp_flags_str(flags: u16) -> String {
 }
 
 fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
-    if let Some(info) = &view.state.tcp {
+    if let Some(info) = view.state.tcp.as_ref().filter(|i| i.analysis != 0) {
         // Wireshark prepends each tag as it adds it, so they appear in reverse order.
         for (flag, _, tag) in crate::tcp::analysis::TABLE.iter().rev() {
             if info.has(*flag) {
@@ -301,11 +321,13 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
     for o in t.options.items(view.data) {
         match o {
             TcpOption::Mss(m) => {
-                let _ = write!(s, " MSS={m}");
+                s.push_str(" MSS=");
+                push_int(s, m);
             }
             TcpOption::SackPermitted => s.push_str(" SACK_PERM"),
             TcpOption::WindowScale(w) => {
-                let _ = write!(s, " WS={}", 1u32 << w.min(14));
+                s.push_str(" WS=");
+                push_int(s, 1u32 << w.min(14));
             }
             TcpOption::Timestamp { tsval, tsecr } => {
                 s.push_str(" TSval=");
@@ -542,5 +564,21 @@ mod tests {
         assert_eq!(tcp_flag_names(0x0c2), "SYN, ECE, CWR");
         assert_eq!(tcp_flag_names(0), "<None>");
         assert_eq!(tcp_flags_str(0x012), "·······A··S·");
+    }
+
+    #[test]
+    fn ipv4_width_is_what_push_ipv4_writes() {
+        for addr in [
+            [0, 0, 0, 0],
+            [10, 0, 1, 10],
+            [9, 10, 99, 100],
+            [255; 4],
+            [192, 168, 1, 255],
+        ] {
+            let mut s = String::new();
+            push_ipv4(&mut s, addr);
+            assert_eq!(s, std::net::Ipv4Addr::from(addr).to_string());
+            assert_eq!(ipv4_width(addr), s.len(), "{s}");
+        }
     }
 }
