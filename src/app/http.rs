@@ -101,6 +101,9 @@ pub struct HttpTracker {
     pub heads_dropped: u64,
     /// Messages carry no text (see [`Direction::framing_only`]).
     framing_only: bool,
+    /// The messages a segment completes, before they are numbered (kept, emptied, so that
+    /// completing a message costs no allocation here).
+    done: Vec<crate::wire::http1::Message>,
 }
 
 impl Default for HttpTracker {
@@ -125,6 +128,7 @@ impl HttpTracker {
             buffered_cap: bytes,
             heads_dropped: 0,
             framing_only: false,
+            done: Vec::new(),
         }
     }
 
@@ -161,17 +165,18 @@ impl HttpTracker {
         });
         conn.last_seen = s.ts_ns;
         let side = usize::from(s.dir & 1);
-        let mut done = Vec::new();
+        let done = &mut self.done;
+        done.clear();
         if let Some(dir) = conn.dirs.get_mut(side) {
             let before = dir.buffered();
             for e in s.delivered {
                 match e.bytes(s.payload) {
-                    Some(bytes) => dir.feed(bytes, &mut conn.last_method, &mut done),
+                    Some(bytes) => dir.feed(bytes, &mut conn.last_method, done),
                     None => dir.gap(),
                 }
             }
             if s.fin {
-                dir.end(&mut done);
+                dir.end(done);
             }
             self.buffered = (self.buffered + dir.buffered()).saturating_sub(before);
             if self.buffered > self.buffered_cap {
@@ -184,21 +189,22 @@ impl HttpTracker {
         if let Some(e) = conn.ended.get_mut(side) {
             *e |= s.fin;
         }
+        let next_entry = &mut self.next_entry;
         let mut out: Vec<HttpMessage> = done
-            .into_iter()
+            .drain(..)
             .map(|msg| {
                 let (entry, answers) = if msg.is_request() {
                     let now = RequestRef {
                         frame: s.frame,
                         ts_ns: s.ts_ns,
-                        id: self.next_entry,
+                        id: *next_entry,
                     };
                     let e = Entry {
                         id: now.id,
                         request: Some(now),
                         answered: false,
                     };
-                    self.next_entry += 1;
+                    *next_entry += 1;
                     if conn.waiting.len() >= MAX_WAITING {
                         conn.waiting.pop_front();
                     }
@@ -211,9 +217,9 @@ impl HttpTracker {
                             ..t
                         },
                         _ => {
-                            self.next_entry += 1;
+                            *next_entry += 1;
                             Entry {
-                                id: self.next_entry - 1,
+                                id: *next_entry - 1,
                                 request: None,
                                 answered: true,
                             }

@@ -15,7 +15,10 @@ pub use summary::SummarySink;
 /// Text taken from capture bytes, made safe for a terminal: control characters (escape sequences
 /// included) are shown as `\xNN` instead of being written raw.
 pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    // Printable ASCII, the common case, is told apart without decoding characters; other
+    // text may still hold none of the control characters (C1 ones are above ASCII).
+    let printable_ascii = |b: &u8| (0x20..0x7f).contains(b);
+    if s.as_bytes().iter().all(printable_ascii) || !s.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -35,3 +38,20 @@ pub mod io;
 pub mod pairs;
 pub mod stats;
 pub mod tcp;
+
+#[cfg(test)]
+mod tests {
+    use super::safe_text;
+    use std::borrow::Cow;
+
+    #[test]
+    fn safe_text_escapes_control_characters_only() {
+        for kept in ["GET /index.html HTTP/1.1", "", "caf\u{e9} \u{fffd}", "~ !"] {
+            assert!(matches!(safe_text(kept), Cow::Borrowed(s) if s == kept), "{kept:?}");
+        }
+        assert_eq!(safe_text("a\tb\x1b[2J"), "a\\x09b\\x1b[2J");
+        assert_eq!(safe_text("del\x7f"), "del\\x7f");
+        // A C1 control character is above ASCII, and still escaped.
+        assert_eq!(safe_text("next\u{85}line"), "next\\x85line");
+    }
+}
