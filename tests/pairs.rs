@@ -310,3 +310,31 @@ fn two_pass_info_equals_tsharks() {
     assert!(compared >= 90, "only {compared} lines compared");
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// `conv`, `io` and the other commands that show no pairs skip pairing, unless their filter
+/// reads a field it computes: then they select the frames the packet list selects.
+#[test]
+fn a_filter_on_a_pairing_field_turns_pairing_on() {
+    for (cap, filter) in [
+        ("lab-ping-any.pcap", "icmp.resp_to"),
+        ("lab-dns.pcap", "dns.time >= 0"),
+        ("lab-dns.pcap", "dns.response_to"),
+    ] {
+        let path = support::capture_path(cap);
+        let path = path.to_str().unwrap();
+        let listed = support::wirelite(&["list", path, "-Y", filter, "--count"]);
+        let listed: u64 = support::stdout(&listed).trim().parse().unwrap();
+        assert!(listed > 0, "{cap}: {filter} selects frames in the list");
+        let conv = json_of(&["conv", path, "--by", "ip", "-Y", filter, "-T", "json"]);
+        let frames: u64 = conv["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["frames"].as_u64().unwrap())
+            .sum();
+        assert_eq!(frames, listed, "{cap}: conv -Y {filter}");
+        let io = support::stdout(&support::wirelite(&["io", path, "-Y", filter]));
+        let total = format!("total {filter}: {listed} packets");
+        assert!(io.contains(&total), "{cap}: io -Y {filter}:\n{io}");
+    }
+}

@@ -268,11 +268,26 @@ fn first_pass(path: &str, opts: &Options) -> Result<std::sync::Arc<engine::Later
     }
     let opts = Options {
         later: None,
+        // The links to answers are the pairs'.
+        pairing: true,
         ..opts.clone()
     };
     let mut sink = engine::LaterSink::default();
     run_pipeline(path, &opts, None, &mut sink)?;
     Ok(std::sync::Arc::new(sink.links))
+}
+
+/// Fields the ordered stage's pairing computes: the DNS and ICMP ones it does not read from
+/// the packet alone (`dns.response_to`, `dns.time`, `icmp.resp_to`...).
+fn needs_pairs(id: FieldId) -> bool {
+    let def = Registry::get().def(id);
+    def.stage != crate::field::Stage::Packet
+        && matches!(
+            def.proto,
+            crate::field::ProtoTag::Dns
+                | crate::field::ProtoTag::Icmp
+                | crate::field::ProtoTag::Icmpv6
+        )
 }
 
 /// `udp.stream`, which costs a table lookup per UDP packet when it is computed.
@@ -292,6 +307,7 @@ fn serve_reads(
 ) -> Result<()> {
     opts.http |= reads(fields, filter, needs_http);
     opts.udp_streams |= reads(fields, filter, needs_udp_stream);
+    opts.pairing |= reads(fields, filter, needs_pairs);
     if two_pass || reads(fields, filter, needs_later) {
         opts.later = Some(first_pass(path, opts)?);
     }
@@ -558,6 +574,7 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
             Transport::Udp => crate::tcp::Reassembly::Off,
         },
         udp_streams: transport == Transport::Udp,
+        pairing: false,
         ..Options::default()
     };
     let mut sink = FollowSink::new(transport, stream);
@@ -676,6 +693,7 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
+        pairing: false,
         ..Options::default()
     };
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
@@ -842,6 +860,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         udp_streams: by == By::Udp,
+        pairing: false,
         ..Options::default()
     };
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
@@ -879,6 +898,7 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         http: true,
+        pairing: false,
         ..Options::default()
     };
     opts.decode.app = true;
@@ -925,6 +945,7 @@ fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let mut opts = Options {
         threads: a.capture.threads,
         limits: a.capture.limits(),
+        pairing: false,
         ..Options::default()
     };
     opts.decode.app = filters
@@ -966,6 +987,7 @@ fn connection_pass(
         limits: capture.limits(),
         decode: decode_options(false, &[], filter),
         collect_connections: true,
+        pairing: false,
         ..Options::default()
     };
     serve_reads(path, &mut opts, &[], filter, false)?;

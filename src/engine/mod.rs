@@ -214,6 +214,10 @@ pub struct Options {
     /// IP fragment (whose reassembly needs capture order) is then decoded and filtered on the
     /// pool and dropped there: the ordered stage never sees it.
     pub stateless: bool,
+    /// Pair DNS queries with their responses and echo requests with their replies, for the
+    /// outputs that show them (the packet list, `dns`, `ping`, the first pass) and filters on
+    /// such fields. Off, each frame's pairs stay empty.
+    pub pairing: bool,
 }
 
 impl Default for Options {
@@ -233,6 +237,7 @@ impl Default for Options {
             udp_streams: false,
             later: None,
             stateless: false,
+            pairing: true,
         }
     }
 }
@@ -324,6 +329,7 @@ pub fn run(
         dns_tcp: opts.decode.app.then(Default::default),
         decode: opts.decode,
         tcp_state: opts.tcp_state || opts.http,
+        pairing: opts.pairing,
         ..Ordered::default()
     };
     let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
@@ -806,6 +812,8 @@ struct Ordered {
     decode: decode::DecodeOptions,
     /// Run the TCP tracker (see [`Options::tcp_state`]).
     tcp_state: bool,
+    /// Run [`crate::app::Pairing`] (see [`Options::pairing`]).
+    pairing: bool,
 }
 
 /// UDP conversations (address and port pairs, either direction), numbered as Wireshark numbers
@@ -993,7 +1001,9 @@ impl Ordered {
         if let Some(udp) = &mut self.udp {
             state.udp_stream = udp.stream_of(rec);
         }
-        state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
+        if self.pairing {
+            state.pairs = self.pairs.process(rec, ts.unwrap_or(0));
+        }
         if let Some(links) = &self.later {
             state.later = links.of(rec.meta.number, &state.http);
         }

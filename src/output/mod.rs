@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn safe_text_escapes_control_characters_only() {
         for kept in ["GET /index.html HTTP/1.1", "", "caf\u{e9} \u{fffd}", "~ !"] {
-            assert!(matches!(safe_text(kept), Cow::Borrowed(s) if s == kept), "{kept:?}");
+            assert!(
+                matches!(safe_text(kept), Cow::Borrowed(s) if s == kept),
+                "{kept:?}"
+            );
         }
         assert_eq!(safe_text("a\tb\x1b[2J"), "a\\x09b\\x1b[2J");
         assert_eq!(safe_text("del\x7f"), "del\\x7f");
