@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::push_int;
+use super::text::{ms, push_int, push_ms};
 use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -200,19 +200,6 @@ impl Sink for HttpSink {
         }
         Ok(())
     }
-}
-
-fn ms(ns: i64) -> String {
-    let mut s = String::new();
-    push_ms(&mut s, ns);
-    s
-}
-
-/// Milliseconds with three decimals, appended to `s` (the JSON's `latency_ms` and the table's
-/// column are the same text).
-fn push_ms(s: &mut String, ns: i64) {
-    use std::fmt::Write as _;
-    let _ = write!(s, "{:.3}", ns as f64 / 1e6);
 }
 
 /// Rows of each kind, for the table's last line.

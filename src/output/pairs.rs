@@ -11,15 +11,12 @@ use std::net::IpAddr;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
+use super::text::ms;
 use crate::decode::Proto;
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp;
 use crate::wire::dns::{self, RData};
-
-fn ms(ns: i64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
-}
 
 // ---------------------------------------------------------------- ping
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 
 use super::summary::format_rel;
-use super::text::tcp_flag_names;
+use super::text::{ms, tcp_flag_names};
 use crate::decode::tcp_flags;
 use crate::field::PacketView;
 use crate::tcp::{ConnSummary, Ending, Endpoint, analysis};
@@ -20,10 +20,6 @@ fn ep(e: &Endpoint) -> String {
 
 fn secs(ns: i64) -> String {
     format_rel(ns, 6)
-}
-
-fn ms(ns: i64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
 }
 
 fn frame(f: Option<u64>) -> String {

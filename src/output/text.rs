@@ -89,6 +89,19 @@ pub fn push_int(out: &mut String, n: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(n));
 }
 
+/// A duration in milliseconds with three decimals, as the tables and their JSON show
+/// latencies and round trips.
+pub fn ms(ns: i64) -> String {
+    let mut s = String::new();
+    push_ms(&mut s, ns);
+    s
+}
+
+/// [`ms`], appended to `s`.
+pub fn push_ms(s: &mut String, ns: i64) {
+    let _ = write!(s, "{:.3}", ns as f64 / 1e6);
+}
+
 /// The Protocol column: the name of the highest layer decoded.
 pub fn protocol(view: &PacketView<'_>) -> &'static str {
     if let FrameKind::CustomBlock { .. } = view.rec.meta.kind {
@@ -564,6 +577,15 @@ mod tests {
         assert_eq!(tcp_flag_names(0x0c2), "SYN, ECE, CWR");
         assert_eq!(tcp_flag_names(0), "<None>");
         assert_eq!(tcp_flags_str(0x012), "·······A··S·");
+    }
+
+    #[test]
+    fn milliseconds_have_three_decimals() {
+        assert_eq!(ms(1_500_000), "1.500");
+        assert_eq!(ms(123_456_789), "123.457");
+        assert_eq!(ms(999), "0.001");
+        assert_eq!(ms(0), "0.000");
+        assert_eq!(ms(-2_000_000), "-2.000");
     }
 
     #[test]
