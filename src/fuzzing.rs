@@ -354,7 +354,8 @@ pub fn seeds(capture: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
             let Some((layer, t)) = rec.tcp() else {
                 continue;
             };
-            let payload = frame.get(layer.payload_range()).unwrap_or(&[]);
+            // What the engine hands the HTTP and DNS parsers: never past the IP length.
+            let payload = crate::tcp::payload(layer, t, frame);
             let servers = [80, 8080, 53];
             if !servers.contains(&t.src_port) && !servers.contains(&t.dst_port) {
                 continue;
