@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::{ms, push_int, push_ms};
+use super::text::{column, ms, push_endpoint, push_int, push_ms};
 use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -289,17 +289,6 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
     s.push('\n');
 }
 
-/// Write one column with `write`, then pad it to `width` characters (right-aligned or not).
-fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut String)) {
-    let at = s.len();
-    write(s);
-    if right {
-        crate::output::summary::pad_left(s, at, width);
-    } else {
-        crate::output::summary::pad_right(s, at, width);
-    }
-}
-
 fn push_frame(s: &mut String, p: &Option<Part>) {
     match p {
         Some(p) => push_int(s, p.frame),
@@ -317,19 +306,6 @@ fn push_size(s: &mut String, p: &Option<Part>) {
         }
         None => s.push('-'),
     }
-}
-
-fn push_endpoint(s: &mut String, e: &Endpoint) {
-    use std::fmt::Write as _;
-    match e.ip() {
-        std::net::IpAddr::V6(a) => {
-            let _ = write!(s, "[{a}]");
-        }
-        // Two addresses a row, a million rows: not through the formatting machinery.
-        std::net::IpAddr::V4(a) => crate::output::text::push_ipv4(s, a.octets()),
-    }
-    s.push(':');
-    push_int(s, e.port);
 }
 
 /// The text table's last line.

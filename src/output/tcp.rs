@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
-use super::summary::format_rel;
-use super::text::{ms, tcp_flag_names};
+use super::summary::{format_rel, push_rel};
+use super::text::{column, ms, push_endpoint, push_int, tcp_flag_names};
 use crate::decode::tcp_flags;
 use crate::field::PacketView;
 use crate::tcp::{ConnSummary, Ending, Endpoint, analysis};
@@ -137,12 +137,12 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
     }
     for c in conns {
         let (cs, ss) = c.sides();
-        let client = if c.midstream() {
-            format!("{}*", ep(c.client()))
-        } else {
-            ep(c.client())
-        };
         if handshakes {
+            let client = if c.midstream() {
+                format!("{}*", ep(c.client()))
+            } else {
+                ep(c.client())
+            };
             let pair = |a: Option<String>, b: Option<String>| {
                 format!("{}/{}", a.unwrap_or("-".into()), b.unwrap_or("-".into()))
             };
@@ -170,33 +170,64 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
                 }
             );
         } else {
-            let handshake = if c.handshake_complete() {
-                "complete".to_string()
-            } else if c.midstream() {
-                "midstream".to_string()
-            } else if c.syn_retransmissions() > 0 {
-                format!("SYN x{}", c.syn_retransmissions() + 1)
-            } else {
-                "incomplete".to_string()
+            // One row per connection, tens of thousands in a large capture, written at the end
+            // of the run: pushed column by column, as the format above would pad them.
+            column(&mut s, 6, true, |s| push_int(s, c.stream));
+            s.push_str("  ");
+            column(&mut s, 22, false, |s| {
+                push_endpoint(s, c.client());
+                if c.midstream() {
+                    s.push('*');
+                }
+            });
+            s.push(' ');
+            column(&mut s, 22, false, |s| push_endpoint(s, c.server()));
+            s.push(' ');
+            let start = c.start_ns.saturating_sub(first_ts);
+            column(&mut s, 11, true, |s| push_rel(s, start, 6));
+            s.push(' ');
+            column(&mut s, 10, true, |s| push_rel(s, c.duration_ns(), 6));
+            s.push(' ');
+            let pair = |s: &mut String, a: u64, b: u64| {
+                push_int(s, a);
+                s.push('/');
+                push_int(s, b);
             };
-            let _ = writeln!(
-                s,
-                "{:>6}  {:<22} {:<22} {:>11} {:>10} {:>11} {:>15} {:<10} {:<14} {:<6} {:<12} {:>4} {:>4} {:>3}",
-                c.stream,
-                client,
-                ep(c.server()),
-                secs(c.start_ns.saturating_sub(first_ts)),
-                secs(c.duration_ns()),
-                format!("{}/{}", cs.packets, ss.packets),
-                format!("{}/{}", cs.bytes, ss.bytes),
-                handshake,
-                ending_text(c),
-                c.conn_state(),
-                c.history(),
-                cs.retransmissions + ss.retransmissions,
-                cs.duplicate_acks + ss.duplicate_acks,
-                cs.zero_windows + ss.zero_windows
-            );
+            column(&mut s, 11, true, |s| pair(s, cs.packets, ss.packets));
+            s.push(' ');
+            column(&mut s, 15, true, |s| pair(s, cs.bytes, ss.bytes));
+            s.push(' ');
+            column(&mut s, 10, false, |s| {
+                if c.handshake_complete() {
+                    s.push_str("complete");
+                } else if c.midstream() {
+                    s.push_str("midstream");
+                } else if c.syn_retransmissions() > 0 {
+                    s.push_str("SYN x");
+                    push_int(s, c.syn_retransmissions() + 1);
+                } else {
+                    s.push_str("incomplete");
+                }
+            });
+            s.push(' ');
+            column(&mut s, 14, false, |s| s.push_str(&ending_text(c)));
+            s.push(' ');
+            column(&mut s, 6, false, |s| s.push_str(c.conn_state()));
+            s.push(' ');
+            column(&mut s, 12, false, |s| s.push_str(&c.history()));
+            s.push(' ');
+            column(&mut s, 4, true, |s| {
+                push_int(s, cs.retransmissions + ss.retransmissions)
+            });
+            s.push(' ');
+            column(&mut s, 4, true, |s| {
+                push_int(s, cs.duplicate_acks + ss.duplicate_acks)
+            });
+            s.push(' ');
+            column(&mut s, 3, true, |s| {
+                push_int(s, cs.zero_windows + ss.zero_windows)
+            });
+            s.push('\n');
         }
         if explain {
             for line in explain_conn(c) {

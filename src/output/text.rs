@@ -84,6 +84,31 @@ pub fn push_ipv4(out: &mut String, addr: [u8; 4]) {
     }
 }
 
+/// An address and port as the tables show them: `10.0.1.10:80`, `[2001:db8::1]:80`.
+pub fn push_endpoint(s: &mut String, e: &crate::tcp::Endpoint) {
+    match e.ip() {
+        std::net::IpAddr::V6(a) => {
+            let _ = write!(s, "[{a}]");
+        }
+        // Two addresses a row, and tables of many rows: not through the formatting machinery.
+        std::net::IpAddr::V4(a) => push_ipv4(s, a.octets()),
+    }
+    s.push(':');
+    push_int(s, e.port);
+}
+
+/// Write one table column with `write`, then pad it to `width` characters (right-aligned or
+/// not), as `{:>width}` and `{:<width}` would.
+pub fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut String)) {
+    let at = s.len();
+    write(s);
+    if right {
+        super::summary::pad_left(s, at, width);
+    } else {
+        super::summary::pad_right(s, at, width);
+    }
+}
+
 /// An integer in decimal (as Display writes it).
 pub fn push_int(out: &mut String, n: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(n));
