@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
+use super::text::{column, push_int};
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp;
@@ -350,12 +351,26 @@ fn seconds(ns: i64) -> f64 {
 
 /// A relative start with nine decimals, as tshark prints it.
 fn secs9(ns: i64) -> String {
-    format!("{:.9}", seconds(ns))
+    let mut s = String::new();
+    push_secs9(&mut s, ns);
+    s
+}
+
+/// [`secs9`], appended to `s`.
+fn push_secs9(s: &mut String, ns: i64) {
+    let _ = write!(s, "{:.9}", seconds(ns));
 }
 
 /// A duration with four decimals: the difference of the two times in floating point, as tshark.
 fn duration4(start_ns: i64, last_ns: i64) -> String {
-    format!("{:.4}", seconds(last_ns) - seconds(start_ns))
+    let mut s = String::new();
+    push_duration4(&mut s, start_ns, last_ns);
+    s
+}
+
+/// [`duration4`], appended to `s`.
+fn push_duration4(s: &mut String, start_ns: i64, last_ns: i64) {
+    let _ = write!(s, "{:.4}", seconds(last_ns) - seconds(start_ns));
 }
 
 pub fn conv_text(by: By, c: &[Conversation]) -> String {
@@ -375,21 +390,37 @@ pub fn conv_text(by: By, c: &[Conversation]) -> String {
         "start",
         "duration"
     );
+    // Rows pushed column by column, as the header's format pads them: a large capture has tens
+    // of thousands, written after the run on one thread.
+    let side = |s: &mut String, x: &Side| {
+        s.push_str(&x.address);
+        if let Some(p) = x.port {
+            s.push(':');
+            push_int(s, p);
+        }
+    };
     for x in c {
-        let _ = writeln!(
-            s,
-            "{:<w$} {:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>14} {:>10}",
-            x.a.to_string(),
-            x.b.to_string(),
-            x.frames_ab,
-            x.bytes_ab,
-            x.frames_ba,
-            x.bytes_ba,
-            x.frames(),
-            x.bytes(),
-            secs9(x.start_ns),
-            duration4(x.start_ns, x.last_ns)
-        );
+        column(&mut s, w, false, |s| side(s, &x.a));
+        s.push(' ');
+        column(&mut s, w, false, |s| side(s, &x.b));
+        for (width, n) in [
+            (9, x.frames_ab),
+            (12, x.bytes_ab),
+            (9, x.frames_ba),
+            (12, x.bytes_ba),
+            (9, x.frames()),
+            (12, x.bytes()),
+        ] {
+            s.push(' ');
+            column(&mut s, width, true, |s| push_int(s, n));
+        }
+        s.push(' ');
+        column(&mut s, 14, true, |s| push_secs9(s, x.start_ns));
+        s.push(' ');
+        column(&mut s, 10, true, |s| {
+            push_duration4(s, x.start_ns, x.last_ns)
+        });
+        s.push('\n');
     }
     let _ = writeln!(
         s,
