@@ -11,11 +11,11 @@ use crate::decode::tcp_flags;
 use crate::field::PacketView;
 use crate::tcp::{ConnSummary, Ending, Endpoint, analysis};
 
+/// [`push_endpoint`], as a String.
 fn ep(e: &Endpoint) -> String {
-    match e.ip() {
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", e.port),
-        a => format!("{a}:{}", e.port),
-    }
+    let mut s = String::new();
+    push_endpoint(&mut s, e);
+    s
 }
 
 fn secs(ns: i64) -> String {
