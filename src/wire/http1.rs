@@ -579,7 +579,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
                 phrase: Span::default(),
             },
         };
-        for line in lines.filter(|l| starts_with_any(l, b"ct")) {
+        for line in lines.filter(|l| may_name_one_of(l, &FRAMING_HEADERS)) {
             header(trim_eol(line), &mut m, &mut framing, |_, _| {});
         }
         return (m, framing.length);
@@ -618,14 +618,17 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
             phrase: keep(text, raw(phrase)),
         },
     };
-    for line in lines.filter(|l| starts_with_any(l, b"cthu")) {
+    for line in
+        lines.filter(|l| may_name_one_of(l, &FRAMING_HEADERS) || may_name_one_of(l, &SHOWN_HEADERS))
+    {
         header(trim_eol(line), &mut m, &mut framing, |m, (name, v)| {
             let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-            let slot = if is(b"host") {
+            let [host, user_agent, content_type] = SHOWN_HEADERS;
+            let slot = if is(host) {
                 &mut m.host
-            } else if is(b"user-agent") {
+            } else if is(user_agent) {
                 &mut m.user_agent
-            } else if is(b"content-type") {
+            } else if is(content_type) {
                 &mut m.content_type
             } else {
                 return;
@@ -666,11 +669,18 @@ fn split_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Whether a header line's name can be one of those read: names are matched whole and without
+/// The headers that frame a body, read on every message (see [`header`]).
+const FRAMING_HEADERS: [&[u8]; 2] = [b"transfer-encoding", b"content-length"];
+/// The headers whose values a message keeps as text: host, user agent, content type.
+const SHOWN_HEADERS: [&[u8]; 3] = [b"host", b"user-agent", b"content-type"];
+
+/// Whether a header line's name can be one of `names`: names are matched whole and without
 /// case, so a line whose first letter starts none of them is skipped before its colon is sought.
-fn starts_with_any(line: &[u8], firsts: &[u8]) -> bool {
-    line.first()
-        .is_some_and(|b| firsts.contains(&b.to_ascii_lowercase()))
+fn may_name_one_of(line: &[u8], names: &[&[u8]]) -> bool {
+    line.first().is_some_and(|b| {
+        let b = b.to_ascii_lowercase();
+        names.iter().any(|n| n.first() == Some(&b))
+    })
 }
 
 /// One header line: the framing headers update `m` and `framing` (the first Content-Length line
@@ -693,11 +703,12 @@ fn header(
         .position(|b| !matches!(b, b' ' | b'\t'))
         .and_then(|s| v.get(s..))
         .unwrap_or(&[]);
-    if name.eq_ignore_ascii_case(b"transfer-encoding") {
+    let [transfer_encoding, content_length] = FRAMING_HEADERS;
+    if name.eq_ignore_ascii_case(transfer_encoding) {
         m.chunked |= v
             .get(..7)
             .is_some_and(|p| p.eq_ignore_ascii_case(b"chunked"));
-    } else if name.eq_ignore_ascii_case(b"content-length") {
+    } else if name.eq_ignore_ascii_case(content_length) {
         if !framing.length_seen {
             framing.length_seen = true;
             let number = std::str::from_utf8(v.trim_ascii()).ok();
