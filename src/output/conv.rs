@@ -59,12 +59,22 @@ pub struct Side {
     pub port: Option<u16>,
 }
 
+impl Side {
+    /// `address` or `address:port`, appended to `s` (what Display writes).
+    pub fn push_to(&self, s: &mut String) {
+        s.push_str(&self.address);
+        if let Some(p) = self.port {
+            s.push(':');
+            push_int(s, p);
+        }
+    }
+}
+
 impl std::fmt::Display for Side {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.port {
-            Some(p) => write!(f, "{}:{p}", self.address),
-            None => f.write_str(&self.address),
-        }
+        let mut s = String::new();
+        self.push_to(&mut s);
+        f.pad(&s)
     }
 }
 
@@ -392,17 +402,10 @@ pub fn conv_text(by: By, c: &[Conversation]) -> String {
     );
     // Rows pushed column by column, as the header's format pads them: a large capture has tens
     // of thousands, written after the run on one thread.
-    let side = |s: &mut String, x: &Side| {
-        s.push_str(&x.address);
-        if let Some(p) = x.port {
-            s.push(':');
-            push_int(s, p);
-        }
-    };
     for x in c {
-        column(&mut s, w, false, |s| side(s, &x.a));
+        column(&mut s, w, false, |s| x.a.push_to(s));
         s.push(' ');
-        column(&mut s, w, false, |s| side(s, &x.b));
+        column(&mut s, w, false, |s| x.b.push_to(s));
         for (width, n) in [
             (9, x.frames_ab),
             (12, x.bytes_ab),
