@@ -103,19 +103,22 @@ impl Conversation {
     }
 }
 
-/// Keys of a conversation: an unordered address pair, or a stream number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Pair(tcp::Endpoint, tcp::Endpoint),
-    Stream(u32),
-}
+/// An unordered address pair: the key of a conversation that has no stream number.
+type Pair = (tcp::Endpoint, tcp::Endpoint);
+
+/// `by_stream`'s mark for a stream with no conversation (yet).
+const NO_CONVERSATION: u32 = u32::MAX;
 
 /// Collects the conversations of one kind. Packets are matched by raw address bytes; the text
 /// of an address is made once, when its conversation first appears.
 #[derive(Debug)]
 pub struct ConvSink {
     by: By,
-    index: HashMap<Key, usize>,
+    /// Conversations keyed by address pair (Ethernet, IP).
+    by_pair: HashMap<Pair, usize>,
+    /// Conversations keyed by TCP or UDP stream number, indexed by it: stream numbers are
+    /// given densely in order of first appearance, so a vector replaces a hash lookup per frame.
+    by_stream: Vec<u32>,
     pub conversations: Vec<Conversation>,
     /// Each conversation's side A, raw, to tell the direction of a packet.
     first_src: Vec<tcp::Endpoint>,
@@ -125,7 +128,8 @@ impl ConvSink {
     pub fn new(by: By) -> ConvSink {
         ConvSink {
             by,
-            index: HashMap::default(),
+            by_pair: HashMap::default(),
+            by_stream: Vec::new(),
             conversations: Vec::new(),
             first_src: Vec::new(),
         }
@@ -216,18 +220,33 @@ impl Sink for ConvSink {
         let Some((src, dst, stream)) = sides(self.by, view) else {
             return Ok(());
         };
-        let key = match stream {
-            Some(n) => Key::Stream(n),
-            None if src <= dst => Key::Pair(src, dst),
-            None => Key::Pair(dst, src),
-        };
         let now = view.state.time_relative_ns.unwrap_or(0);
         let bytes = u64::from(view.rec.meta.origlen);
-        let by = self.by;
-        let i = *self.index.entry(key).or_insert_with(|| {
+        let next = self.conversations.len();
+        let i = match stream {
+            Some(n) => {
+                let n = n as usize;
+                if n >= self.by_stream.len() {
+                    self.by_stream.resize(n + 1, NO_CONVERSATION);
+                }
+                match self.by_stream.get_mut(n) {
+                    Some(slot) if *slot == NO_CONVERSATION => {
+                        *slot = u32::try_from(next).unwrap_or(NO_CONVERSATION);
+                        next
+                    }
+                    Some(slot) => *slot as usize,
+                    None => next,
+                }
+            }
+            None => {
+                let pair = if src <= dst { (src, dst) } else { (dst, src) };
+                *self.by_pair.entry(pair).or_insert(next)
+            }
+        };
+        if i == next {
             self.conversations.push(Conversation {
-                a: side(by, &src),
-                b: side(by, &dst),
+                a: side(self.by, &src),
+                b: side(self.by, &dst),
                 frames_ab: 0,
                 bytes_ab: 0,
                 frames_ba: 0,
@@ -236,8 +255,7 @@ impl Sink for ConvSink {
                 last_ns: now,
             });
             self.first_src.push(src);
-            self.conversations.len() - 1
-        });
+        }
         let forward = self.first_src.get(i) == Some(&src);
         if let Some(c) = self.conversations.get_mut(i) {
             if forward {
