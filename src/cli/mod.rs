@@ -761,7 +761,10 @@ impl HttpRows<'_> {
     }
 
     fn write_taken(&mut self) -> io::Result<()> {
-        for x in std::mem::take(&mut self.taken) {
+        // Drained, then put back: its allocation serves every frame (taken whole, each frame
+        // that settled an exchange allocated a new one).
+        let mut taken = std::mem::take(&mut self.taken);
+        for x in taken.drain(..) {
             if self.filter.is_some() && !x.frames().any(|f| self.picked.contains(&f)) {
                 continue;
             }
@@ -790,6 +793,7 @@ impl HttpRows<'_> {
             }
             self.rows += 1;
         }
+        self.taken = taken;
         Ok(())
     }
 
