@@ -2,7 +2,7 @@
 //! capture holds. Batches in flight are bounded on their own (a few MB, see `engine`); what
 //! grows with hostile or huge captures is state: live TCP connections, bytes held out of order,
 //! IP fragments waiting for their datagram, HTTP message heads being read, and the rows the
-//! table commands (`tcp`, `http`) keep for the end. Each gets a share of the budget; past it,
+//! table commands (`tcp`, `http`, `conv`, `endpoints`, `stats`) keep for the end. Each gets a share of the budget; past it,
 //! the oldest state is dropped and the run reports what was cut short (see [`CutShort`]).
 
 /// The default budget: 1 GiB, so that the defaults of the parts (256 MB of out-of-order TCP
@@ -22,7 +22,8 @@ pub struct Limits {
     pub defrag_bytes: usize,
     /// Bytes of HTTP message heads (and chunk lines) being read, over all connections.
     pub http_bytes: usize,
-    /// Rows a table command keeps for its output (TCP connections, HTTP exchanges).
+    /// Rows a table command keeps for its output (TCP connections, HTTP exchanges,
+    /// conversations).
     pub table_rows: usize,
 }
 
@@ -68,6 +69,11 @@ pub struct CutShort {
     pub http_heads_dropped: u64,
     /// Rows of ended connections not kept for the `tcp` table (the first ones are kept).
     pub table_rows_dropped: u64,
+    /// Frames not counted by a conversation table (`conv`, `endpoints`, `stats`) because their
+    /// conversation came after the table was full (the first ones are kept).
+    pub conversation_frames_left_out: u64,
+    /// Rows not kept by the `dns` and `ping` tables once full (the first ones are kept).
+    pub pair_rows_left_out: u64,
 }
 
 impl CutShort {
@@ -109,6 +115,18 @@ impl CutShort {
             out.push(format!(
                 "the table keeps {} rows of connections that ended; {} more were left out",
                 limits.table_rows, self.table_rows_dropped
+            ));
+        }
+        if self.conversation_frames_left_out > 0 {
+            out.push(format!(
+                "the table keeps {} conversations; {} frames of later ones were not counted",
+                limits.table_rows, self.conversation_frames_left_out
+            ));
+        }
+        if self.pair_rows_left_out > 0 {
+            out.push(format!(
+                "the table keeps {} rows; {} more were left out",
+                limits.table_rows, self.pair_rows_left_out
             ));
         }
         out.iter()

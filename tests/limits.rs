@@ -306,3 +306,68 @@ fn the_http_table_streams_and_an_unanswered_request_holds_back_a_bounded_number_
         "the same table, written sooner"
     );
 }
+
+#[test]
+fn conversation_tables_keep_their_share_and_say_what_they_left_out() {
+    // 50,000 one-SYN TCP conversations, from 196 source addresses (a new one every 256).
+    let p = support::temp_capture("tiny-conversations.pcap", &tiny_streams(50_000));
+    let p = p.to_str().unwrap();
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str(&support::stdout(o)).unwrap()
+    };
+    let rows = |v: &serde_json::Value| v["conversations"].as_array().unwrap().clone();
+    let all = support::wirelite(&["conv", p, "-T", "json", "--sort", "start"]);
+    assert_eq!(support::stderr(&all), "");
+    let all = rows(&json(&all));
+    assert_eq!(all.len(), 50_000);
+
+    // --max-memory 1 gives a table a quarter of 1 MB, at 1536 bytes a row: 170 rows.
+    let capped = support::wirelite(&[
+        "conv",
+        p,
+        "-T",
+        "json",
+        "--sort",
+        "start",
+        "--max-memory",
+        "1",
+    ]);
+    assert_eq!(capped.status.code(), Some(0));
+    let err = support::stderr(&capped);
+    assert!(
+        err.contains(
+            "memory cap (--max-memory 1): the table keeps 170 conversations; 49830 frames of \
+             later ones were not counted"
+        ),
+        "{err}"
+    );
+    // The first conversations are kept, and counted in full.
+    assert_eq!(rows(&json(&capped)), all[..170].to_vec());
+    // Late streams alone (numbers far past the conversations kept) are found all the same.
+    let late = support::wirelite(&[
+        "conv",
+        p,
+        "-T",
+        "json",
+        "--sort",
+        "start",
+        "-Y",
+        "tcp.stream >= 49990",
+    ]);
+    assert_eq!(rows(&json(&late)), all[49_990..].to_vec());
+
+    // The same share bounds endpoints and the IP conversations of stats.
+    let endpoints = support::wirelite(&["endpoints", p, "--max-memory", "1"]);
+    assert!(support::stderr(&endpoints).contains("the table keeps 170 conversations"));
+    let stats = support::wirelite(&["stats", p, "-T", "json", "--max-memory", "1"]);
+    let err = support::stderr(&stats);
+    // Sources 0..170 are kept (256 frames each); the other 26 (the last one has 80) are not.
+    assert!(
+        err.contains("the table keeps 170 conversations; 6480 frames of later ones"),
+        "{err}"
+    );
+    let stats = json(&stats);
+    let uncapped = json(&support::wirelite(&["stats", p, "-T", "json"]));
+    // Only the conversation table is cut: the hierarchy still counts every frame.
+    assert_eq!(stats["protocol_hierarchy"], uncapped["protocol_hierarchy"]);
+}

@@ -868,8 +868,9 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
         ..Options::default()
     };
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
-    let mut sink = ConvSink::new(by);
-    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let mut sink = ConvSink::new(by).with_max_rows(opts.limits.table_rows);
+    let mut report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    report.cut_short.conversation_frames_left_out = sink.frames_left_out;
     let mut convs = sink.conversations;
     if endpoints {
         let mut eps = c::endpoints(&convs);
@@ -909,8 +910,9 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     // The hierarchy asks only which frames carry HTTP; a filter on http.* needs the text.
     opts.http_framing_only = !reads(&[], filter.as_ref(), needs_http);
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
-    let mut sink = StatsSink::default();
-    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    let mut sink = StatsSink::with_max_rows(opts.limits.table_rows);
+    let mut report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
+    report.cut_short.conversation_frames_left_out = sink.conversation_frames_left_out();
     let format = report.format.map_or("unknown", |f| f.name());
     write_table(
         out,

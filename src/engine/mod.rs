@@ -424,6 +424,9 @@ pub fn run(
         datagrams_dropped: ordered.defrag.evicted,
         http_heads_dropped: ordered.http.as_ref().map_or(0, |h| h.heads_dropped),
         table_rows_dropped: ordered.tcp.rows_dropped,
+        // The sinks' own: their commands fill them in.
+        conversation_frames_left_out: 0,
+        pair_rows_left_out: 0,
     };
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();

@@ -103,8 +103,12 @@ impl Conversation {
     }
 }
 
-/// An unordered address pair: the key of a conversation that has no stream number.
-type Pair = (tcp::Endpoint, tcp::Endpoint);
+/// Keys of a conversation: an unordered address pair, or a stream number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Pair(tcp::Endpoint, tcp::Endpoint),
+    Stream(u32),
+}
 
 /// `by_stream`'s mark for a stream with no conversation (yet).
 const NO_CONVERSATION: u32 = u32::MAX;
@@ -114,25 +118,67 @@ const NO_CONVERSATION: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct ConvSink {
     by: By,
-    /// Conversations keyed by address pair (Ethernet, IP).
-    by_pair: HashMap<Pair, usize>,
-    /// Conversations keyed by TCP or UDP stream number, indexed by it: stream numbers are
-    /// given densely in order of first appearance, so a vector replaces a hash lookup per frame.
+    /// Conversations by TCP or UDP stream number, indexed by it: stream numbers are given
+    /// densely in order of first appearance, so a vector replaces a hash lookup per frame. It
+    /// grows only while it stays within twice the conversations (plus some): a filter that
+    /// picks a few late streams sends them to `by_key` instead of growing it to their numbers.
     by_stream: Vec<u32>,
+    /// Conversations by address pair (Ethernet, IP), and streams past `by_stream`.
+    by_key: HashMap<Key, usize>,
     pub conversations: Vec<Conversation>,
     /// Each conversation's side A, raw, to tell the direction of a packet.
     first_src: Vec<tcp::Endpoint>,
+    /// Conversations kept at most (the memory budget's table rows).
+    max_rows: usize,
+    /// Frames not counted because their conversation would have been past `max_rows`.
+    pub frames_left_out: u64,
 }
 
 impl ConvSink {
     pub fn new(by: By) -> ConvSink {
         ConvSink {
             by,
-            by_pair: HashMap::default(),
             by_stream: Vec::new(),
+            by_key: HashMap::default(),
             conversations: Vec::new(),
             first_src: Vec::new(),
+            max_rows: usize::MAX,
+            frames_left_out: 0,
         }
+    }
+
+    /// Keep at most `n` conversations; frames of later ones are counted in `frames_left_out`.
+    pub fn with_max_rows(mut self, n: usize) -> ConvSink {
+        self.max_rows = n;
+        self
+    }
+
+    /// The conversation `key` names, if it has one.
+    fn find(&self, key: Key) -> Option<usize> {
+        if let Key::Stream(n) = key
+            && let Some(&i) = self.by_stream.get(n as usize)
+            && i != NO_CONVERSATION
+        {
+            return Some(i as usize);
+        }
+        self.by_key.get(&key).copied()
+    }
+
+    /// Record that conversation `i` is the one `key` names.
+    fn index(&mut self, key: Key, i: usize) {
+        if let (Key::Stream(n), Ok(i32)) = (key, u32::try_from(i)) {
+            let n = n as usize;
+            if n < self.by_stream.len() || n <= 2 * self.conversations.len() + 1024 {
+                if n >= self.by_stream.len() {
+                    self.by_stream.resize(n + 1, NO_CONVERSATION);
+                }
+                if let Some(slot) = self.by_stream.get_mut(n) {
+                    *slot = i32;
+                    return;
+                }
+            }
+        }
+        self.by_key.insert(key, i);
     }
 }
 
@@ -222,40 +268,34 @@ impl Sink for ConvSink {
         };
         let now = view.state.time_relative_ns.unwrap_or(0);
         let bytes = u64::from(view.rec.meta.origlen);
-        let next = self.conversations.len();
-        let i = match stream {
-            Some(n) => {
-                let n = n as usize;
-                if n >= self.by_stream.len() {
-                    self.by_stream.resize(n + 1, NO_CONVERSATION);
-                }
-                match self.by_stream.get_mut(n) {
-                    Some(slot) if *slot == NO_CONVERSATION => {
-                        *slot = u32::try_from(next).unwrap_or(NO_CONVERSATION);
-                        next
-                    }
-                    Some(slot) => *slot as usize,
-                    None => next,
-                }
+        let key = match stream {
+            Some(n) => Key::Stream(n),
+            None if src <= dst => Key::Pair(src, dst),
+            None => Key::Pair(dst, src),
+        };
+        let i = match self.find(key) {
+            Some(i) => i,
+            None if self.conversations.len() >= self.max_rows => {
+                self.frames_left_out += 1;
+                return Ok(());
             }
             None => {
-                let pair = if src <= dst { (src, dst) } else { (dst, src) };
-                *self.by_pair.entry(pair).or_insert(next)
+                let i = self.conversations.len();
+                self.index(key, i);
+                self.conversations.push(Conversation {
+                    a: side(self.by, &src),
+                    b: side(self.by, &dst),
+                    frames_ab: 0,
+                    bytes_ab: 0,
+                    frames_ba: 0,
+                    bytes_ba: 0,
+                    start_ns: now,
+                    last_ns: now,
+                });
+                self.first_src.push(src);
+                i
             }
         };
-        if i == next {
-            self.conversations.push(Conversation {
-                a: side(self.by, &src),
-                b: side(self.by, &dst),
-                frames_ab: 0,
-                bytes_ab: 0,
-                frames_ba: 0,
-                bytes_ba: 0,
-                start_ns: now,
-                last_ns: now,
-            });
-            self.first_src.push(src);
-        }
         let forward = self.first_src.get(i) == Some(&src);
         if let Some(c) = self.conversations.get_mut(i) {
             if forward {

@@ -178,6 +178,21 @@ pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
 }
 
 impl StatsSink {
+    /// Keep at most `n` IPv4 and `n` IPv6 conversations (see [`ConvSink::with_max_rows`]).
+    pub fn with_max_rows(n: usize) -> StatsSink {
+        StatsSink {
+            ip: ConvSink::new(By::Ip).with_max_rows(n),
+            ipv6: ConvSink::new(By::Ipv6).with_max_rows(n),
+            ..StatsSink::default()
+        }
+    }
+
+    /// Frames the conversation tables did not count, their conversations coming after the
+    /// tables were full.
+    pub fn conversation_frames_left_out(&self) -> u64 {
+        self.ip.frames_left_out + self.ipv6.frames_left_out
+    }
+
     /// The child of node `at` named `name`. A node has a handful of children, and names are
     /// mostly the same static strings: a scan that compares addresses first is cheaper than
     /// hashing the name at every level of every frame.
