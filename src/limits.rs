@@ -2,8 +2,9 @@
 //! capture holds. Batches in flight are bounded on their own (a few MB, see `engine`); what
 //! grows with hostile or huge captures is state: live TCP connections, bytes held out of order,
 //! IP fragments waiting for their datagram, HTTP message heads being read, and the rows the
-//! table commands (`tcp`, `http`, `conv`, `endpoints`, `stats`) keep for the end. Each gets a share of the budget; past it,
-//! the oldest state is dropped and the run reports what was cut short (see [`CutShort`]).
+//! table commands (`tcp`, `http`, `conv`, `endpoints`, `stats`, `dns`, `ping`) keep for the
+//! end. Each gets a share of the budget; past it, the oldest state is dropped (of table rows,
+//! the later ones) and the run reports what was cut short (see [`CutShort`]).
 
 /// The default budget: 1 GiB, so that the defaults of the parts (256 MB of out-of-order TCP
 /// bytes, 64 MB of IP fragments) are what they were before there was a budget.
@@ -23,7 +24,7 @@ pub struct Limits {
     /// Bytes of HTTP message heads (and chunk lines) being read, over all connections.
     pub http_bytes: usize,
     /// Rows a table command keeps for its output (TCP connections, HTTP exchanges,
-    /// conversations).
+    /// conversations, DNS queries, echo requests).
     pub table_rows: usize,
 }
 
@@ -125,7 +126,7 @@ impl CutShort {
         }
         if self.pair_rows_left_out > 0 {
             out.push(format!(
-                "the table keeps {} rows; {} more were left out",
+                "the table keeps {} rows; {} later ones were left out, before any filter",
                 limits.table_rows, self.pair_rows_left_out
             ));
         }

@@ -371,3 +371,74 @@ fn conversation_tables_keep_their_share_and_say_what_they_left_out() {
     // Only the conversation table is cut: the hierarchy still counts every frame.
     assert_eq!(stats["protocol_hierarchy"], uncapped["protocol_hierarchy"]);
 }
+
+#[test]
+fn dns_and_ping_tables_keep_their_share_and_say_what_they_left_out() {
+    // 300 DNS queries and 300 echo requests, each answered right after.
+    let dns = |id: u16, response: bool| {
+        let mut m = Vec::new();
+        m.extend_from_slice(&id.to_be_bytes());
+        m.extend_from_slice(if response {
+            &[0x81, 0x80]
+        } else {
+            &[0x01, 0x00]
+        });
+        m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(b"\x03lab\x00\x00\x01\x00\x01");
+        m
+    };
+    let (client, server) = ([10, 0, 1, 20], [10, 0, 1, 10]);
+    let mut frames = Vec::new();
+    for i in 0..300u16 {
+        for response in [false, true] {
+            let (s, d, sp, dp) = if response {
+                (server, client, 53, 40000 + i)
+            } else {
+                (client, server, 40000 + i, 53)
+            };
+            let mut f = Vec::new();
+            eth()
+                .ipv4(s, d, 64)
+                .udp(sp, dp)
+                .write(&mut f, &dns(i, response))
+                .unwrap();
+            frames.push(f);
+            let mut f = Vec::new();
+            let b = eth().ipv4(s, d, 64);
+            let b = if response {
+                b.icmpv4_echo_reply(7, i)
+            } else {
+                b.icmpv4_echo_request(7, i)
+            };
+            b.write(&mut f, b"ping").unwrap();
+            frames.push(f);
+        }
+    }
+    let p = support::temp_capture("many-pairs.pcap", &support::pcap(1, frames));
+    let p = p.to_str().unwrap();
+    for (command, key) in [("dns", "queries"), ("ping", "echoes")] {
+        let rows = |args: &[&str]| -> (Vec<serde_json::Value>, String) {
+            let out = support::wirelite(&[&[command, p, "-T", "json"], args].concat());
+            assert_eq!(out.status.code(), Some(0));
+            let v: serde_json::Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+            let rows = v[key].as_array().unwrap_or_else(|| panic!("{v}")).clone();
+            (rows, support::stderr(&out))
+        };
+        let (all, err) = rows(&[]);
+        assert_eq!((all.len(), err.as_str()), (300, ""), "{command}");
+        // --max-memory 1: 170 rows (a quarter of 1 MB at 1536 bytes a row).
+        let (kept, err) = rows(&["--max-memory", "1"]);
+        assert!(
+            err.contains(
+                "memory cap (--max-memory 1): the table keeps 170 rows; 130 later ones were left \
+                 out, before any filter"
+            ),
+            "{command}: {err}"
+        );
+        assert_eq!(kept, all[..170].to_vec(), "{command}");
+        // A filter picks rows by their request or their answer, without a set of frames.
+        let (answers, _) = rows(&["-Y", "ip.src==10.0.1.10 && frame.number > 1000"]);
+        let late: Vec<_> = all.iter().skip(250).cloned().collect();
+        assert_eq!(answers, late, "{command}");
+    }
+}

@@ -590,47 +590,24 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
     Ok(exit_for(&report, out))
 }
 
-/// The pairing sinks see every packet; the filter picks the frames whose transactions are shown.
-struct Picked<S> {
-    inner: S,
-    filter: Option<Filter>,
-    /// The frames the filter picked; without a filter every frame is picked and none is kept.
-    frames: std::collections::HashSet<u64>,
-}
-
-impl<S> Picked<S> {
-    fn picked(&self, frame: u64) -> bool {
-        self.filter.is_none() || self.frames.contains(&frame)
-    }
-}
-
-impl<S: Sink> Sink for Picked<S> {
-    fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
-        if self.filter.as_ref().is_some_and(|f| f.matches(view)) {
-            self.frames.insert(view.rec.meta.number);
-        }
-        self.inner.packet(view)
-    }
-}
-
-/// Run a pairing sink over the whole capture; return it with the frames the filter picked.
-fn picked_run<S: Sink + Default>(
+/// Run a pairing sink over the whole capture. It sees every packet: the filter, handed to it
+/// by `make`, only marks the rows to show (see [`crate::output::pairs::Keep`]).
+fn pairs_run<S: Sink>(
     path: &str,
     capture: &args::CaptureArgs,
     filter: Option<Filter>,
-) -> Result<(engine::Report, Picked<S>)> {
+    make: impl FnOnce(crate::output::pairs::Keep) -> S,
+) -> Result<(engine::Report, S)> {
+    let limits = capture.limits();
     let mut opts = Options {
         threads: capture.threads,
-        limits: capture.limits(),
+        limits,
         decode: crate::decode::DecodeOptions { app: true },
         ..Options::default()
     };
+    // The stages the filter's fields need run whoever evaluates it.
     serve_reads(path, &mut opts, &[], filter.as_ref(), false)?;
-    let mut sink = Picked {
-        inner: S::default(),
-        filter,
-        frames: Default::default(),
-    };
+    let mut sink = make(crate::output::pairs::Keep::new(filter, limits.table_rows));
     let report = run_pipeline(path, &opts, None, &mut sink)?;
     Ok((report, sink))
 }
@@ -640,15 +617,9 @@ fn ping(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<PingSink>(&path, &a.capture, filter)?;
-    let keep = |f: &u64| sink.picked(*f);
-    let echoes: Vec<_> = sink
-        .inner
-        .echoes
-        .iter()
-        .filter(|e| keep(&e.request_frame) || e.reply.is_some_and(|r| keep(&r.0)))
-        .cloned()
-        .collect();
+    let (mut report, sink) = pairs_run(&path, &a.capture, filter, PingSink::new)?;
+    report.cut_short.pair_rows_left_out = sink.keep.rows_left_out;
+    let echoes: Vec<_> = sink.echoes.into_iter().filter(|e| e.picked).collect();
     write_table(out, json, || ping_json(&echoes), || ping_text(&echoes))?;
     Ok(exit_for(&report, out))
 }
@@ -658,22 +629,10 @@ fn dns(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (report, sink) = picked_run::<DnsSink>(&path, &a.capture, filter)?;
-    let keep = |f: &u64| sink.picked(*f);
-    let queries: Vec<_> = sink
-        .inner
-        .queries
-        .iter()
-        .filter(|q| keep(&q.frame) || q.response.as_ref().is_some_and(|r| keep(&r.frame)))
-        .cloned()
-        .collect();
-    let unsolicited: Vec<u64> = sink
-        .inner
-        .unsolicited
-        .iter()
-        .copied()
-        .filter(keep)
-        .collect();
+    let (mut report, sink) = pairs_run(&path, &a.capture, filter, DnsSink::new)?;
+    report.cut_short.pair_rows_left_out = sink.keep.rows_left_out;
+    let queries: Vec<_> = sink.queries.into_iter().filter(|q| q.picked).collect();
+    let unsolicited = sink.unsolicited;
     write_table(
         out,
         json,

@@ -15,8 +15,49 @@ use super::text::ms;
 use crate::decode::Proto;
 use crate::engine::Sink;
 use crate::field::PacketView;
+use crate::filter::Filter;
 use crate::tcp;
 use crate::wire::dns::{self, RData};
+
+/// What a table keeps: rows up to the memory budget's share, each marked with whether the
+/// filter picked one of its frames (a row is shown when its request or its answer was picked;
+/// the mark travels with the row, so no set of picked frames grows with the capture).
+#[derive(Debug)]
+pub struct Keep {
+    filter: Option<Filter>,
+    max_rows: usize,
+    /// Rows not kept because the table was full (the first ones are kept).
+    pub rows_left_out: u64,
+}
+
+impl Default for Keep {
+    fn default() -> Keep {
+        Keep::new(None, usize::MAX)
+    }
+}
+
+impl Keep {
+    pub fn new(filter: Option<Filter>, max_rows: usize) -> Keep {
+        Keep {
+            filter,
+            max_rows,
+            rows_left_out: 0,
+        }
+    }
+
+    fn picks(&self, view: &PacketView<'_>) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(view))
+    }
+
+    /// Whether a table holding `rows` rows takes one more; counts it left out if not.
+    fn room(&mut self, rows: usize) -> bool {
+        let room = rows < self.max_rows;
+        if !room {
+            self.rows_left_out += 1;
+        }
+        room
+    }
+}
 
 // ---------------------------------------------------------------- ping
 
@@ -30,6 +71,8 @@ pub struct Echo {
     /// TTL (IPv4) or hop limit (IPv6) of the request.
     pub ttl: u8,
     pub reply: Option<(u64, i64)>,
+    /// The filter picked the request or the reply (always, without a filter).
+    pub picked: bool,
 }
 
 /// Collects echo requests and their replies.
@@ -37,6 +80,16 @@ pub struct Echo {
 pub struct PingSink {
     pub echoes: Vec<Echo>,
     by_frame: HashMap<u64, usize>,
+    pub keep: Keep,
+}
+
+impl PingSink {
+    pub fn new(keep: Keep) -> PingSink {
+        PingSink {
+            keep,
+            ..PingSink::default()
+        }
+    }
 }
 
 impl Sink for PingSink {
@@ -60,6 +113,9 @@ impl Sink for PingSink {
             let Some((src, dst)) = tcp::endpoints(rec, 0, 0) else {
                 return Ok(());
             };
+            if !self.keep.room(self.echoes.len()) {
+                return Ok(());
+            }
             let ttl = rec
                 .ipv4()
                 .map(|ip| ip.ttl)
@@ -74,6 +130,7 @@ impl Sink for PingSink {
                 seq,
                 ttl,
                 reply: None,
+                picked: self.keep.picks(view),
             });
         } else if let Some(m) = view.state.pairs.echo_reply_to
             && let Some(e) = self
@@ -83,6 +140,7 @@ impl Sink for PingSink {
             && e.reply.is_none()
         {
             e.reply = Some((rec.meta.number, m.elapsed_ns));
+            e.picked = e.picked || self.keep.picks(view);
         }
         Ok(())
     }
@@ -208,6 +266,8 @@ pub struct Query {
     pub qtype: u16,
     pub retransmission_of: Option<u64>,
     pub response: Option<Response>,
+    /// The filter picked the query or the response (always, without a filter).
+    pub picked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -225,8 +285,19 @@ pub struct Response {
 #[derive(Debug, Default)]
 pub struct DnsSink {
     pub queries: Vec<Query>,
+    /// Responses to no query, that the filter picked.
     pub unsolicited: Vec<u64>,
     by_frame: HashMap<u64, usize>,
+    pub keep: Keep,
+}
+
+impl DnsSink {
+    pub fn new(keep: Keep) -> DnsSink {
+        DnsSink {
+            keep,
+            ..DnsSink::default()
+        }
+    }
 }
 
 fn answer_text(r: &dns::Record) -> String {
@@ -276,7 +347,10 @@ impl Sink for DnsSink {
                 if !std::mem::take(&mut first_response) {
                     continue;
                 }
-                if pairs.dns_unsolicited {
+                if pairs.dns_unsolicited
+                    && self.keep.picks(view)
+                    && self.keep.room(self.unsolicited.len())
+                {
                     self.unsolicited.push(rec.meta.number);
                 }
                 let Some(matched) = pairs.dns_response_to else {
@@ -287,6 +361,7 @@ impl Sink for DnsSink {
                     .get(&matched.request_frame)
                     .and_then(|&i| self.queries.get_mut(i));
                 if let Some(q) = q.filter(|q| q.response.is_none()) {
+                    q.picked = q.picked || self.keep.picks(view);
                     q.response = Some(Response {
                         frame: rec.meta.number,
                         elapsed_ns: matched.elapsed_ns,
@@ -301,6 +376,9 @@ impl Sink for DnsSink {
                     });
                 }
             } else {
+                if !self.keep.room(self.queries.len()) {
+                    continue;
+                }
                 let q = m.questions.first();
                 // Responses are matched to the last query of a frame (a repeat replaces it).
                 self.by_frame.insert(rec.meta.number, self.queries.len());
@@ -314,6 +392,7 @@ impl Sink for DnsSink {
                     qtype: q.map_or(0, |q| q.qtype),
                     retransmission_of: pairs.dns_retransmission_of,
                     response: None,
+                    picked: self.keep.picks(view),
                 });
             }
         }
