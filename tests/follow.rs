@@ -71,3 +71,90 @@ fn following_a_stream_that_does_not_exist_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("has no TCP stream 9"));
 }
+
+/// Counts the bytes read through it, for the test below.
+struct Counted {
+    inner: std::io::Cursor<Vec<u8>>,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::io::Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok(n)
+    }
+}
+
+/// Records how much of the capture had been read when the first bytes were written.
+struct FirstWrite {
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    at: Option<u64>,
+    written: usize,
+}
+
+impl std::io::Write for FirstWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.at.is_none() && !buf.is_empty() {
+            self.at = Some(self.read.load(std::sync::atomic::Ordering::SeqCst));
+        }
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn follow_writes_the_stream_as_it_is_read() {
+    use etherparse::PacketBuilder;
+    use wirelite::output::follow::{FollowSink, Format, Transport};
+    // One connection of 20,000 segments of 600 bytes: 12 MB, a few batches' worth many times.
+    let (client, server) = ([10, 0, 1, 20], [10, 0, 1, 10]);
+    let frames = (0..20_000u32).map(|i| {
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(client, server, 64)
+            .tcp(40000, 8080, 1 + i * 600, 64240)
+            .ack(1);
+        let mut f = Vec::new();
+        b.write(&mut f, &[b'x'; 600]).unwrap();
+        f
+    });
+    let bytes = support::pcap(1, frames);
+    let total = bytes.len() as u64;
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let input = Counted {
+        inner: std::io::Cursor::new(bytes),
+        read: read.clone(),
+    };
+    let reader = wirelite::capture::Reader::from_read("long", Box::new(input)).unwrap();
+    let opts = wirelite::engine::Options {
+        reassembly: wirelite::tcp::Reassembly::Stream(0),
+        ..wirelite::engine::Options::default()
+    };
+    let mut out = FirstWrite {
+        read,
+        at: None,
+        written: 0,
+    };
+    let mut sink = FollowSink::new(Transport::Tcp, 0, Format::Ascii, &mut out);
+    let mut no_progress = |_, _| {};
+    wirelite::engine::run(
+        reader,
+        &opts,
+        &wirelite::engine::MatchAll,
+        &mut sink,
+        &mut no_progress,
+    )
+    .unwrap();
+    drop(sink);
+    // Every segment's 600 bytes are shown, and the first went out long before the end.
+    assert!(out.written > 20_000 * 600, "{} bytes written", out.written);
+    let at = out.at.unwrap();
+    assert!(
+        at < total / 2,
+        "first write after {at} of {total} bytes read"
+    );
+}

@@ -544,14 +544,14 @@ fn tcp_table(a: args::TcpArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
 }
 
 fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
-    use crate::output::follow::{FollowSink, Transport, render};
+    use crate::output::follow::{FollowSink, Format, Transport};
     let path = capture_path(&a.capture)?;
-    if !matches!(a.format.as_str(), "ascii" | "hex" | "raw") {
+    let Some(format) = Format::parse(&a.format) else {
         bail!(usage(format!(
             "--format {}: unknown format (ascii, hex, raw)",
             a.format
         )));
-    }
+    };
     let bad_stream = || {
         usage(format!(
             "--stream {}: give a number, tcp:N or udp:N",
@@ -577,7 +577,7 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
         pairing: false,
         ..Options::default()
     };
-    let mut sink = FollowSink::new(transport, stream);
+    let mut sink = FollowSink::new(transport, stream, format, out);
     let report = run_pipeline(&path, &opts, None, &mut sink)?;
     if sink.nodes[0].is_none() {
         bail!(usage(format!(
@@ -585,8 +585,7 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
             transport.name().to_uppercase()
         )));
     }
-    out.write_all(render(&sink, &a.format).as_bytes())?;
-    out.flush()?;
+    drop(sink); // written and flushed by its finish
     Ok(exit_for(&report, out))
 }
 

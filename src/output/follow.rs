@@ -5,6 +5,7 @@
 //! hex (a hexdump, offsets counted per node) and raw (hex, one line per block).
 
 use std::fmt::Write as _;
+use std::io::Write;
 
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -27,29 +28,131 @@ impl Transport {
     }
 }
 
-/// Collects the delivered blocks of one stream (for TCP, reassembled by the ordered stage, which
-/// must run with `Reassembly::Stream` of the same stream; for UDP, one block per datagram).
-#[derive(Debug)]
-pub struct FollowSink {
-    transport: Transport,
-    stream: u32,
-    /// Node 0 sent the stream's first packet.
-    pub nodes: [Option<Endpoint>; 2],
-    pub blocks: Vec<(usize, Event)>,
+/// A follow output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Ascii,
+    Hex,
+    Raw,
 }
 
-impl FollowSink {
-    pub fn new(transport: Transport, stream: u32) -> FollowSink {
-        FollowSink {
-            transport,
-            stream,
-            nodes: [None, None],
-            blocks: Vec::new(),
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "ascii" => Format::Ascii,
+            "hex" => Format::Hex,
+            "raw" => Format::Raw,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Ascii => "ascii",
+            Format::Hex => "hex",
+            Format::Raw => "raw",
         }
     }
 }
 
-impl Sink for FollowSink {
+/// Writes the delivered blocks of one stream as they come (for TCP, reassembled by the ordered
+/// stage, which must run with `Reassembly::Stream` of the same stream; for UDP, one block per
+/// datagram): memory follows one block, not the stream, which can be most of a capture. The
+/// header goes out with the stream's first packet, the closing rule at the end; a capture
+/// without the stream gets neither.
+pub struct FollowSink<'w> {
+    transport: Transport,
+    stream: u32,
+    format: Format,
+    /// Node 0 sent the stream's first packet.
+    pub nodes: [Option<Endpoint>; 2],
+    /// Bytes shown so far from each node (the hexdump's offsets).
+    offsets: [usize; 2],
+    /// One block's text at a time.
+    text: String,
+    out: std::io::BufWriter<&'w mut (dyn Write + Send)>,
+}
+
+impl std::fmt::Debug for FollowSink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowSink")
+            .field("transport", &self.transport)
+            .field("stream", &self.stream)
+            .field("nodes", &self.nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'w> FollowSink<'w> {
+    pub fn new(
+        transport: Transport,
+        stream: u32,
+        format: Format,
+        out: &'w mut (dyn Write + Send),
+    ) -> FollowSink<'w> {
+        FollowSink {
+            transport,
+            stream,
+            format,
+            nodes: [None, None],
+            offsets: [0; 2],
+            text: String::new(),
+            out: std::io::BufWriter::new(out),
+        }
+    }
+
+    /// The header, before the first block.
+    fn header(&mut self) -> std::io::Result<()> {
+        let proto = self.transport.name();
+        let header = format!(
+            "\n{RULE}\nFollow: {proto},{}\nFilter: {proto}.stream eq {}\nNode 0: {}\nNode 1: {}\n",
+            self.format.name(),
+            self.stream,
+            endpoint(&self.nodes[0]),
+            endpoint(&self.nodes[1])
+        );
+        self.out.write_all(header.as_bytes())
+    }
+
+    /// One block from `node`, written.
+    fn block(&mut self, node: usize, e: &Event) -> std::io::Result<()> {
+        let s = &mut self.text;
+        s.clear();
+        let indent = if node == 1 { "\t" } else { "" };
+        match e {
+            Event::Data(d) => match self.format {
+                Format::Raw => {
+                    s.push_str(indent);
+                    for b in d {
+                        let _ = write!(s, "{b:02x}");
+                    }
+                    s.push('\n');
+                }
+                Format::Hex => {
+                    if let Some(offset) = self.offsets.get_mut(node) {
+                        hexdump(d, *offset, indent, s);
+                        *offset += d.len();
+                    }
+                }
+                Format::Ascii => {
+                    let _ = writeln!(s, "{indent}{}", d.len());
+                    ascii(d, s);
+                    s.push('\n');
+                }
+            },
+            Event::Gap(n) if self.format != Format::Raw => {
+                let _ = writeln!(s, "{indent}[{n} bytes missing in capture file]");
+            }
+            Event::Gap(_) | Event::Tail(_) => {} // blocks own their bytes
+        }
+        self.out.write_all(s.as_bytes())
+    }
+}
+
+/// The rule above the header and below the last block.
+const RULE: &str = "===================================================================";
+
+impl Sink for FollowSink<'_> {
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
         let ports = match self.transport {
             Transport::Tcp => view
@@ -66,20 +169,20 @@ impl Sink for FollowSink {
         let Some((src, dst)) = ports.and_then(|(s, d)| tcp::endpoints(view.rec, s, d)) else {
             return Ok(());
         };
-        let [n0, n1] = &mut self.nodes;
-        if n0.is_none() {
-            *n0 = Some(src);
-            *n1 = Some(dst);
+        if self.nodes[0].is_none() {
+            self.nodes = [Some(src), Some(dst)];
+            self.header()?;
         }
-        let node = usize::from(*n0 != Some(src));
+        let node = usize::from(self.nodes[0] != Some(src));
         match (self.transport, &view.state.tcp, view.rec.udp()) {
             (Transport::Tcp, Some(info), _) => {
                 let payload = view
                     .rec
                     .tcp()
                     .map_or(&[][..], |(layer, t)| tcp::payload(layer, t, view.data));
-                self.blocks
-                    .extend((info.delivered.iter()).map(|e| (node, e.clone().into_owned(payload))));
+                for e in info.delivered.iter() {
+                    self.block(node, &e.clone().into_owned(payload))?;
+                }
             }
             (Transport::Udp, _, Some((layer, u))) => {
                 // The datagram as captured, never past what the UDP length says.
@@ -87,12 +190,20 @@ impl Sink for FollowSink {
                 let len = usize::from(u.length).saturating_sub(8);
                 let payload = payload.get(..len).unwrap_or(payload);
                 if !payload.is_empty() {
-                    self.blocks.push((node, Event::Data(payload.to_vec())));
+                    self.block(node, &Event::Data(payload.to_vec()))?;
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if self.nodes[0].is_some() {
+            self.out.write_all(RULE.as_bytes())?;
+            self.out.write_all(b"\n")?;
+        }
+        self.out.flush()
     }
 }
 
@@ -147,47 +258,4 @@ fn hexdump(data: &[u8], start: usize, indent: &str, out: &mut String) {
         }
         out.push('\n');
     }
-}
-
-/// The whole follow output for `format` (ascii, hex or raw).
-pub fn render(sink: &FollowSink, format: &str) -> String {
-    let rule = "=".repeat(67);
-    let proto = sink.transport.name();
-    let mut s = format!(
-        "\n{rule}\nFollow: {proto},{format}\nFilter: {proto}.stream eq {}\nNode 0: {}\nNode 1: {}\n",
-        sink.stream,
-        endpoint(&sink.nodes[0]),
-        endpoint(&sink.nodes[1])
-    );
-    let mut offsets = [0usize; 2];
-    for (node, e) in &sink.blocks {
-        let indent = if *node == 1 { "\t" } else { "" };
-        match e {
-            Event::Data(d) => match format {
-                "raw" => {
-                    s.push_str(indent);
-                    for b in d {
-                        let _ = write!(s, "{b:02x}");
-                    }
-                    s.push('\n');
-                }
-                "hex" => {
-                    hexdump(d, offsets[*node], indent, &mut s);
-                    offsets[*node] += d.len();
-                }
-                _ => {
-                    let _ = writeln!(s, "{indent}{}", d.len());
-                    ascii(d, &mut s);
-                    s.push('\n');
-                }
-            },
-            Event::Gap(n) if format != "raw" => {
-                let _ = writeln!(s, "{indent}[{n} bytes missing in capture file]");
-            }
-            Event::Gap(_) | Event::Tail(_) => {} // blocks own their bytes
-        }
-    }
-    s.push_str(&rule);
-    s.push('\n');
-    s
 }
