@@ -166,14 +166,14 @@ impl ConvSink {
 
     /// Record that conversation `i` is the one `key` names.
     fn index(&mut self, key: Key, i: usize) {
-        if let (Key::Stream(n), Ok(i32)) = (key, u32::try_from(i)) {
+        if let (Key::Stream(n), Ok(value)) = (key, u32::try_from(i)) {
             let n = n as usize;
             if n < self.by_stream.len() || n <= 2 * self.conversations.len() + 1024 {
                 if n >= self.by_stream.len() {
                     self.by_stream.resize(n + 1, NO_CONVERSATION);
                 }
                 if let Some(slot) = self.by_stream.get_mut(n) {
-                    *slot = i32;
+                    *slot = value;
                     return;
                 }
             }

@@ -347,9 +347,10 @@ impl Sink for DnsSink {
                 if !std::mem::take(&mut first_response) {
                     continue;
                 }
+                // Counted against the share before the filter, as queries are.
                 if pairs.dns_unsolicited
-                    && self.keep.picks(view)
                     && self.keep.room(self.unsolicited.len())
+                    && self.keep.picks(view)
                 {
                     self.unsolicited.push(rec.meta.number);
                 }
