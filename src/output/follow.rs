@@ -73,16 +73,6 @@ pub struct FollowSink<'w> {
     out: std::io::BufWriter<&'w mut (dyn Write + Send)>,
 }
 
-impl std::fmt::Debug for FollowSink<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FollowSink")
-            .field("transport", &self.transport)
-            .field("stream", &self.stream)
-            .field("nodes", &self.nodes)
-            .finish_non_exhaustive()
-    }
-}
-
 impl<'w> FollowSink<'w> {
     pub fn new(
         transport: Transport,
