@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
-use super::text::{column, push_int};
+use super::text::{Column, Row, header_line, push_int};
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp;
@@ -443,45 +443,40 @@ fn push_duration4(s: &mut String, start_ns: i64, last_ns: i64) {
 
 pub fn conv_text(by: By, c: &[Conversation]) -> String {
     let w = if by.has_ports() { 28 } else { 22 };
+    let a = format!("{} A", by.title());
+    let columns = [
+        Column::left(&a, w),
+        Column::left("B", w),
+        Column::right("frames→", 9),
+        Column::right("bytes→", 12),
+        Column::right("frames←", 9),
+        Column::right("bytes←", 12),
+        Column::right("frames", 9),
+        Column::right("bytes", 12),
+        Column::right("start", 14),
+        Column::right("duration", 10),
+    ];
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<w$} {:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>14} {:>10}",
-        format!("{} A", by.title()),
-        "B",
-        "frames→",
-        "bytes→",
-        "frames←",
-        "bytes←",
-        "frames",
-        "bytes",
-        "start",
-        "duration"
-    );
-    // Rows pushed column by column, as the header's format pads them: a large capture has tens
-    // of thousands, written after the run on one thread.
+    header_line(&mut s, &columns);
+    // Rows pushed cell by cell: a large capture has tens of thousands, written after the run
+    // on one thread.
     for x in c {
-        column(&mut s, w, false, |s| x.a.push_to(s));
-        s.push(' ');
-        column(&mut s, w, false, |s| x.b.push_to(s));
-        for (width, n) in [
-            (9, x.frames_ab),
-            (12, x.bytes_ab),
-            (9, x.frames_ba),
-            (12, x.bytes_ba),
-            (9, x.frames()),
-            (12, x.bytes()),
+        let mut row = Row::new(&mut s, &columns);
+        row.cell(|s| x.a.push_to(s));
+        row.cell(|s| x.b.push_to(s));
+        for n in [
+            x.frames_ab,
+            x.bytes_ab,
+            x.frames_ba,
+            x.bytes_ba,
+            x.frames(),
+            x.bytes(),
         ] {
-            s.push(' ');
-            column(&mut s, width, true, |s| push_int(s, n));
+            row.cell(|s| push_int(s, n));
         }
-        s.push(' ');
-        column(&mut s, 14, true, |s| push_secs9(s, x.start_ns));
-        s.push(' ');
-        column(&mut s, 10, true, |s| {
-            push_duration4(s, x.start_ns, x.last_ns)
-        });
-        s.push('\n');
+        row.cell(|s| push_secs9(s, x.start_ns));
+        row.cell(|s| push_duration4(s, x.start_ns, x.last_ns));
+        row.end();
     }
     let _ = writeln!(
         s,
@@ -517,30 +512,32 @@ pub fn conv_json(by: By, c: &[Conversation]) -> Json {
 
 pub fn endpoints_text(by: By, e: &[Endpoint]) -> String {
     let w = if by.has_ports() { 28 } else { 22 };
+    let title = format!("{} endpoint", by.title());
+    let columns = [
+        Column::left(&title, w),
+        Column::right("frames", 9),
+        Column::right("bytes", 12),
+        Column::right("tx frames", 9),
+        Column::right("tx bytes", 12),
+        Column::right("rx frames", 9),
+        Column::right("rx bytes", 12),
+    ];
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12}",
-        format!("{} endpoint", by.title()),
-        "frames",
-        "bytes",
-        "tx frames",
-        "tx bytes",
-        "rx frames",
-        "rx bytes"
-    );
+    header_line(&mut s, &columns);
     for x in e {
-        let _ = writeln!(
-            s,
-            "{:<w$} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12}",
-            x.side.to_string(),
+        let mut row = Row::new(&mut s, &columns);
+        row.cell(|s| x.side.push_to(s));
+        for n in [
             x.frames(),
             x.bytes(),
             x.tx_frames,
             x.tx_bytes,
             x.rx_frames,
-            x.rx_bytes
-        );
+            x.rx_bytes,
+        ] {
+            row.cell(|s| push_int(s, n));
+        }
+        row.end();
     }
     let _ = writeln!(
         s,

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::{column, ms, push_endpoint, push_int, push_ms};
+use super::text::{Column, Row, header_line, ms, push_endpoint, push_int, push_ms};
 use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -221,49 +221,45 @@ impl HttpCounts {
 }
 
 /// The text table's first line.
+/// The text table's columns; the URI, last, is not padded.
+const COLUMNS: [Column<'static>; 13] = [
+    Column::right("stream", 6),
+    Column::right("req", 6),
+    Column::right("resp", 6),
+    Column::left("client", 22).wide_gap(),
+    Column::left("server", 22),
+    Column::left("method", 7),
+    Column::left("host", 24),
+    Column::left("status", 16),
+    Column::right("req body", 9),
+    Column::right("resp body", 9),
+    Column::right("latency ms", 10),
+    Column::left("content type", 24).wide_gap(),
+    Column::left("uri", 0),
+];
+
+/// The text table's header line.
 pub fn http_text_header() -> String {
-    format!(
-        "{:>6} {:>6} {:>6}  {:<22} {:<22} {:<7} {:<24} {:<16} {:>9} {:>9} {:>10}  {:<24} uri\n",
-        "stream",
-        "req",
-        "resp",
-        "client",
-        "server",
-        "method",
-        "host",
-        "status",
-        "req body",
-        "resp body",
-        "latency ms",
-        "content type"
-    )
+    let mut s = String::new();
+    header_line(&mut s, &COLUMNS);
+    s
 }
 
-/// One row of the text table, appended to `s`: what `format!` with the widths of
-/// [`http_text_header`] would make, without a string per column (a big capture has a million
-/// rows).
+/// One row of the text table, appended to `s`, padded as [`http_text_header`] pads the titles
+/// (a big capture has a million rows: no string per column).
 pub fn write_text_row(x: &Exchange, s: &mut String) {
-    let (right, left) = (true, false);
-    column(s, 6, right, |s| push_int(s, x.stream));
-    s.push(' ');
-    column(s, 6, right, |s| push_frame(s, &x.request));
-    s.push(' ');
-    column(s, 6, right, |s| push_frame(s, &x.response));
-    s.push_str("  ");
-    column(s, 22, left, |s| push_endpoint(s, &x.client));
-    s.push(' ');
-    column(s, 22, left, |s| push_endpoint(s, &x.server));
-    s.push(' ');
-    column(s, 7, left, |s| match x.request {
+    let mut row = Row::new(s, &COLUMNS);
+    row.cell(|s| push_int(s, x.stream));
+    row.cell(|s| push_frame(s, &x.request));
+    row.cell(|s| push_frame(s, &x.response));
+    row.cell(|s| push_endpoint(s, &x.client));
+    row.cell(|s| push_endpoint(s, &x.server));
+    row.cell(|s| match x.request {
         Some(_) => s.push_str(&safe_text(x.method())),
         None => s.push('-'),
     });
-    s.push(' ');
-    column(s, 24, left, |s| {
-        s.push_str(&safe_text(x.host().unwrap_or("")));
-    });
-    s.push(' ');
-    column(s, 16, left, |s| match x.status() {
+    row.cell(|s| s.push_str(&safe_text(x.host().unwrap_or(""))));
+    row.cell(|s| match x.status() {
         Some((code, phrase)) => {
             push_int(s, code);
             s.push(' ');
@@ -271,22 +267,17 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
         }
         None => s.push_str("none"),
     });
-    s.push(' ');
-    column(s, 9, right, |s| push_size(s, &x.request));
-    s.push(' ');
-    column(s, 9, right, |s| push_size(s, &x.response));
-    s.push(' ');
-    column(s, 10, right, |s| {
+    row.cell(|s| push_size(s, &x.request));
+    row.cell(|s| push_size(s, &x.response));
+    row.cell(|s| {
         if let Some(ns) = x.latency_ns() {
             push_ms(s, ns);
         }
     });
-    s.push_str("  ");
     let ctype = (x.response.as_ref()).and_then(|p| p.msg.content_type());
-    column(s, 24, left, |s| s.push_str(&safe_text(ctype.unwrap_or(""))));
-    s.push(' ');
-    s.push_str(&safe_text(x.uri()));
-    s.push('\n');
+    row.cell(|s| s.push_str(&safe_text(ctype.unwrap_or(""))));
+    row.cell(|s| s.push_str(&safe_text(x.uri())));
+    row.end();
 }
 
 fn push_frame(s: &mut String, p: &Option<Part>) {

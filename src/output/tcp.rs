@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 
 use super::summary::{format_rel, push_rel};
-use super::text::{column, ms, push_endpoint, push_int, tcp_flag_names};
+use super::text::{Column, Row, header_line, ms, push_endpoint, push_int, push_ms, tcp_flag_names};
 use crate::decode::tcp_flags;
 use crate::field::PacketView;
 use crate::tcp::{ConnSummary, Ending, Endpoint, analysis};
@@ -96,108 +96,100 @@ impl Totals {
     }
 }
 
+/// The connection table's columns; with `--handshakes` the last, SACK, is not padded.
+const COLUMNS: [Column<'static>; 14] = [
+    Column::right("stream", 6),
+    Column::left("client", 22).wide_gap(),
+    Column::left("server", 22),
+    Column::right("start", 11),
+    Column::right("duration", 10),
+    Column::right("pkts c/s", 11),
+    Column::right("bytes c/s", 15),
+    Column::left("handshake", 10),
+    Column::left("end", 14),
+    Column::left("state", 6),
+    Column::left("history", 12),
+    Column::right("rtx", 4),
+    Column::right("dup", 4),
+    Column::right("zw", 3),
+];
+const HANDSHAKE_COLUMNS: [Column<'static>; 12] = [
+    Column::right("stream", 6),
+    Column::left("client", 22).wide_gap(),
+    Column::left("server", 22),
+    Column::right("SYN", 6),
+    Column::right("SYN-ACK", 7),
+    Column::right("ACK", 6),
+    Column::left("complete", 8),
+    Column::right("SYN-rtx", 7),
+    Column::right("iRTT ms", 10),
+    Column::left("MSS c/s", 11).wide_gap(),
+    Column::left("WS c/s", 9),
+    Column::left("SACK", 0),
+];
+
 /// The connection table, text form.
 pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: bool) -> String {
     let mut s = String::new();
-    if handshakes {
-        let _ = writeln!(
-            s,
-            "{:>6}  {:<22} {:<22} {:>6} {:>7} {:>6} {:<8} {:>7} {:>10}  {:<11} {:<9} SACK",
-            "stream",
-            "client",
-            "server",
-            "SYN",
-            "SYN-ACK",
-            "ACK",
-            "complete",
-            "SYN-rtx",
-            "iRTT ms",
-            "MSS c/s",
-            "WS c/s"
-        );
+    let columns: &[Column<'static>] = if handshakes {
+        &HANDSHAKE_COLUMNS
     } else {
-        let _ = writeln!(
-            s,
-            "{:>6}  {:<22} {:<22} {:>11} {:>10} {:>11} {:>15} {:<10} {:<14} {:<6} {:<12} {:>4} {:>4} {:>3}",
-            "stream",
-            "client",
-            "server",
-            "start",
-            "duration",
-            "pkts c/s",
-            "bytes c/s",
-            "handshake",
-            "end",
-            "state",
-            "history",
-            "rtx",
-            "dup",
-            "zw"
-        );
-    }
+        &COLUMNS
+    };
+    header_line(&mut s, columns);
+    // One row per connection, tens of thousands in a large capture, written at the end of the
+    // run: pushed cell by cell.
     for c in conns {
         let (cs, ss) = c.sides();
+        let mut row = Row::new(&mut s, columns);
+        row.cell(|s| push_int(s, c.stream));
+        row.cell(|s| {
+            push_endpoint(s, c.client());
+            if c.midstream() {
+                s.push('*');
+            }
+        });
+        row.cell(|s| push_endpoint(s, c.server()));
         if handshakes {
-            let client = if c.midstream() {
-                format!("{}*", ep(c.client()))
-            } else {
-                ep(c.client())
+            let push_frame = |s: &mut String, f: Option<u64>| match f {
+                Some(f) => push_int(s, f),
+                None => s.push('-'),
             };
-            let pair = |a: Option<String>, b: Option<String>| {
-                format!("{}/{}", a.unwrap_or("-".into()), b.unwrap_or("-".into()))
+            // "client/server", "-" for a side without the option.
+            let pair = |s: &mut String, a: Option<u32>, b: Option<u32>| {
+                push_frame(s, a.map(u64::from));
+                s.push('/');
+                push_frame(s, b.map(u64::from));
             };
-            let _ = writeln!(
-                s,
-                "{:>6}  {:<22} {:<22} {:>6} {:>7} {:>6} {:<8} {:>7} {:>10}  {:<11} {:<9} {}",
-                c.stream,
-                client,
-                ep(c.server()),
-                frame(c.syn_frame),
-                frame(c.synack_frame),
-                frame(c.ack_frame),
-                if c.handshake_complete() { "yes" } else { "no" },
-                c.syn_retransmissions(),
-                c.initial_rtt_ns.map_or("-".into(), ms),
-                pair(cs.mss.map(|v| v.to_string()), ss.mss.map(|v| v.to_string())),
-                pair(
-                    cs.window_scale.map(|v| (1u32 << v.min(14)).to_string()),
-                    ss.window_scale.map(|v| (1u32 << v.min(14)).to_string())
-                ),
-                match (cs.sack_permitted, ss.sack_permitted) {
-                    (true, true) => "yes",
-                    (false, false) => "no",
-                    _ => "one side",
-                }
-            );
-        } else {
-            // One row per connection, tens of thousands in a large capture, written at the end
-            // of the run: pushed column by column, as the format above would pad them.
-            column(&mut s, 6, true, |s| push_int(s, c.stream));
-            s.push_str("  ");
-            column(&mut s, 22, false, |s| {
-                push_endpoint(s, c.client());
-                if c.midstream() {
-                    s.push('*');
-                }
+            let scale = |w: Option<u8>| w.map(|v| 1u32 << v.min(14));
+            row.cell(|s| push_frame(s, c.syn_frame));
+            row.cell(|s| push_frame(s, c.synack_frame));
+            row.cell(|s| push_frame(s, c.ack_frame));
+            row.text(if c.handshake_complete() { "yes" } else { "no" });
+            row.cell(|s| push_int(s, c.syn_retransmissions()));
+            row.cell(|s| match c.initial_rtt_ns {
+                Some(ns) => push_ms(s, ns),
+                None => s.push('-'),
             });
-            s.push(' ');
-            column(&mut s, 22, false, |s| push_endpoint(s, c.server()));
-            s.push(' ');
+            row.cell(|s| pair(s, cs.mss.map(u32::from), ss.mss.map(u32::from)));
+            row.cell(|s| pair(s, scale(cs.window_scale), scale(ss.window_scale)));
+            row.text(match (cs.sack_permitted, ss.sack_permitted) {
+                (true, true) => "yes",
+                (false, false) => "no",
+                _ => "one side",
+            });
+        } else {
             let start = c.start_ns.saturating_sub(first_ts);
-            column(&mut s, 11, true, |s| push_rel(s, start, 6));
-            s.push(' ');
-            column(&mut s, 10, true, |s| push_rel(s, c.duration_ns(), 6));
-            s.push(' ');
+            row.cell(|s| push_rel(s, start, 6));
+            row.cell(|s| push_rel(s, c.duration_ns(), 6));
             let pair = |s: &mut String, a: u64, b: u64| {
                 push_int(s, a);
                 s.push('/');
                 push_int(s, b);
             };
-            column(&mut s, 11, true, |s| pair(s, cs.packets, ss.packets));
-            s.push(' ');
-            column(&mut s, 15, true, |s| pair(s, cs.bytes, ss.bytes));
-            s.push(' ');
-            column(&mut s, 10, false, |s| {
+            row.cell(|s| pair(s, cs.packets, ss.packets));
+            row.cell(|s| pair(s, cs.bytes, ss.bytes));
+            row.cell(|s| {
                 if c.handshake_complete() {
                     s.push_str("complete");
                 } else if c.midstream() {
@@ -209,26 +201,14 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
                     s.push_str("incomplete");
                 }
             });
-            s.push(' ');
-            column(&mut s, 14, false, |s| s.push_str(&ending_text(c)));
-            s.push(' ');
-            column(&mut s, 6, false, |s| s.push_str(c.conn_state()));
-            s.push(' ');
-            column(&mut s, 12, false, |s| s.push_str(&c.history()));
-            s.push(' ');
-            column(&mut s, 4, true, |s| {
-                push_int(s, cs.retransmissions + ss.retransmissions)
-            });
-            s.push(' ');
-            column(&mut s, 4, true, |s| {
-                push_int(s, cs.duplicate_acks + ss.duplicate_acks)
-            });
-            s.push(' ');
-            column(&mut s, 3, true, |s| {
-                push_int(s, cs.zero_windows + ss.zero_windows)
-            });
-            s.push('\n');
+            row.text(&ending_text(c));
+            row.text(c.conn_state());
+            row.text(&c.history());
+            row.cell(|s| push_int(s, cs.retransmissions + ss.retransmissions));
+            row.cell(|s| push_int(s, cs.duplicate_acks + ss.duplicate_acks));
+            row.cell(|s| push_int(s, cs.zero_windows + ss.zero_windows));
         }
+        row.end();
         if explain {
             for line in explain_conn(c) {
                 let _ = writeln!(s, "        {line}");

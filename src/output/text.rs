@@ -109,6 +109,92 @@ pub fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut
     }
 }
 
+/// One column of a text table: its title, its width in characters (0: not padded, for a last
+/// column), its alignment, and what goes before it on a line (one space, or two; nothing
+/// before the first column).
+#[derive(Clone, Copy, Debug)]
+pub struct Column<'t> {
+    pub title: &'t str,
+    pub width: usize,
+    pub right: bool,
+    pub gap: &'static str,
+}
+
+impl<'t> Column<'t> {
+    pub const fn left(title: &'t str, width: usize) -> Column<'t> {
+        Column {
+            title,
+            width,
+            right: false,
+            gap: " ",
+        }
+    }
+
+    pub const fn right(title: &'t str, width: usize) -> Column<'t> {
+        Column {
+            title,
+            width,
+            right: true,
+            gap: " ",
+        }
+    }
+
+    /// The same column with two spaces before it.
+    pub const fn wide_gap(self) -> Column<'t> {
+        Column { gap: "  ", ..self }
+    }
+}
+
+/// One line of a text table, written cell by cell, each padded as its column says: the header
+/// ([`header_line`]) and the rows pad from the same widths, so they cannot drift apart.
+pub struct Row<'s, 'c> {
+    s: &'s mut String,
+    columns: &'c [Column<'c>],
+    next: usize,
+}
+
+impl<'s, 'c> Row<'s, 'c> {
+    pub fn new(s: &'s mut String, columns: &'c [Column<'c>]) -> Row<'s, 'c> {
+        Row {
+            s,
+            columns,
+            next: 0,
+        }
+    }
+
+    /// The next cell, written by `write` (past the last column, unpadded after a space).
+    pub fn cell(&mut self, write: impl FnOnce(&mut String)) {
+        let column = self.columns.get(self.next).copied();
+        if self.next > 0 {
+            self.s.push_str(column.map_or(" ", |c| c.gap));
+        }
+        self.next += 1;
+        match column {
+            Some(c) => self::column(self.s, c.width, c.right, write),
+            None => write(self.s),
+        }
+    }
+
+    /// A cell of plain text.
+    pub fn text(&mut self, text: &str) {
+        self.cell(|s| s.push_str(text));
+    }
+
+    /// Ends the line.
+    pub fn end(self) {
+        self.s.push('\n');
+    }
+}
+
+/// The header line of a table: its columns' titles, padded as their cells are.
+pub fn header_line(s: &mut String, columns: &[Column<'_>]) {
+    let mut row = Row::new(s, columns);
+    for c in columns {
+        row.text(c.title);
+    }
+    row.end();
+}
+
 /// An integer in decimal (as Display writes it).
 pub fn push_int(out: &mut String, n: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(n));
@@ -658,6 +744,27 @@ mod tests {
                 assert_eq!(ms(ns), float(ns), "{ns}");
             }
         }
+    }
+
+    #[test]
+    fn table_lines_pad_as_format_would() {
+        let columns = [
+            Column::right("n", 4),
+            Column::left("name→", 8).wide_gap(),
+            Column::left("last", 0),
+        ];
+        let mut s = String::new();
+        header_line(&mut s, &columns);
+        // Titles pad by characters, as `format!` does ("→" is three bytes).
+        assert_eq!(s, format!("{:>4}  {:<8} {}\n", "n", "name→", "last"));
+        s.clear();
+        let mut row = Row::new(&mut s, &columns);
+        row.cell(|s| push_int(s, 12345)); // wider than its column: not cut
+        row.text("é");
+        row.text(""); // the unpadded last column, empty
+        row.text("extra"); // past the last column: after a space
+        row.end();
+        assert_eq!(s, format!("{:>4}  {:<8} {} {}\n", 12345, "é", "", "extra"));
     }
 
     #[test]
