@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::ms;
+use super::text::{Column, Row, header_line, ms, push_int, push_ms};
 use crate::decode::Proto;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -184,29 +184,44 @@ pub fn ping_stats(echoes: &[Echo]) -> BTreeMap<(IpAddr, IpAddr), PingStats> {
     out
 }
 
+/// The ping table's columns; the round trip, last, is not padded.
+const PING_COLUMNS: [Column<'static>; 8] = [
+    Column::right("request", 7),
+    Column::right("reply", 6),
+    Column::left("source", 16).wide_gap(),
+    Column::left("destination", 16),
+    Column::right("id", 6),
+    Column::right("seq", 5),
+    Column::right("ttl", 4),
+    Column::left("rtt ms", 0).wide_gap(),
+];
+
 pub fn ping_text(echoes: &[Echo]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:>7} {:>6}  {:<16} {:<16} {:>6} {:>5} {:>4}  rtt ms",
-        "request", "reply", "source", "destination", "id", "seq", "ttl"
-    );
+    header_line(&mut s, &PING_COLUMNS);
     for e in echoes {
-        let (reply, rtt) = match e.reply {
-            Some((f, ns)) => (f.to_string(), ms(ns)),
-            None => ("-".into(), "no reply".into()),
-        };
-        let _ = writeln!(
-            s,
-            "{:>7} {:>6}  {:<16} {:<16} 0x{:04x} {:>5} {:>4}  {rtt}",
-            e.request_frame,
-            reply,
-            e.src.to_string(),
-            e.dst.to_string(),
-            e.ident,
-            e.seq,
-            e.ttl
-        );
+        let mut row = Row::new(&mut s, &PING_COLUMNS);
+        row.cell(|s| push_int(s, e.request_frame));
+        row.cell(|s| match e.reply {
+            Some((f, _)) => push_int(s, f),
+            None => s.push('-'),
+        });
+        row.cell(|s| {
+            let _ = write!(s, "{}", e.src);
+        });
+        row.cell(|s| {
+            let _ = write!(s, "{}", e.dst);
+        });
+        row.cell(|s| {
+            let _ = write!(s, "0x{:04x}", e.ident);
+        });
+        row.cell(|s| push_int(s, e.seq));
+        row.cell(|s| push_int(s, e.ttl));
+        row.cell(|s| match e.reply {
+            Some((_, ns)) => push_ms(s, ns),
+            None => s.push_str("no reply"),
+        });
+        row.end();
     }
     for ((src, dst), st) in ping_stats(echoes) {
         let _ = write!(
@@ -401,13 +416,22 @@ impl Sink for DnsSink {
     }
 }
 
+/// The DNS table's columns; the answers, last, are not padded.
+const DNS_COLUMNS: [Column<'static>; 9] = [
+    Column::right("query", 6),
+    Column::right("resp", 6),
+    Column::left("client", 22).wide_gap(),
+    Column::left("server", 19),
+    Column::left("type", 5),
+    Column::left("name", 30),
+    Column::left("rcode", 16),
+    Column::right("latency ms", 10),
+    Column::left("answers", 0).wide_gap(),
+];
+
 pub fn dns_text(queries: &[Query], unsolicited: &[u64]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:>6} {:>6}  {:<22} {:<19} {:<5} {:<30} {:<16} {:>10}  answers",
-        "query", "resp", "client", "server", "type", "name", "rcode", "latency ms"
-    );
+    header_line(&mut s, &DNS_COLUMNS);
     let (mut answered, mut retrans) = (0, 0);
     for q in queries {
         let server = format!(
@@ -440,18 +464,19 @@ pub fn dns_text(queries: &[Query], unsolicited: &[u64]) -> String {
             ),
         };
         retrans += usize::from(q.retransmission_of.is_some());
-        let _ = writeln!(
-            s,
-            "{:>6} {:>6}  {:<22} {:<19} {:<5} {:<30} {:<16} {:>10}  {answers}",
-            q.frame,
-            resp,
-            format!("{}:{}", q.client.ip(), q.client.port),
-            server,
-            dns::type_name(q.qtype),
-            name,
-            rcode,
-            latency
-        );
+        let mut row = Row::new(&mut s, &DNS_COLUMNS);
+        row.cell(|s| push_int(s, q.frame));
+        row.text(&resp);
+        row.cell(|s| {
+            let _ = write!(s, "{}:{}", q.client.ip(), q.client.port);
+        });
+        row.text(&server);
+        row.text(&dns::type_name(q.qtype));
+        row.text(&name);
+        row.text(&rcode);
+        row.text(&latency);
+        row.text(&answers);
+        row.end();
     }
     let _ = writeln!(
         s,
