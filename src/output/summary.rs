@@ -94,19 +94,27 @@ fn width_since(line: &str, start: usize) -> usize {
     })
 }
 
+/// `n` spaces: a slice of [`SPACES`], or made for the rare wider pad.
+fn spaces(n: usize) -> std::borrow::Cow<'static, str> {
+    match SPACES.get(..n) {
+        Some(pad) => pad.into(),
+        None => " ".repeat(n).into(),
+    }
+}
+
 /// Right-align what was written since `start` in `width` characters.
 pub(crate) fn pad_left(line: &mut String, start: usize, width: usize) {
     let written = width_since(line, start);
-    if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
-        line.insert_str(start, pad);
+    if let Some(n) = width.checked_sub(written) {
+        line.insert_str(start, &spaces(n));
     }
 }
 
 /// Left-align what was written since `start` in `width` characters.
 pub(crate) fn pad_right(line: &mut String, start: usize, width: usize) {
     let written = width_since(line, start);
-    if let Some(pad) = width.checked_sub(written).and_then(|n| SPACES.get(..n)) {
-        line.push_str(pad);
+    if let Some(n) = width.checked_sub(written) {
+        line.push_str(&spaces(n));
     }
 }
 

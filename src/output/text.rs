@@ -765,6 +765,11 @@ mod tests {
         row.text("extra"); // past the last column: after a space
         row.end();
         assert_eq!(s, format!("{:>4}  {:<8} {} {}\n", 12345, "é", "", "extra"));
+        // Wider pads than the 32 spaces kept ready (stats' address column is 40).
+        let wide = [Column::left("A <-> B", 40), Column::right("n", 41)];
+        s.clear();
+        header_line(&mut s, &wide);
+        assert_eq!(s, format!("{:<40} {:>41}\n", "A <-> B", "n"));
     }
 
     #[test]
