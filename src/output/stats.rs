@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 
 use super::conv::{self, By, ConvSink, SortBy};
+use super::text::{Column, Row, header_line, push_int};
 use crate::decode::{FrameKind, LayerKind, MalformedKind, Proto};
 use crate::engine::Sink;
 use crate::field::{PacketView, ProtoTag};
@@ -470,6 +471,24 @@ pub fn bar(part: u64, whole: u64, width: usize) -> String {
     s
 }
 
+/// What a line of the report's tables starts with.
+const INDENT: &str = "  ";
+
+const CONVERSATION_COLUMNS: [Column<'static>; 4] = [
+    Column::left("A <-> B", 40),
+    Column::right("frames", 9),
+    Column::right("bytes", 12),
+    Column::right("duration s", 10).wide_gap(),
+];
+
+const ENDPOINT_COLUMNS: [Column<'static>; 5] = [
+    Column::left("address", 40),
+    Column::right("frames", 9),
+    Column::right("bytes", 12),
+    Column::right("sent", 12),
+    Column::right("received", 12),
+];
+
 pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
     let mut o = String::new();
     let (byte_rate, bit_rate, avg_size, packet_rate) = s.rates();
@@ -534,39 +553,34 @@ pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
     let convs = s.conversations();
     if !convs.is_empty() {
         let _ = writeln!(o, "\nTop IP conversations (by bytes)");
-        let _ = writeln!(
-            o,
-            "  {:<40} {:>9} {:>12}  {:>10}",
-            "A <-> B", "frames", "bytes", "duration s"
-        );
+        o.push_str(INDENT);
+        header_line(&mut o, &CONVERSATION_COLUMNS);
         for c in convs.iter().take(TOP) {
-            let pair = format!("{} <-> {}", c.a.address, c.b.address);
-            let _ = writeln!(
-                o,
-                "  {pair:<40} {:>9} {:>12}  {:>10.3}",
-                c.frames(),
-                c.bytes(),
-                c.duration_ns() as f64 / 1e9
-            );
+            o.push_str(INDENT);
+            let mut row = Row::new(&mut o, &CONVERSATION_COLUMNS);
+            row.cell(|s| {
+                let _ = write!(s, "{} <-> {}", c.a.address, c.b.address);
+            });
+            row.cell(|s| push_int(s, c.frames()));
+            row.cell(|s| push_int(s, c.bytes()));
+            row.cell(|s| {
+                let _ = write!(s, "{:.3}", c.duration_ns() as f64 / 1e9);
+            });
+            row.end();
         }
         let mut eps = conv::endpoints(&convs);
         conv::sort_endpoints(&mut eps, SortBy::Bytes);
         let _ = writeln!(o, "\nTop IP endpoints (by bytes)");
-        let _ = writeln!(
-            o,
-            "  {:<40} {:>9} {:>12} {:>12} {:>12}",
-            "address", "frames", "bytes", "sent", "received"
-        );
+        o.push_str(INDENT);
+        header_line(&mut o, &ENDPOINT_COLUMNS);
         for e in eps.iter().take(TOP) {
-            let _ = writeln!(
-                o,
-                "  {:<40} {:>9} {:>12} {:>12} {:>12}",
-                e.side.address,
-                e.frames(),
-                e.bytes(),
-                e.tx_bytes,
-                e.rx_bytes
-            );
+            o.push_str(INDENT);
+            let mut row = Row::new(&mut o, &ENDPOINT_COLUMNS);
+            row.text(&e.side.address);
+            for n in [e.frames(), e.bytes(), e.tx_bytes, e.rx_bytes] {
+                row.cell(|s| push_int(s, n));
+            }
+            row.end();
         }
     }
     let services = s.services();
