@@ -220,7 +220,6 @@ impl HttpCounts {
     }
 }
 
-/// The text table's first line.
 /// The text table's columns; the URI, last, is not padded.
 const COLUMNS: [Column<'static>; 13] = [
     Column::right("stream", 6),
