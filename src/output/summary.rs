@@ -33,16 +33,16 @@ pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
     line.push(' ');
     match view.state.time_relative_ns {
         Some(ns) => push_rel_aligned(line, ns, meta.ts_digits, 10),
-        None => line.push_str(pad(10)),
+        None => line.push_str(&spaces(10)),
     }
     line.push(' ');
     match text::outer_ipv4(view) {
         Some((src, dst)) => {
-            line.push_str(pad(12usize.saturating_sub(text::ipv4_width(src))));
+            line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(src))));
             text::push_ipv4(line, src);
             line.push_str(" → ");
             text::push_ipv4(line, dst);
-            line.push_str(pad(12usize.saturating_sub(text::ipv4_width(dst))));
+            line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(dst))));
         }
         None => DST.with_borrow_mut(|dst| {
             let src_start = line.len();
@@ -72,14 +72,9 @@ thread_local! {
 const SPACES: &str = "                                ";
 const ZEROS: &str = "000000000";
 
-/// `n` spaces (at most 32: the widest column).
-fn pad(n: usize) -> &'static str {
-    SPACES.get(..n).unwrap_or(SPACES)
-}
-
 /// `s` (ASCII) right-aligned in `width` characters.
 fn push_right(line: &mut String, s: &str, width: usize) {
-    line.push_str(pad(width.saturating_sub(s.len())));
+    line.push_str(&spaces(width.saturating_sub(s.len())));
     line.push_str(s);
 }
 
@@ -94,7 +89,7 @@ fn width_since(line: &str, start: usize) -> usize {
     })
 }
 
-/// `n` spaces: a slice of [`SPACES`], or made for the rare wider pad.
+/// `n` spaces: a slice of [`SPACES`], made only for a pad wider than it.
 fn spaces(n: usize) -> std::borrow::Cow<'static, str> {
     match SPACES.get(..n) {
         Some(pad) => pad.into(),
@@ -137,7 +132,7 @@ fn push_rel_aligned(out: &mut String, ns: i64, digits: u8, width: usize) {
     let mut secs = itoa::Buffer::new();
     let secs = secs.format(abs / 1_000_000_000);
     let written = usize::from(ns < 0) + secs.len() + if digits > 0 { 1 + digits } else { 0 };
-    out.push_str(pad(width.saturating_sub(written)));
+    out.push_str(&spaces(width.saturating_sub(written)));
     if ns < 0 {
         out.push('-');
     }
