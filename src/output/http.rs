@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::{Column, Row, header_line, ms, push_endpoint, push_int, push_ms};
+use super::text::{
+    Column, Row, header_line, ms, push_endpoint, push_int, push_int_or_dash, push_ms,
+};
 use crate::app::http::HttpMessage;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -280,10 +282,7 @@ pub fn write_text_row(x: &Exchange, s: &mut String) {
 }
 
 fn push_frame(s: &mut String, p: &Option<Part>) {
-    match p {
-        Some(p) => push_int(s, p.frame),
-        None => s.push('-'),
-    }
+    push_int_or_dash(s, p.as_ref().map(|p| p.frame));
 }
 
 fn push_size(s: &mut String, p: &Option<Part>) {

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::{Column, Row, header_line, ms, push_int, push_ms};
+use super::text::{Column, Row, header_line, ms, push_int, push_int_or_dash, push_ms};
 use crate::decode::Proto;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -202,10 +202,7 @@ pub fn ping_text(echoes: &[Echo]) -> String {
     for e in echoes {
         let mut row = Row::new(&mut s, &PING_COLUMNS);
         row.cell(|s| push_int(s, e.request_frame));
-        row.cell(|s| match e.reply {
-            Some((f, _)) => push_int(s, f),
-            None => s.push('-'),
-        });
+        row.cell(|s| push_int_or_dash(s, e.reply.map(|(f, _)| f)));
         row.cell(|s| {
             let _ = write!(s, "{}", e.src);
         });

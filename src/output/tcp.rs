@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 
 use super::summary::{format_rel, push_rel};
-use super::text::{Column, Row, header_line, ms, push_endpoint, push_int, push_ms, tcp_flag_names};
+use super::text::{
+    Column, Row, header_line, ms, push_endpoint, push_int, push_int_or_dash, push_ms,
+    tcp_flag_names,
+};
 use crate::decode::tcp_flags;
 use crate::field::PacketView;
 use crate::tcp::{ConnSummary, Ending, Endpoint, analysis};
@@ -23,7 +26,9 @@ fn secs(ns: i64) -> String {
 }
 
 fn frame(f: Option<u64>) -> String {
-    f.map_or("-".into(), |f| f.to_string())
+    let mut s = String::new();
+    push_int_or_dash(&mut s, f);
+    s
 }
 
 /// "FIN both", "RST client #12", "no answer", "open".
@@ -151,20 +156,16 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
         });
         row.cell(|s| push_endpoint(s, c.server()));
         if handshakes {
-            let push_frame = |s: &mut String, f: Option<u64>| match f {
-                Some(f) => push_int(s, f),
-                None => s.push('-'),
-            };
             // "client/server", "-" for a side without the option.
             let pair = |s: &mut String, a: Option<u32>, b: Option<u32>| {
-                push_frame(s, a.map(u64::from));
+                push_int_or_dash(s, a);
                 s.push('/');
-                push_frame(s, b.map(u64::from));
+                push_int_or_dash(s, b);
             };
             let scale = |w: Option<u8>| w.map(|v| 1u32 << v.min(14));
-            row.cell(|s| push_frame(s, c.syn_frame));
-            row.cell(|s| push_frame(s, c.synack_frame));
-            row.cell(|s| push_frame(s, c.ack_frame));
+            row.cell(|s| push_int_or_dash(s, c.syn_frame));
+            row.cell(|s| push_int_or_dash(s, c.synack_frame));
+            row.cell(|s| push_int_or_dash(s, c.ack_frame));
             row.text(if c.handshake_complete() { "yes" } else { "no" });
             row.cell(|s| push_int(s, c.syn_retransmissions()));
             row.cell(|s| match c.initial_rtt_ns {

@@ -200,6 +200,14 @@ pub fn push_int(out: &mut String, n: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(n));
 }
 
+/// A number, or "-" without one (a table cell with nothing to show).
+pub fn push_int_or_dash<T: itoa::Integer>(out: &mut String, n: Option<T>) {
+    match n {
+        Some(n) => push_int(out, n),
+        None => out.push('-'),
+    }
+}
+
 /// A duration in milliseconds with three decimals, as the tables and their JSON show
 /// latencies and round trips.
 pub fn ms(ns: i64) -> String {
