@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::text::push_endpoint;
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp::reassembly::Event;
@@ -197,12 +198,13 @@ impl Sink for FollowSink<'_> {
     }
 }
 
+/// A node as the header names it (see [`push_endpoint`]).
 fn endpoint(e: &Option<Endpoint>) -> String {
-    match e.map(|e| (e.ip(), e.port)) {
-        Some((std::net::IpAddr::V6(a), p)) => format!("[{a}]:{p}"),
-        Some((a, p)) => format!("{a}:{p}"),
-        None => String::new(),
+    let mut s = String::new();
+    if let Some(e) = e {
+        push_endpoint(&mut s, e);
     }
+    s
 }
 
 /// The printable form of data in ascii mode.
