@@ -98,8 +98,8 @@ pub fn push_endpoint(s: &mut String, e: &crate::tcp::Endpoint) {
 }
 
 /// Write one table column with `write`, then pad it to `width` characters (right-aligned or
-/// not), as `{:>width}` and `{:<width}` would.
-pub fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut String)) {
+/// not), as `{:>width}` and `{:<width}` would. (Tables write their cells through [`Row`].)
+fn column(s: &mut String, width: usize, right: bool, write: impl FnOnce(&mut String)) {
     let at = s.len();
     write(s);
     if right {
