@@ -616,8 +616,7 @@ fn ping(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{PingSink, ping_json, ping_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (mut report, sink) = pairs_run(&path, &a.capture, filter, PingSink::new)?;
-    report.cut_short.pair_rows_left_out = sink.keep.rows_left_out;
+    let (report, sink) = pairs_run(&path, &a.capture, filter, PingSink::new)?;
     let echoes: Vec<_> = sink.echoes.into_iter().filter(|e| e.picked).collect();
     write_table(out, json, || ping_json(&echoes), || ping_text(&echoes))?;
     Ok(exit_for(&report, out))
@@ -628,8 +627,7 @@ fn dns(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     use crate::output::pairs::{DnsSink, dns_json, dns_text};
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let (mut report, sink) = pairs_run(&path, &a.capture, filter, DnsSink::new)?;
-    report.cut_short.pair_rows_left_out = sink.keep.rows_left_out;
+    let (report, sink) = pairs_run(&path, &a.capture, filter, DnsSink::new)?;
     let queries: Vec<_> = sink.queries.into_iter().filter(|q| q.picked).collect();
     let unsolicited = sink.unsolicited;
     write_table(
@@ -827,8 +825,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
     };
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = ConvSink::new(by).with_max_rows(opts.limits.table_rows);
-    let mut report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
-    report.cut_short.conversation_frames_left_out = sink.frames_left_out;
+    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
     let mut convs = sink.conversations;
     if endpoints {
         let mut eps = c::endpoints(&convs);
@@ -869,8 +866,7 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     opts.http_framing_only = !reads(&[], filter.as_ref(), needs_http);
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = StatsSink::with_max_rows(opts.limits.table_rows);
-    let mut report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
-    report.cut_short.conversation_frames_left_out = sink.conversation_frames_left_out();
+    let report = run_pipeline(&path, &opts, filter.as_ref(), &mut sink)?;
     let format = report.format.map_or("unknown", |f| f.name());
     write_table(
         out,

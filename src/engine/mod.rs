@@ -149,6 +149,11 @@ pub trait Sink: Send {
     fn shown(&mut self, n: u64) {
         let _ = n;
     }
+    /// What the sink's own tables left out to stay within their share of the memory budget,
+    /// added to the run's report at the end.
+    fn cut_short(&self, cut: &mut crate::limits::CutShort) {
+        let _ = cut;
+    }
 }
 
 /// Renders one packet's output from its view alone; see [`Sink::renderer`].
@@ -424,10 +429,11 @@ pub fn run(
         datagrams_dropped: ordered.defrag.evicted,
         http_heads_dropped: ordered.http.as_ref().map_or(0, |h| h.heads_dropped),
         table_rows_dropped: ordered.tcp.rows_dropped,
-        // The sinks' own: their commands fill them in.
+        // The sink's own, added below.
         conversation_frames_left_out: 0,
         pair_rows_left_out: 0,
     };
+    sink.cut_short(&mut report.cut_short);
     if opts.collect_connections {
         report.connections = ordered.tcp.into_summaries();
     }

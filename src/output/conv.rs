@@ -131,7 +131,7 @@ pub struct ConvSink {
     /// Conversations kept at most (the memory budget's table rows).
     max_rows: usize,
     /// Frames not counted because their conversation would have been past `max_rows`.
-    pub frames_left_out: u64,
+    frames_left_out: u64,
 }
 
 impl ConvSink {
@@ -262,6 +262,10 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint,
 }
 
 impl Sink for ConvSink {
+    fn cut_short(&self, cut: &mut crate::limits::CutShort) {
+        cut.conversation_frames_left_out += self.frames_left_out;
+    }
+
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
         let Some((src, dst, stream)) = sides(self.by, view) else {
             return Ok(());

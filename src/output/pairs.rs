@@ -27,7 +27,7 @@ pub struct Keep {
     filter: Option<Filter>,
     max_rows: usize,
     /// Rows not kept because the table was full (the first ones are kept).
-    pub rows_left_out: u64,
+    rows_left_out: u64,
 }
 
 impl Default for Keep {
@@ -80,7 +80,7 @@ pub struct Echo {
 pub struct PingSink {
     pub echoes: Vec<Echo>,
     by_frame: HashMap<u64, usize>,
-    pub keep: Keep,
+    keep: Keep,
 }
 
 impl PingSink {
@@ -93,6 +93,10 @@ impl PingSink {
 }
 
 impl Sink for PingSink {
+    fn cut_short(&self, cut: &mut crate::limits::CutShort) {
+        cut.pair_rows_left_out += self.keep.rows_left_out;
+    }
+
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
         let rec = view.rec;
         let echo = rec
@@ -300,7 +304,7 @@ pub struct DnsSink {
     /// Responses to no query, that the filter picked.
     pub unsolicited: Vec<u64>,
     by_frame: HashMap<u64, usize>,
-    pub keep: Keep,
+    keep: Keep,
 }
 
 impl DnsSink {
@@ -337,6 +341,10 @@ fn answer_text(r: &dns::Record) -> String {
 }
 
 impl Sink for DnsSink {
+    fn cut_short(&self, cut: &mut crate::limits::CutShort) {
+        cut.pair_rows_left_out += self.keep.rows_left_out;
+    }
+
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
         let rec = view.rec;
         let (ports, transport) = match (rec.udp(), rec.tcp()) {

@@ -188,12 +188,6 @@ impl StatsSink {
         }
     }
 
-    /// Frames the conversation tables did not count, their conversations coming after the
-    /// tables were full.
-    pub fn conversation_frames_left_out(&self) -> u64 {
-        self.ip.frames_left_out + self.ipv6.frames_left_out
-    }
-
     /// The child of node `at` named `name`. A node has a handful of children, and names are
     /// mostly the same static strings: a scan that compares addresses first is cheaper than
     /// hashing the name at every level of every frame.
@@ -326,6 +320,11 @@ impl StatsSink {
 }
 
 impl Sink for StatsSink {
+    fn cut_short(&self, cut: &mut crate::limits::CutShort) {
+        self.ip.cut_short(cut);
+        self.ipv6.cut_short(cut);
+    }
+
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
         let meta = &view.rec.meta;
         if meta.kind != FrameKind::Packet {
