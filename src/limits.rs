@@ -26,6 +26,8 @@ pub struct Limits {
     /// Rows a table command keeps for its output (TCP connections, HTTP exchanges,
     /// conversations, DNS queries, echo requests).
     pub table_rows: usize,
+    /// Links from requests to their answers that a first pass (`-2`) keeps for the second.
+    pub later_links: usize,
 }
 
 /// Memory one tracked TCP connection takes at most, with its hash-table slot and a full history
@@ -33,10 +35,13 @@ pub struct Limits {
 pub const TCP_CONN_BYTES: usize = 2048;
 /// Memory one kept table row takes (a TCP connection's summary, an HTTP exchange).
 pub const TABLE_ROW_BYTES: usize = 1536;
+/// Memory one first-pass link takes at most: a 16-byte entry of a hash map at its lowest load
+/// (just grown) is 37 bytes, and while it grows the old table is still there (58 bytes).
+pub const LATER_LINK_BYTES: usize = 64;
 
 impl Limits {
     /// Split `max_memory` bytes: a quarter each to TCP connections, reassembly and table rows,
-    /// a sixteenth to IP fragments and an eighth to HTTP heads.
+    /// a sixteenth each to IP fragments and a first pass's links, and an eighth to HTTP heads.
     pub fn of(max_memory: u64) -> Limits {
         let share = |n: u64| usize::try_from(max_memory / n).unwrap_or(usize::MAX);
         Limits {
@@ -46,6 +51,7 @@ impl Limits {
             defrag_bytes: share(16),
             http_bytes: share(8),
             table_rows: (share(4) / TABLE_ROW_BYTES).max(16),
+            later_links: (share(16) / LATER_LINK_BYTES).max(16),
         }
     }
 }
@@ -75,6 +81,8 @@ pub struct CutShort {
     pub conversation_frames_left_out: u64,
     /// Rows not kept by the `dns` and `ping` tables once full (the first ones are kept).
     pub pair_rows_left_out: u64,
+    /// Answers a first pass (`-2`) found but did not keep a link to (the first ones are kept).
+    pub later_links_left_out: u64,
 }
 
 impl CutShort {
@@ -130,6 +138,13 @@ impl CutShort {
                 limits.table_rows, self.pair_rows_left_out
             ));
         }
+        if self.later_links_left_out > 0 {
+            out.push(format!(
+                "the first pass keeps {} links to answers; {} later ones were left out, so \
+                 their requests show no response_in",
+                limits.later_links, self.later_links_left_out
+            ));
+        }
         out.iter()
             .map(|l| format!("memory cap (--max-memory {mb}): {l}"))
             .collect()
@@ -146,6 +161,7 @@ mod tests {
         assert_eq!(l.reassembly_bytes, crate::tcp::MAX_HELD_TOTAL);
         assert_eq!(l.defrag_bytes, crate::defrag::MAX_HELD_TOTAL);
         assert_eq!(l.tcp_conns, 131_072);
+        assert_eq!(l.later_links, 1 << 20);
     }
 
     #[test]

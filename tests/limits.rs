@@ -158,7 +158,7 @@ fn a_million_tiny_tcp_streams_keep_a_bounded_table() {
         ..Options::default()
     };
     let reader = Reader::from_read("tiny", Box::new(std::io::Cursor::new(bytes))).unwrap();
-    let mut sink = engine::LaterSink::default();
+    let mut sink = engine::LaterSink::new(&limits);
     let report = engine::run(reader, &opts, &MatchAll, &mut sink, &mut |_, _| {}).unwrap();
     assert_eq!(report.frames_read, 1_000_000);
     // The live table stayed within its share: connections forgotten while open, and the rows
@@ -441,4 +441,78 @@ fn dns_and_ping_tables_keep_their_share_and_say_what_they_left_out() {
         let late: Vec<_> = all.iter().skip(250).cloned().collect();
         assert_eq!(answers, late, "{command}");
     }
+}
+
+#[test]
+fn a_first_pass_keeps_its_share_of_links_and_calls_no_request_unanswered_past_it() {
+    // An unanswered echo request, 1,200 answered ones, and another unanswered one.
+    let (client, server) = ([10, 0, 1, 20], [10, 0, 1, 10]);
+    let echo = |seq: u16, reply: bool| {
+        let mut f = Vec::new();
+        let (b, s) = if reply {
+            (eth().ipv4(server, client, 64), 0)
+        } else {
+            (eth().ipv4(client, server, 64), 1)
+        };
+        let b = if s == 0 {
+            b.icmpv4_echo_reply(7, seq)
+        } else {
+            b.icmpv4_echo_request(7, seq)
+        };
+        b.write(&mut f, b"ping").unwrap();
+        f
+    };
+    let mut frames = vec![echo(60_000, false)];
+    for i in 0..1200u16 {
+        frames.push(echo(i, false));
+        frames.push(echo(i, true));
+    }
+    frames.push(echo(60_001, false));
+    let p = support::temp_capture("many-echoes.pcap", &support::pcap(1, frames));
+    let p = p.to_str().unwrap();
+    let list = |extra: &[&str]| {
+        let out = support::wirelite(&[&["list", p, "-2", "-Y", "icmp.type==8"], extra].concat());
+        assert_eq!(out.status.code(), Some(0));
+        let lines: Vec<String> = support::stdout(&out).lines().map(String::from).collect();
+        assert_eq!(lines.len(), 1202);
+        (lines, support::stderr(&out))
+    };
+    let (all, err) = list(&[]);
+    assert_eq!(err, "");
+    assert!(all[0].ends_with("(no response found!)"), "{}", all[0]);
+    assert!(all[1].ends_with("(reply in 3)"), "{}", all[1]);
+    assert!(all[1200].ends_with("(reply in 2401)"), "{}", all[1200]);
+    assert!(all[1201].ends_with("(no response found!)"), "{}", all[1201]);
+
+    // --max-memory 1: a sixteenth of 1 MB at 64 bytes a link keeps 1,024 links.
+    let (capped, err) = list(&["--max-memory", "1"]);
+    assert!(
+        err.contains(
+            "memory cap (--max-memory 1): the first pass keeps 1024 links to answers; 176 later \
+             ones were left out, so their requests show no response_in"
+        ),
+        "{err}"
+    );
+    // The first 1,024 answered requests, and the unanswered one before them, are as before.
+    assert_eq!(capped[..1025], all[..1025]);
+    // Past them a request has no link, and is not called unanswered: it may not have been.
+    for line in &capped[1025..] {
+        assert!(line.ends_with("ttl=64"), "{line}");
+    }
+    // The field says the same.
+    let out = support::wirelite(&[
+        "list",
+        p,
+        "-T",
+        "fields",
+        "-e",
+        "icmp.resp_in",
+        "-Y",
+        "icmp.type==8",
+        "--max-memory",
+        "1",
+    ]);
+    let resp_in: Vec<String> = support::stdout(&out).lines().map(String::from).collect();
+    assert_eq!(resp_in[1024], "2049");
+    assert_eq!(resp_in[1025], "");
 }

@@ -272,7 +272,7 @@ fn first_pass(path: &str, opts: &Options) -> Result<std::sync::Arc<engine::Later
         pairing: true,
         ..opts.clone()
     };
-    let mut sink = engine::LaterSink::default();
+    let mut sink = engine::LaterSink::new(&opts.limits);
     run_pipeline(path, &opts, None, &mut sink)?;
     Ok(std::sync::Arc::new(sink.links))
 }

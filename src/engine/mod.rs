@@ -59,12 +59,14 @@ pub struct Later {
     pub echo_reply_in: Option<u64>,
     /// The frame that completed the IP datagram this fragment belongs to.
     pub reassembled_in: Option<u64>,
-    /// A first pass ran, so a missing link means there is none (tshark -2's
-    /// "(no response found!)").
+    /// A first pass ran and kept every link it found up to this frame, so a missing echo reply
+    /// means there is none (tshark -2's "(no response found!)").
     pub resolved: bool,
 }
 
-/// The answers a first pass found: by HTTP pairing entry, and by request frame.
+/// The answers a first pass found: by HTTP pairing entry, and by request frame. Bounded by
+/// [`Limits::later_links`](crate::limits::Limits::later_links): past it, later links are not
+/// kept (the first ones are), and the second pass shows those requests as a single pass would.
 #[derive(Debug, Default)]
 pub struct LaterLinks {
     pub http: foldhash::HashMap<u64, u64>,
@@ -72,25 +74,71 @@ pub struct LaterLinks {
     pub echo: foldhash::HashMap<u64, u64>,
     /// Fragment frame → the frame that completed its datagram.
     pub reassembled: foldhash::HashMap<u64, u64>,
+    /// Links the four maps may hold together.
+    cap: usize,
+    /// Links found but not kept because the maps were full.
+    left_out: u64,
+    /// The first echo request whose reply was found but not kept. From it on, a request
+    /// without a link may have been answered, so it is not called unanswered.
+    echo_unknown_from: Option<u64>,
 }
 
 impl LaterLinks {
+    /// Links kept for at most `cap` answers (see [`LaterLinks`]).
+    pub fn with_cap(cap: usize) -> LaterLinks {
+        LaterLinks {
+            cap,
+            ..LaterLinks::default()
+        }
+    }
+
+    /// Answers found but not kept, for [`crate::limits::CutShort`].
+    pub fn left_out(&self) -> u64 {
+        self.left_out
+    }
+
+    fn kept(&self) -> usize {
+        self.http.len() + self.dns.len() + self.echo.len() + self.reassembled.len()
+    }
+
     /// Note what a frame of the first pass answers (the first answer wins, as in tshark).
     pub fn record(&mut self, frame: u64, state: &FrameState) {
         for m in state.http.iter().filter(|m| !m.msg.is_request()) {
-            self.http.entry(m.own_entry).or_insert(frame);
+            self.link(Kind::Http, m.own_entry, frame);
         }
         if let Some(m) = state.pairs.dns_response_to {
-            self.dns.entry(m.request_frame).or_insert(frame);
+            self.link(Kind::Dns, m.request_frame, frame);
         }
         if let Some(m) = state.pairs.echo_reply_to {
-            self.echo.entry(m.request_frame).or_insert(frame);
+            self.link(Kind::Echo, m.request_frame, frame);
         }
         if let Some(r) = &state.ip_reassembly {
             for p in r.pieces.iter().filter(|p| p.frame != frame) {
-                self.reassembled.entry(p.frame).or_insert(frame);
+                self.link(Kind::Reassembled, p.frame, frame);
             }
         }
+    }
+
+    /// Keep `from` → `to` unless `from` has a link already; past the cap, count it instead.
+    fn link(&mut self, kind: Kind, from: u64, to: u64) {
+        let full = self.kept() >= self.cap;
+        let map = match kind {
+            Kind::Http => &mut self.http,
+            Kind::Dns => &mut self.dns,
+            Kind::Echo => &mut self.echo,
+            Kind::Reassembled => &mut self.reassembled,
+        };
+        if map.contains_key(&from) {
+            return;
+        }
+        if full {
+            self.left_out += 1;
+            if kind == Kind::Echo {
+                self.echo_unknown_from = Some(self.echo_unknown_from.map_or(from, |f| f.min(from)));
+            }
+            return;
+        }
+        map.insert(from, to);
     }
 
     fn of(&self, frame: u64, http: &[crate::app::http::HttpMessage]) -> Later {
@@ -102,15 +150,33 @@ impl LaterLinks {
             dns_response_in: self.dns.get(&frame).copied(),
             echo_reply_in: self.echo.get(&frame).copied(),
             reassembled_in: self.reassembled.get(&frame).copied(),
-            resolved: true,
+            resolved: self.echo_unknown_from.is_none_or(|f| frame < f),
         }
     }
 }
 
+/// Which of [`LaterLinks`]' maps a link goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Http,
+    Dns,
+    Echo,
+    Reassembled,
+}
+
 /// A sink for the first of two passes: records the answers later frames give.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LaterSink {
     pub links: LaterLinks,
+}
+
+impl LaterSink {
+    /// A first pass keeping at most `limits.later_links` links.
+    pub fn new(limits: &crate::limits::Limits) -> LaterSink {
+        LaterSink {
+            links: LaterLinks::with_cap(limits.later_links),
+        }
+    }
 }
 
 impl Sink for LaterSink {
@@ -432,6 +498,7 @@ pub fn run(
         // The sink's own, added below.
         conversation_frames_left_out: 0,
         pair_rows_left_out: 0,
+        later_links_left_out: ordered.later.as_ref().map_or(0, |l| l.left_out()),
     };
     sink.cut_short(&mut report.cut_short);
     if opts.collect_connections {
