@@ -238,6 +238,77 @@ fn summary_lines_agree_with_tshark() {
     assert!(pct >= 95.0, "agreement {pct:.2}% is below 95%");
 }
 
+/// The lines the test above leaves out: HTTP (its messages on the frames that complete them,
+/// "Continuation") and TCP segments with payload, marked "[TCP segment of a reassembled PDU]"
+/// when their bytes wait in a message a later segment completes. tshark's single pass prints
+/// these as the packet list shows them (the corpus README's "Two passes").
+#[test]
+fn http_and_tcp_payload_lines_agree_with_tshark() {
+    let allow = AllowList::load("allow/summary-payload.tsv");
+    let (mut total, mut same, mut http) = (0u64, 0u64, 0u64);
+    let mut unexplained = Vec::new();
+    let mut explained_but_equal = Vec::new();
+    for cap in support::captures() {
+        let reference = support::expected(&cap, "summary.txt");
+        if reference.is_empty() {
+            continue;
+        }
+        let tcp_len: HashMap<usize, String> = reference_tcp_len(&cap);
+        let path = support::capture_path(&cap);
+        let out = support::wirelite(&["list", path.to_str().unwrap()]);
+        let got: Vec<String> = support::stdout(&out).lines().map(str::to_string).collect();
+        for (n, line) in reference.lines().enumerate() {
+            let Some(proto) = protocol_of(line) else {
+                continue;
+            };
+            let counted = proto.starts_with("HTTP")
+                || (proto == "TCP"
+                    && tcp_len
+                        .get(&(n + 1))
+                        .is_some_and(|l| !l.is_empty() && l != "0"));
+            if !counted {
+                continue;
+            }
+            total += 1;
+            http += u64::from(proto.starts_with("HTTP"));
+            let have = got.get(n).map(String::as_str).unwrap_or("");
+            let covered = allow.covers(&cap, n as u64 + 1, "line");
+            if normalize(have) == normalize(line) {
+                same += 1;
+                if covered {
+                    explained_but_equal.push(format!("{cap} #{}", n + 1));
+                }
+            } else if !covered {
+                unexplained.push(format!(
+                    "{cap} #{}\n  tshark:   {line}\n  wirelite: {have}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    let pct = 100.0 * same as f64 / total as f64;
+    eprintln!(
+        "summary: {same}/{total} HTTP and TCP-with-payload lines equal to tshark ({pct:.2}%), \
+         {http} of them HTTP"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "differences not in tests/data/allow/summary-payload.tsv:\n{}",
+        unexplained.join("\n")
+    );
+    assert!(
+        explained_but_equal.is_empty(),
+        "allow-list rows that now agree (remove them):\n{}",
+        explained_but_equal.join("\n")
+    );
+    // The corpus and the samples hold 325 HTTP lines and about 3,150 TCP lines with payload.
+    assert!(
+        http >= 300 && total >= 3000,
+        "{http} HTTP lines, {total} in all"
+    );
+    assert!(pct >= 96.0, "agreement {pct:.2}% is below 96%");
+}
+
 fn reference_tcp_len(cap: &str) -> HashMap<usize, String> {
     let Some((header, rows)) = reference(cap) else {
         return HashMap::new();

@@ -70,6 +70,8 @@ struct Conn {
     ended: [bool; 2],
     last_method: Option<&'static str>,
     tail: Option<Entry>,
+    /// A message has been seen on this connection, either way.
+    carried_http: bool,
     waiting: VecDeque<RequestRef>,
     last_seen: i64,
 }
@@ -87,6 +89,31 @@ pub struct SegmentInput<'a> {
     pub rst: bool,
     pub frame: u64,
     pub ts_ns: i64,
+}
+
+/// A segment whose bytes wait in a message that a later segment completes: tshark's "[TCP
+/// segment of a reassembled PDU]", after what its HTTP dissector wrote in the Info column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Continued {
+    /// The message's head is not complete, or a body of known length goes on: tshark's TCP
+    /// reassembly holds the bytes without asking HTTP, so the Info is the TCP summary.
+    Segment,
+    /// The message's first line is complete and its head is not, or the head completed in
+    /// this segment, or the body is chunked (tshark's HTTP parses the head again for every
+    /// segment of a head or of a chunked body): the Info starts with the first line.
+    FirstLine(Box<str>),
+}
+
+/// What one segment brings to HTTP.
+#[derive(Debug, Default)]
+pub struct Segmented {
+    /// The messages it completes, in stream order.
+    pub messages: Vec<HttpMessage>,
+    /// Its bytes wait in a message not complete yet (only when it completes none).
+    pub continued: Option<Continued>,
+    /// Its bytes start no message on a connection that has carried HTTP (a stray line end, or
+    /// bytes that are not HTTP): tshark's "Continuation".
+    pub continuation: bool,
 }
 
 #[derive(Debug)]
@@ -139,11 +166,12 @@ impl HttpTracker {
         self
     }
 
-    /// Feed one segment's delivered bytes; returns the messages it completes, in stream order.
-    pub fn segment(&mut self, s: &SegmentInput<'_>) -> Vec<HttpMessage> {
+    /// Feed one segment's delivered bytes: the messages it completes, and whether its bytes
+    /// wait in one not complete yet.
+    pub fn segment(&mut self, s: &SegmentInput<'_>) -> Segmented {
         // A connection is tracked from its first payload byte.
         if s.delivered.is_empty() && !self.conns.contains_key(&s.stream) {
-            return Vec::new();
+            return Segmented::default();
         }
         if !self.conns.contains_key(&s.stream) && self.conns.len() >= MAX_CONNS {
             // Drop idle connections, and all of them if that frees less than a quarter, so
@@ -167,8 +195,11 @@ impl HttpTracker {
         let side = usize::from(s.dir & 1);
         let done = &mut self.done;
         done.clear();
+        let mut continued = None;
+        let mut continuation = false;
         if let Some(dir) = conn.dirs.get_mut(side) {
             let before = dir.buffered();
+            let heads = dir.heads();
             for e in s.delivered {
                 match e.bytes(s.payload) {
                     Some(bytes) => dir.feed(bytes, &mut conn.last_method, done),
@@ -185,6 +216,20 @@ impl HttpTracker {
                 dir.gap();
                 self.heads_dropped += 1;
             }
+            let fed = s.delivered.iter().any(|e| e.bytes(s.payload).is_some());
+            if fed && done.is_empty() && dir.in_message() {
+                let line = match (dir.current(), dir.first_line_read()) {
+                    _ if self.framing_only => None,
+                    (Some(m), _) if dir.heads() != heads || m.chunked => {
+                        Some(m.first_line().into())
+                    }
+                    (None, Some(line)) => Some(String::from_utf8_lossy(line).into()),
+                    _ => None,
+                };
+                continued = Some(line.map_or(Continued::Segment, Continued::FirstLine));
+            }
+            continuation = fed && done.is_empty() && !dir.in_message() && conn.carried_http;
+            conn.carried_http |= !done.is_empty();
         }
         if let Some(e) = conn.ended.get_mut(side) {
             *e |= s.fin;
@@ -264,6 +309,10 @@ impl HttpTracker {
         {
             self.buffered = self.buffered.saturating_sub(c.buffered());
         }
-        out
+        Segmented {
+            messages: out,
+            continued,
+            continuation,
+        }
     }
 }

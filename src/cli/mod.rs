@@ -340,7 +340,8 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         _ => true,
     };
     let decode = decode_options(whole_packets, &fields, filter.as_ref());
-    // The detail tree and JSON show HTTP messages and udp.stream; the summary list does not.
+    // Every view of whole packets shows HTTP (the list in its Protocol and Info columns);
+    // the detail tree and JSON also show udp.stream.
     let show_flow_fields = whole_packets && (a.verbose || a.format != "text");
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), a.verbose) {
         _ if a.count_only => Box::new(CountSink {
@@ -371,7 +372,7 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         max_frames: a.count,
         batch_frames: a.batch_frames,
         decode,
-        http: show_flow_fields,
+        http: whole_packets,
         udp_streams: show_flow_fields,
         tcp_state: whole_packets || reads(&fields, filter.as_ref(), needs_tcp_state),
         stateless: a.count_only && !reads(&fields, filter.as_ref(), needs_ordered),

@@ -35,9 +35,15 @@ pub struct FrameState {
     pub later: Later,
     /// The IP datagram this frame's fragment completed.
     pub ip_reassembly: Option<IpReassembly>,
-    /// Bytes of this TCP segment wait in an application message a later segment completes
-    /// (tshark's "[TCP segment of a reassembled PDU]"; DNS only so far).
+    /// Bytes of this TCP segment wait in an application message (HTTP, DNS over TCP) a later
+    /// segment completes: tshark's "[TCP segment of a reassembled PDU]".
     pub pdu_continued: bool,
+    /// With `pdu_continued`, the first line of the HTTP message that tshark shows before that
+    /// mark (see [`crate::app::http::Continued`]).
+    pub pdu_first_line: Option<Box<str>>,
+    /// The segment's bytes start no HTTP message on a connection that has carried HTTP:
+    /// tshark's "Continuation".
+    pub http_continuation: bool,
 }
 
 /// A reassembled IP datagram, on the frame that completed it: tshark's `ip.fragment` tree.
@@ -1049,7 +1055,7 @@ impl Ordered {
                 info,
             );
             if let Some(http) = &mut self.http {
-                state.http = http.segment(&crate::app::http::SegmentInput {
+                let got = http.segment(&crate::app::http::SegmentInput {
                     stream: info.stream,
                     dir: info.dir,
                     delivered: &info.delivered,
@@ -1059,6 +1065,20 @@ impl Ordered {
                     frame: rec.meta.number,
                     ts_ns: ts.unwrap_or(0),
                 });
+                state.http = got.messages;
+                state.http_continuation = got.continuation;
+                match got.continued {
+                    Some(crate::app::http::Continued::FirstLine(line)) => {
+                        state.pdu_continued = true;
+                        // tshark's second pass shows such a segment by its TCP summary: HTTP
+                        // runs only on the frame that completes the message.
+                        if self.later.is_none() {
+                            state.pdu_first_line = Some(line);
+                        }
+                    }
+                    Some(crate::app::http::Continued::Segment) => state.pdu_continued = true,
+                    None => {}
+                }
             }
             if let Some(dns) = &mut self.dns_tcp
                 && crate::wire::dns::is_dns_port(src.port, dst.port)
@@ -1066,7 +1086,7 @@ impl Ordered {
                 let end =
                     t.has(crate::decode::tcp_flags::FIN) || t.has(crate::decode::tcp_flags::RST);
                 let framed = dns.segment(info.stream, info.dir, &info.delivered, payload, end);
-                state.pdu_continued = framed.continued;
+                state.pdu_continued |= framed.continued;
                 dns_messages = framed.messages;
             }
         }

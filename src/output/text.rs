@@ -249,6 +249,23 @@ pub fn protocol(view: &PacketView<'_>) -> &'static str {
     if let FrameKind::CustomBlock { .. } = view.rec.meta.kind {
         return "PCAPNG";
     }
+    if view.state.http_continuation {
+        return "HTTP";
+    }
+    if !view.state.http.is_empty() {
+        // tshark names a body's dissector after HTTP when it has one of its own (JSON).
+        // A frame with both a JSON and an XML body (none in the corpus) is called HTTP/JSON.
+        let rank = |m: &crate::app::http::HttpMessage| match http_media(&m.msg) {
+            Some(Media::Json) => 2,
+            Some(Media::Xml) => 1,
+            _ => 0,
+        };
+        return match view.state.http.iter().map(rank).max() {
+            Some(2) => "HTTP/JSON",
+            Some(1) => "HTTP/XML",
+            _ => "HTTP",
+        };
+    }
     let mut name = "";
     for l in view.rec.layers.iter().filter(|l| !l.quoted) {
         name = match &l.proto {
@@ -304,6 +321,16 @@ pub fn write_info(view: &PacketView<'_>, s: &mut String) {
         .find(|l| !l.quoted && !matches!(l.proto, Proto::Data));
     match top.map(|l| &l.proto) {
         Some(Proto::Dns(m)) => dns_info(m, s),
+        Some(Proto::Tcp(_)) if !view.state.http.is_empty() => {
+            tcp_analysis_tags(view, s);
+            for m in &view.state.http {
+                http_info(&m.msg, s);
+            }
+        }
+        Some(Proto::Tcp(_)) if view.state.http_continuation => {
+            tcp_analysis_tags(view, s);
+            s.push_str("Continuation");
+        }
         Some(Proto::Tcp(t)) => tcp_info(view, t, s),
         Some(Proto::Udp(u)) => {
             let len = u.length.saturating_sub(8);
@@ -432,7 +459,70 @@ pub fn tcp_flags_str(flags: u16) -> String {
         .collect()
 }
 
-fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
+/// What a media type's body adds to the Info column after an HTTP message's first line.
+enum Media<'a> {
+    /// tshark's JSON dissector: the Protocol column becomes HTTP/JSON.
+    Json,
+    /// tshark's XML dissector: the Protocol column becomes HTTP/XML, the Info gets nothing.
+    Xml,
+    /// A dissector that adds nothing (multipart).
+    Quiet,
+    /// A dissector that names the format ("PNG", "JPEG JFIF image").
+    Named(&'static str),
+    /// Any other media type, shown as sent, without its parameters.
+    Type(&'a str),
+}
+
+/// The media an HTTP message's body is shown as, if it has a body and a Content-Type.
+fn http_media(m: &crate::wire::http1::Message) -> Option<Media<'_>> {
+    if m.body_len == 0 {
+        return None;
+    }
+    let t = m.content_type()?;
+    let t = t.split(';').next().unwrap_or(t).trim();
+    let is = |name: &str| t.eq_ignore_ascii_case(name);
+    Some(if is("application/json") {
+        Media::Json
+    } else if is("text/xml") || is("application/xml") {
+        Media::Xml
+    } else if t.len() >= 10
+        && t.get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
+    {
+        // tshark's multipart dissector adds nothing of its own.
+        Media::Quiet
+    } else if is("image/png") {
+        Media::Named("PNG")
+    } else if is("image/jpeg") {
+        Media::Named("JPEG JFIF image")
+    } else {
+        Media::Type(t)
+    })
+}
+
+/// One HTTP message in the Info column, as tshark's HTTP dissector writes it: the first line
+/// and a space, then what the body's dissector adds.
+fn http_info(m: &crate::wire::http1::Message, s: &mut String) {
+    s.push_str(&super::safe_text(m.first_line()));
+    s.push(' ');
+    match http_media(m) {
+        Some(Media::Json) => s.push_str(", JavaScript Object Notation (application/json)"),
+        Some(Media::Xml | Media::Quiet) | None => {}
+        Some(Media::Named(name)) => {
+            s.push_str(" (");
+            s.push_str(name);
+            s.push(')');
+        }
+        Some(Media::Type(t)) => {
+            s.push_str(" (");
+            s.push_str(&super::safe_text(&t.to_ascii_lowercase()));
+            s.push(')');
+        }
+    }
+}
+
+/// TCP's analysis tags, which lead the Info column of whatever TCP carries.
+fn tcp_analysis_tags(view: &PacketView<'_>, s: &mut String) {
     if let Some(info) = view.state.tcp.as_ref().filter(|i| i.analysis != 0) {
         // Wireshark prepends each tag as it adds it, so they appear in reverse order.
         for (flag, _, tag) in crate::tcp::analysis::TABLE.iter().rev() {
@@ -447,6 +537,24 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
                 }
             }
         }
+    }
+}
+
+fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
+    tcp_analysis_tags(view, s);
+    // tshark does not hand a retransmitted segment to reassembly, so it never shows one as a
+    // segment of a PDU, even when its bytes are the first copy the capture has.
+    let retransmitted = view.state.tcp.as_ref().is_some_and(|i| {
+        use crate::tcp::analysis::{FAST_RETRANSMISSION, RETRANSMISSION, SPURIOUS_RETRANSMISSION};
+        i.analysis & (RETRANSMISSION | FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION) != 0
+    });
+    let pdu_continued = view.state.pdu_continued && !retransmitted;
+    if let Some(line) = view.state.pdu_first_line.as_ref().filter(|_| pdu_continued) {
+        // What HTTP wrote before asking for the rest of its message: its first line (the
+        // body's dissector has not run).
+        s.push_str(&super::safe_text(line));
+        s.push_str("  [TCP segment of a reassembled PDU]");
+        return;
     }
     push_int(s, t.src_port);
     s.push_str(" → ");
@@ -500,7 +608,7 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             _ => {}
         }
     }
-    if view.state.pdu_continued {
+    if pdu_continued {
         s.push_str(" [TCP segment of a reassembled PDU]");
     }
 }

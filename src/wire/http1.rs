@@ -199,6 +199,8 @@ pub struct Direction {
     current: Option<Message>,
     /// Pieces skipped because they were not HTTP where a message should start.
     pub skipped: u64,
+    /// Heads completed so far: a piece that moves it completed one.
+    heads: u64,
     /// Frame messages only: a message keeps its kind, status code, method, framing and sizes,
     /// but none of its text (URI, versions, phrase, first line, header values stay empty). For
     /// readers that only ask which frames carry HTTP: it saves several allocations a message.
@@ -213,6 +215,7 @@ impl Default for Direction {
             start: None,
             current: None,
             skipped: 0,
+            heads: 0,
             framing_only: false,
         }
     }
@@ -386,6 +389,32 @@ impl Direction {
         }
     }
 
+    /// Heads completed so far.
+    pub fn heads(&self) -> u64 {
+        self.heads
+    }
+
+    /// A message is under way: its head or its body has begun and it is not complete.
+    pub fn in_message(&self) -> bool {
+        !matches!(self.state, State::Idle | State::Lost)
+    }
+
+    /// The message under way whose head is complete (its body is being read).
+    pub fn current(&self) -> Option<&Message> {
+        self.current.as_ref().filter(|_| self.in_message())
+    }
+
+    /// The first line of a head still being read, once that line is complete.
+    pub fn first_line_read(&self) -> Option<&[u8]> {
+        match self.state {
+            State::Head { line_start } if line_start > 0 && self.start.is_some() => {
+                let end = memchr::memchr(b'\n', &self.buf).unwrap_or(self.buf.len());
+                Some(trim_eol(self.buf.get(..end).unwrap_or(&self.buf)))
+            }
+            _ => None,
+        }
+    }
+
     /// Bytes held for a head or chunk line not yet complete.
     pub fn buffered(&self) -> usize {
         self.buf.len()
@@ -444,6 +473,7 @@ impl Direction {
         last_method: &mut Option<&'static str>,
         out: &mut Vec<Message>,
     ) {
+        self.heads += 1;
         let (msg, framing_length) = parse_head(head, start, !self.framing_only);
         let has_body = match msg.start {
             StartLine::Request { method, .. } => {
