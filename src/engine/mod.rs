@@ -747,6 +747,8 @@ fn stage(
         let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
         let mut last = false;
+        // A written batch's states and joined bytes are dropped here (see `write_staged`).
+        joined.clear();
         // Made in place, all at once: a FrameState is a few hundred bytes, and pushed one by
         // one, each was built on the stack and copied into the vector.
         states.clear();
@@ -794,8 +796,8 @@ fn write_staged(
     while let Ok(Staged {
         batch,
         records,
-        mut states,
-        mut joined,
+        states,
+        joined,
         counted_shown,
         recycle,
     }) = rx.recv()
@@ -869,8 +871,9 @@ fn write_staged(
                 total += 1;
             }
         }
-        states.clear();
-        joined.clear();
+        // Sent back full: the ordered stage drops the states when it reuses the vectors, on the
+        // thread that allocated what they hold (HTTP messages, reassembled bytes). Freed here,
+        // each free contended with that thread's allocations for glibc's arena lock.
         // The ordered stage may have stopped already; the vectors are then just dropped.
         let _ = spare.send((states, joined));
         let _ = recycle.send(records);
