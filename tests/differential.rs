@@ -184,18 +184,34 @@ fn normalize(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[test]
-fn summary_lines_agree_with_tshark() {
-    let allow = AllowList::load("allow/summary.tsv");
-    let mut total = 0u64;
-    let mut same = 0u64;
-    let mut unexplained = Vec::new();
+/// How the packet list's lines agree with tshark's summaries, over every capture with one: the
+/// lines `select` picks (by tshark's Protocol column and the frame's `tcp.len`), those equal,
+/// and the differences that `allow_file` does or does not explain.
+struct Agreement {
+    total: u64,
+    same: u64,
+    /// Of `total`, lines whose Protocol column starts with "HTTP".
+    http: u64,
+    unexplained: Vec<String>,
+    /// Allow-list rows for lines that are equal now.
+    explained_but_equal: Vec<String>,
+}
+
+fn summary_agreement(allow_file: &str, select: impl Fn(&str, Option<&str>) -> bool) -> Agreement {
+    let allow = AllowList::load(allow_file);
+    let mut a = Agreement {
+        total: 0,
+        same: 0,
+        http: 0,
+        unexplained: Vec::new(),
+        explained_but_equal: Vec::new(),
+    };
     for cap in support::captures() {
         let reference = support::expected(&cap, "summary.txt");
         if reference.is_empty() {
             continue;
         }
-        // tcp.len from the fields dump tells which TCP frames carry no payload.
+        // tcp.len from the fields dump tells which TCP frames carry payload.
         let tcp_len: HashMap<usize, String> = reference_tcp_len(&cap);
         let path = support::capture_path(&cap);
         let out = support::wirelite(&["list", path.to_str().unwrap()]);
@@ -204,36 +220,55 @@ fn summary_lines_agree_with_tshark() {
             let Some(proto) = protocol_of(line) else {
                 continue;
             };
-            let counted = match proto.as_str() {
-                "ARP" | "ICMP" | "DNS" => true,
-                "TCP" => tcp_len
-                    .get(&(n + 1))
-                    .is_none_or(|l| l == "0" || l.is_empty()),
-                _ => false,
-            };
-            if !counted {
+            if !select(&proto, tcp_len.get(&(n + 1)).map(String::as_str)) {
                 continue;
             }
-            total += 1;
+            a.total += 1;
+            a.http += u64::from(proto.starts_with("HTTP"));
             let have = got.get(n).map(String::as_str).unwrap_or("");
+            let covered = allow.covers(&cap, n as u64 + 1, "line");
             if normalize(have) == normalize(line) {
-                same += 1;
-            } else if !allow.covers(&cap, n as u64 + 1, "line") {
-                unexplained.push(format!(
+                a.same += 1;
+                if covered {
+                    a.explained_but_equal.push(format!("{cap} #{}", n + 1));
+                }
+            } else if !covered {
+                a.unexplained.push(format!(
                     "{cap} #{}\n  tshark:   {line}\n  wirelite: {have}",
                     n + 1
                 ));
             }
         }
     }
-    let pct = 100.0 * same as f64 / total as f64;
-    eprintln!(
-        "summary: {same}/{total} ARP/ICMP/DNS/TCP-without-payload lines equal to tshark ({pct:.2}%)"
+    assert!(
+        a.unexplained.is_empty(),
+        "differences not in tests/data/{allow_file}:\n{}",
+        a.unexplained.join("\n")
     );
     assert!(
-        unexplained.is_empty(),
-        "differences not in tests/data/allow/summary.tsv:\n{}",
-        unexplained.join("\n")
+        a.explained_but_equal.is_empty(),
+        "rows of tests/data/{allow_file} for lines that now agree (remove them):\n{}",
+        a.explained_but_equal.join("\n")
+    );
+    a
+}
+
+/// A TCP frame's `tcp.len` says it carries payload.
+fn has_payload(tcp_len: Option<&str>) -> bool {
+    tcp_len.is_some_and(|l| !l.is_empty() && l != "0")
+}
+
+#[test]
+fn summary_lines_agree_with_tshark() {
+    let a = summary_agreement("allow/summary.tsv", |proto, tcp_len| match proto {
+        "ARP" | "ICMP" | "DNS" => true,
+        "TCP" => !has_payload(tcp_len),
+        _ => false,
+    });
+    let pct = 100.0 * a.same as f64 / a.total as f64;
+    eprintln!(
+        "summary: {}/{} ARP/ICMP/DNS/TCP-without-payload lines equal to tshark ({pct:.2}%)",
+        a.same, a.total
     );
     assert!(pct >= 95.0, "agreement {pct:.2}% is below 95%");
 }
@@ -244,67 +279,21 @@ fn summary_lines_agree_with_tshark() {
 /// these as the packet list shows them (the corpus README's "Two passes").
 #[test]
 fn http_and_tcp_payload_lines_agree_with_tshark() {
-    let allow = AllowList::load("allow/summary-payload.tsv");
-    let (mut total, mut same, mut http) = (0u64, 0u64, 0u64);
-    let mut unexplained = Vec::new();
-    let mut explained_but_equal = Vec::new();
-    for cap in support::captures() {
-        let reference = support::expected(&cap, "summary.txt");
-        if reference.is_empty() {
-            continue;
-        }
-        let tcp_len: HashMap<usize, String> = reference_tcp_len(&cap);
-        let path = support::capture_path(&cap);
-        let out = support::wirelite(&["list", path.to_str().unwrap()]);
-        let got: Vec<String> = support::stdout(&out).lines().map(str::to_string).collect();
-        for (n, line) in reference.lines().enumerate() {
-            let Some(proto) = protocol_of(line) else {
-                continue;
-            };
-            let counted = proto.starts_with("HTTP")
-                || (proto == "TCP"
-                    && tcp_len
-                        .get(&(n + 1))
-                        .is_some_and(|l| !l.is_empty() && l != "0"));
-            if !counted {
-                continue;
-            }
-            total += 1;
-            http += u64::from(proto.starts_with("HTTP"));
-            let have = got.get(n).map(String::as_str).unwrap_or("");
-            let covered = allow.covers(&cap, n as u64 + 1, "line");
-            if normalize(have) == normalize(line) {
-                same += 1;
-                if covered {
-                    explained_but_equal.push(format!("{cap} #{}", n + 1));
-                }
-            } else if !covered {
-                unexplained.push(format!(
-                    "{cap} #{}\n  tshark:   {line}\n  wirelite: {have}",
-                    n + 1
-                ));
-            }
-        }
-    }
-    let pct = 100.0 * same as f64 / total as f64;
+    let a = summary_agreement("allow/summary-payload.tsv", |proto, tcp_len| {
+        proto.starts_with("HTTP") || (proto == "TCP" && has_payload(tcp_len))
+    });
+    let pct = 100.0 * a.same as f64 / a.total as f64;
     eprintln!(
-        "summary: {same}/{total} HTTP and TCP-with-payload lines equal to tshark ({pct:.2}%), \
-         {http} of them HTTP"
-    );
-    assert!(
-        unexplained.is_empty(),
-        "differences not in tests/data/allow/summary-payload.tsv:\n{}",
-        unexplained.join("\n")
-    );
-    assert!(
-        explained_but_equal.is_empty(),
-        "allow-list rows that now agree (remove them):\n{}",
-        explained_but_equal.join("\n")
+        "summary: {}/{} HTTP and TCP-with-payload lines equal to tshark ({pct:.2}%), {} of them \
+         HTTP",
+        a.same, a.total, a.http
     );
     // The corpus and the samples hold 325 HTTP lines and about 3,150 TCP lines with payload.
     assert!(
-        http >= 300 && total >= 3000,
-        "{http} HTTP lines, {total} in all"
+        a.http >= 300 && a.total >= 3000,
+        "{} HTTP lines, {} in all",
+        a.http,
+        a.total
     );
     assert!(pct >= 96.0, "agreement {pct:.2}% is below 96%");
 }
