@@ -95,8 +95,10 @@ pub struct SegmentInput<'a> {
 /// segment of a reassembled PDU]", after what its HTTP dissector wrote in the Info column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Continued {
-    /// The message's head is not complete, or a body of known length goes on: tshark's TCP
-    /// reassembly holds the bytes without asking HTTP, so the Info is the TCP summary.
+    /// The message's first line is not complete yet, or a body of known length goes on:
+    /// tshark's TCP reassembly holds the bytes without asking HTTP again, so the Info is the
+    /// TCP summary. (A body that runs to the end of the stream is shown the same way; the
+    /// corpus has none longer than two segments to check it against.)
     Segment,
     /// The message's first line is complete and its head is not, or the head completed in
     /// this segment, or the body is chunked (tshark's HTTP parses the head again for every
