@@ -338,3 +338,17 @@ fn a_filter_on_a_pairing_field_turns_pairing_on() {
         assert!(io.contains(&total), "{cap}: io -Y {filter}:\n{io}");
     }
 }
+
+#[test]
+fn the_dns_table_writes_an_ipv6_client_as_every_table_does() {
+    // Real bytes: queries over IPv6 (with fragmented responses). An IPv6 address is bracketed
+    // before its port, as in the tcp and http tables, so the port cannot be read as a group.
+    let path = support::capture_path("zeek__ipv6-fragmented-dns.pcap");
+    let out = support::wirelite(&["dns", path.to_str().unwrap()]);
+    let text = support::stdout(&out);
+    let row = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains(" [2001:470:1f11:81f:d138:5f55:6d4:1fe2]:51850 "),
+        "{row}"
+    );
+}

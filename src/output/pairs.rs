@@ -472,9 +472,8 @@ pub fn dns_text(queries: &[Query], unsolicited: &[u64]) -> String {
         let mut row = Row::new(&mut s, &DNS_COLUMNS);
         row.cell(|s| push_int(s, q.frame));
         row.text(&resp);
-        row.cell(|s| {
-            let _ = write!(s, "{}:{}", q.client.ip(), q.client.port);
-        });
+        // As every table writes an endpoint: an IPv6 address in brackets before its port.
+        row.cell(|s| crate::output::text::push_endpoint(s, &q.client));
         row.text(&server);
         row.text(&dns::type_name(q.qtype));
         row.text(&name);
