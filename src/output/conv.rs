@@ -60,21 +60,13 @@ pub struct Side {
 }
 
 impl Side {
-    /// `address` or `address:port`, appended to `s` (what Display writes).
+    /// `address` or `address:port`, appended to `s`.
     pub fn push_to(&self, s: &mut String) {
         s.push_str(&self.address);
         if let Some(p) = self.port {
             s.push(':');
             push_int(s, p);
         }
-    }
-}
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut s = String::new();
-        self.push_to(&mut s);
-        f.pad(&s)
     }
 }
 
