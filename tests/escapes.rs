@@ -33,7 +33,9 @@ fn frame(from_client: bool, seq: u32, ack: u32, flags: &str, payload: &[u8]) -> 
 fn hostile_capture() -> Vec<u8> {
     let req: &[u8] = b"GET /\x1b[2J\x07clear HTTP/1.1\r\nHost: a\x1b]0;pwned\x07b\r\n\
         User-Agent: \x1b[31mred\x08\r\n\r\n";
-    let res: &[u8] = "HTTP/1.1 200 O\u{9b}2JK\r\nContent-Length: 4\r\n\r\n\x1b[0m".as_bytes();
+    let res: &[u8] =
+        "HTTP/1.1 200 O\u{9b}2JK\r\nContent-Type: text/\x1b[5mhtml\r\nContent-Length: 4\r\n\r\n\x1b[0m"
+            .as_bytes();
     let mut dns = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     dns.extend_from_slice(b"\x07e\x1b[2Jvil\x03com\x00\x00\x01\x00\x01");
     let mut query = Vec::new();
@@ -105,6 +107,10 @@ fn capture_bytes_cannot_drive_the_terminal() {
     assert!(v.contains("\\x1b[2J"), "{v}");
     let h = support::stdout(&support::wirelite(&["http", p]));
     assert!(h.contains("/\\x1b[2J\\x07clear"), "{h}");
+    // The packet list's Info shows HTTP first lines and media types, escaped.
+    let l = support::stdout(&support::wirelite(&["list", p]));
+    assert!(l.contains("GET /\\x1b[2J\\x07clear HTTP/1.1"), "{l}");
+    assert!(l.contains("(text/\\x1b[5mhtml)"), "{l}");
 }
 
 #[test]

@@ -205,7 +205,9 @@ fn control_chars(text: &str) -> Option<char> {
 
 fn check(path: &Path, what: &str, problems: &mut Vec<String>) {
     let p = path.to_str().unwrap();
-    let runs: [&[&str]; 6] = [
+    let runs: [&[&str]; 7] = [
+        // The packet list shows capture text too (HTTP first lines in the Info column).
+        &["list", p],
         &["list", p, "-V"],
         &["list", p, "-T", "json"],
         &["tcp", p, "--max-memory", "16"],
