@@ -248,3 +248,89 @@ fn table_commands_filter_on_http_and_second_pass_fields() {
     .unwrap();
     assert_eq!(conv["conversations"][0]["frames"], 4);
 }
+
+/// A proxy connection switched to a tunnel by CONNECT, and a keep-alive connection that gets a
+/// stray line end typed after its exchange. tshark 4.0.17 (`tshark -n -r`) shows the lines
+/// pinned here; the tunnel's bytes it shows as TLS, which wirelite does not decode: they stay
+/// TCP, and are not taken for HTTP's continuation.
+#[test]
+fn the_list_tells_a_tunnel_from_a_stray_line_end() {
+    let (c, s) = ([10, 0, 1, 20], [10, 0, 1, 10]);
+    let mut frames = Vec::new();
+    let mut conn = |port: u16, talk: &[(bool, &[u8])]| {
+        let seg = |from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]| {
+            let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]);
+            let b = if from_client {
+                b.ipv4(c, s, 64).tcp(port, 3128, seq, 64240)
+            } else {
+                b.ipv4(s, c, 64).tcp(3128, port, seq, 64240)
+            };
+            let b = if flags & 0x02 != 0 { b.syn() } else { b };
+            let b = if flags & 0x10 != 0 { b.ack(ack) } else { b };
+            let b = if flags & 0x08 != 0 { b.psh() } else { b };
+            let mut f = Vec::new();
+            b.write(&mut f, payload).unwrap();
+            f
+        };
+        let (mut cs, mut ss) = (1000u32, 5000u32);
+        frames.push(seg(true, cs, 0, 0x02, &[]));
+        frames.push(seg(false, ss, cs + 1, 0x12, &[]));
+        frames.push(seg(true, cs + 1, ss + 1, 0x10, &[]));
+        (cs, ss) = (cs + 1, ss + 1);
+        for &(from_client, data) in talk {
+            let n = data.len() as u32;
+            if from_client {
+                frames.push(seg(true, cs, ss, 0x18, data));
+                cs += n;
+            } else {
+                frames.push(seg(false, ss, cs, 0x18, data));
+                ss += n;
+            }
+        }
+    };
+    conn(
+        40000,
+        &[
+            (
+                true,
+                b"CONNECT db.lab:443 HTTP/1.1\r\nHost: db.lab:443\r\n\r\n",
+            ),
+            (false, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+            (true, b"\x16\x03\x01\x00\x05hello"),
+            (false, b"\x16\x03\x03\x00\x02hi"),
+        ],
+    );
+    conn(
+        40001,
+        &[
+            (true, b"GET / HTTP/1.1\r\nHost: web\r\n\r\n"),
+            (false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            (true, b"\r\n"),
+        ],
+    );
+    let p = support::temp_capture("proxy.pcap", &support::pcap(1, frames));
+    let out = support::wirelite(&["list", p.to_str().unwrap()]);
+    let lines: Vec<String> = support::stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let line = |n: usize| lines.get(n - 1).map(String::as_str).unwrap_or("");
+    assert_eq!(
+        line(4),
+        "10.0.1.20 → 10.0.1.10 HTTP 103 CONNECT db.lab:443 HTTP/1.1"
+    );
+    assert_eq!(
+        line(5),
+        "10.0.1.10 → 10.0.1.20 HTTP 93 HTTP/1.1 200 Connection established"
+    );
+    for n in [6, 7] {
+        assert!(
+            line(n).contains(" TCP ") && line(n).contains(" Len="),
+            "{}",
+            line(n)
+        );
+    }
+    assert_eq!(line(11), "10.0.1.20 → 10.0.1.10 HTTP 83 GET / HTTP/1.1");
+    assert_eq!(line(12), "10.0.1.10 → 10.0.1.20 HTTP 92 HTTP/1.1 200 OK");
+    assert_eq!(line(13), "10.0.1.20 → 10.0.1.10 HTTP 56 Continuation");
+}

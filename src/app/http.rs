@@ -72,6 +72,9 @@ struct Conn {
     tail: Option<Entry>,
     /// A message has been seen on this connection, either way.
     carried_http: bool,
+    /// The connection switched to another protocol (a 101 response, or a 2xx answer to
+    /// CONNECT): what follows is not HTTP, and is not called its continuation.
+    switched: bool,
     waiting: VecDeque<RequestRef>,
     last_seen: i64,
 }
@@ -230,8 +233,16 @@ impl HttpTracker {
                 };
                 continued = Some(line.map_or(Continued::Segment, Continued::FirstLine));
             }
-            continuation = fed && done.is_empty() && !dir.in_message() && conn.carried_http;
+            continuation =
+                fed && done.is_empty() && !dir.in_message() && conn.carried_http && !conn.switched;
             conn.carried_http |= !done.is_empty();
+            let connect = conn.last_method == Some("CONNECT");
+            conn.switched |= done.iter().any(|m| match m.start {
+                crate::wire::http1::StartLine::Response { code, .. } => {
+                    code == 101 || (connect && code / 100 == 2)
+                }
+                crate::wire::http1::StartLine::Request { .. } => false,
+            });
         }
         if let Some(e) = conn.ended.get_mut(side) {
             *e |= s.fin;
