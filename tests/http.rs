@@ -334,3 +334,69 @@ fn the_list_tells_a_tunnel_from_a_stray_line_end() {
     assert_eq!(line(12), "10.0.1.10 → 10.0.1.20 HTTP 92 HTTP/1.1 200 OK");
     assert_eq!(line(13), "10.0.1.20 → 10.0.1.10 HTTP 56 Continuation");
 }
+
+/// `frame.protocols` names HTTP and the dissector of each message's body (`data-text-lines`,
+/// `json`, `media`...) as tshark -2 does, on every frame where either lists `http`.
+#[test]
+fn frame_protocols_of_http_frames_equal_tsharks() {
+    let allow = AllowList::load("allow/protocols.tsv");
+    let (mut frames, mut same) = (0u64, 0u64);
+    let (mut unexplained, mut explained_but_equal) = (Vec::new(), Vec::new());
+    for cap in support::captures() {
+        let text = support::expected(&cap, "fields.tsv");
+        let mut lines = text.lines();
+        let Some(col) = lines
+            .next()
+            .and_then(|h| h.split('\t').position(|c| c == "frame.protocols"))
+        else {
+            continue;
+        };
+        let theirs: Vec<&str> = lines
+            .map(|l| l.split('\t').nth(col).unwrap_or(""))
+            .collect();
+        let path = support::capture_path(&cap);
+        let out = support::wirelite(&[
+            "list",
+            path.to_str().unwrap(),
+            "-2",
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+        ]);
+        let text = support::stdout(&out);
+        let ours: Vec<&str> = text.lines().collect();
+        for (i, t) in theirs.iter().enumerate() {
+            let w = ours.get(i).copied().unwrap_or("");
+            if !t.contains("http") && !w.contains("http") {
+                continue;
+            }
+            frames += 1;
+            let covered = allow.covers(&cap, i as u64 + 1, "frame.protocols");
+            if *t == w {
+                same += 1;
+                if covered {
+                    explained_but_equal.push(format!("{cap} #{}", i + 1));
+                }
+            } else if !covered {
+                unexplained.push(format!("{cap} #{}: tshark {t}, wirelite {w}", i + 1));
+            }
+        }
+    }
+    eprintln!("frame.protocols: {same}/{frames} HTTP frames equal to tshark's");
+    assert!(
+        unexplained.is_empty(),
+        "differences not in tests/data/allow/protocols.tsv:\n{}",
+        unexplained.join("\n")
+    );
+    assert!(
+        explained_but_equal.is_empty(),
+        "rows of allow/protocols.tsv for frames that now agree (remove them):\n{}",
+        explained_but_equal.join("\n")
+    );
+    // The corpus and the samples hold 326 frames where tshark lists http.
+    assert!(
+        frames >= 320 && same * 100 >= frames * 97,
+        "{same}/{frames}"
+    );
+}

@@ -197,9 +197,11 @@ fn needs_app(id: FieldId) -> bool {
         )
 }
 
-/// Fields whose values come from HTTP parsing (which reassembles every TCP connection).
+/// Fields whose values come from HTTP parsing (which reassembles every TCP connection), and
+/// `frame.protocols`, which lists HTTP and its bodies' dissectors.
 fn needs_http(id: FieldId) -> bool {
-    Registry::get().def(id).proto == crate::field::ProtoTag::Http
+    let def = Registry::get().def(id);
+    def.proto == crate::field::ProtoTag::Http || def.abbrev == "frame.protocols"
 }
 
 /// Fields whose values come from the TCP tracker, or from what TCP reassembly delivers (DNS over

@@ -138,6 +138,18 @@ pub fn protocols(view: &PacketView<'_>) -> String {
         }
         prev = Some(proto);
     }
+    // HTTP, on the frames that complete its messages, and each body's dissector after it.
+    if view.state.http_continuation {
+        push("http");
+        push("data");
+    } else if !view.state.http.is_empty() {
+        push("http");
+        for m in &view.state.http {
+            if let Some(body) = crate::wire::http1::Body::of(&m.msg) {
+                push(body.abbrev());
+            }
+        }
+    }
     let custom = view.rec.meta.kind != crate::decode::FrameKind::Packet;
     if custom {
         push("data");

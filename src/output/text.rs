@@ -253,11 +253,11 @@ pub fn protocol(view: &PacketView<'_>) -> &'static str {
         return "HTTP";
     }
     if !view.state.http.is_empty() {
-        // tshark names a body's dissector after HTTP when it has one of its own (JSON).
+        // tshark names a body's dissector after HTTP when it has one of its own (JSON, XML).
         // A frame with both a JSON and an XML body (none in the corpus) is called HTTP/JSON.
-        let rank = |m: &crate::app::http::HttpMessage| match http_media(&m.msg) {
-            Some(Media::Json) => 2,
-            Some(Media::Xml) => 1,
+        let rank = |m: &crate::app::http::HttpMessage| match crate::wire::http1::Body::of(&m.msg) {
+            Some(crate::wire::http1::Body::Json) => 2,
+            Some(crate::wire::http1::Body::Xml) => 1,
             _ => 0,
         };
         return match view.state.http.iter().map(rank).max() {
@@ -459,66 +459,33 @@ pub fn tcp_flags_str(flags: u16) -> String {
         .collect()
 }
 
-/// What a media type's body adds to the Info column after an HTTP message's first line.
-enum Media<'a> {
-    /// tshark's JSON dissector: the Protocol column becomes HTTP/JSON.
-    Json,
-    /// tshark's XML dissector: the Protocol column becomes HTTP/XML, the Info gets nothing.
-    Xml,
-    /// A dissector that adds nothing (multipart).
-    Quiet,
-    /// A dissector that names the format ("PNG", "JPEG JFIF image").
-    Named(&'static str),
-    /// Any other media type, shown as sent, without its parameters.
-    Type(&'a str),
-}
-
-/// The media an HTTP message's body is shown as, if it has a body and a Content-Type.
-fn http_media(m: &crate::wire::http1::Message) -> Option<Media<'_>> {
-    if m.body_len == 0 {
-        return None;
-    }
-    let t = m.content_type()?;
-    let t = t.split(';').next().unwrap_or(t).trim();
-    let is = |name: &str| t.eq_ignore_ascii_case(name);
-    Some(if is("application/json") {
-        Media::Json
-    } else if is("text/xml") || is("application/xml") {
-        Media::Xml
-    } else if t.len() >= 10
-        && t.get(..10)
-            .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
-    {
-        // tshark's multipart dissector adds nothing of its own.
-        Media::Quiet
-    } else if is("image/png") {
-        Media::Named("PNG")
-    } else if is("image/jpeg") {
-        Media::Named("JPEG JFIF image")
-    } else {
-        Media::Type(t)
-    })
-}
-
 /// One HTTP message in the Info column, as tshark's HTTP dissector writes it: the first line
 /// and a space, then what the body's dissector adds.
 fn http_info(m: &crate::wire::http1::Message, s: &mut String) {
+    use crate::wire::http1::Body;
     s.push_str(&super::safe_text(m.first_line()));
     s.push(' ');
-    match http_media(m) {
-        Some(Media::Json) => s.push_str(", JavaScript Object Notation (application/json)"),
-        Some(Media::Xml | Media::Quiet) | None => {}
-        Some(Media::Named(name)) => {
-            s.push_str(" (");
-            s.push_str(name);
-            s.push(')');
+    let named = match Body::of(m) {
+        Some(Body::Json) => {
+            s.push_str(", JavaScript Object Notation (application/json)");
+            return;
         }
-        Some(Media::Type(t)) => {
+        Some(Body::Png) => "PNG",
+        Some(Body::Jpeg) => "JPEG JFIF image",
+        // tshark names the version the image's bytes give; GIF87a files, rare now, differ.
+        Some(Body::Gif) => "GIF89a",
+        Some(Body::TextLines | Body::Media | Body::Form) => {
+            let t = m.media_type().unwrap_or_default();
             s.push_str(" (");
             s.push_str(&super::safe_text(&t.to_ascii_lowercase()));
             s.push(')');
+            return;
         }
-    }
+        Some(Body::Xml | Body::Multipart | Body::Data) | None => return,
+    };
+    s.push_str(" (");
+    s.push_str(named);
+    s.push(')');
 }
 
 /// TCP's analysis tags, which lead the Info column of whatever TCP carries.

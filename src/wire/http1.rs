@@ -66,6 +66,92 @@ impl Span {
     }
 }
 
+/// The dissector tshark 4.0 hands a message's body to, chosen by its media type: its name in
+/// `frame.protocols`, and (in the packet list) what it adds to the Info column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Line-based text (`data-text-lines`): HTML, plain text, CSS, JavaScript.
+    TextLines,
+    Json,
+    Xml,
+    Png,
+    /// `image-jfif`.
+    Jpeg,
+    /// `image-gif`.
+    Gif,
+    /// `urlencoded-form`.
+    Form,
+    /// `mime_multipart`.
+    Multipart,
+    /// Any other media type: tshark's `media`.
+    Media,
+    /// No media type, or a 206 response's part of a body: undissected `data`.
+    Data,
+}
+
+impl Body {
+    /// The body's dissector, if the message has a body.
+    pub fn of(m: &Message) -> Option<Body> {
+        if m.body_len == 0 {
+            return None;
+        }
+        if matches!(m.start, StartLine::Response { code: 206, .. }) {
+            return Some(Body::Data);
+        }
+        let Some(t) = m.media_type() else {
+            return Some(Body::Data);
+        };
+        let is = |name: &str| t.eq_ignore_ascii_case(name);
+        let text_lines = [
+            "text/html",
+            "text/plain",
+            "text/css",
+            "text/javascript",
+            "text/x-javascript",
+            "application/javascript",
+            "application/x-javascript",
+        ];
+        Some(if text_lines.iter().any(|n| is(n)) {
+            Body::TextLines
+        } else if is("application/json") {
+            Body::Json
+        } else if is("text/xml") || is("application/xml") {
+            Body::Xml
+        } else if is("image/png") {
+            Body::Png
+        } else if is("image/jpeg") {
+            Body::Jpeg
+        } else if is("image/gif") {
+            Body::Gif
+        } else if is("application/x-www-form-urlencoded") {
+            Body::Form
+        } else if t
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
+        {
+            Body::Multipart
+        } else {
+            Body::Media
+        })
+    }
+
+    /// The dissector's name in `frame.protocols`.
+    pub fn abbrev(self) -> &'static str {
+        match self {
+            Body::TextLines => "data-text-lines",
+            Body::Json => "json",
+            Body::Xml => "xml",
+            Body::Png => "png",
+            Body::Jpeg => "image-jfif",
+            Body::Gif => "image-gif",
+            Body::Form => "urlencoded-form",
+            Body::Multipart => "mime_multipart",
+            Body::Media => "media",
+            Body::Data => "data",
+        }
+    }
+}
+
 /// The first line of a message; its parts are read with [`Message::get`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartLine {
@@ -132,6 +218,12 @@ impl Message {
 
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.map(|s| self.get(s))
+    }
+
+    /// The Content-Type's media type, without its parameters.
+    pub fn media_type(&self) -> Option<&str> {
+        let t = self.content_type()?;
+        Some(t.split(';').next().unwrap_or(t).trim())
     }
 
     /// A request's method.
