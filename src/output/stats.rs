@@ -124,7 +124,12 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
             prev = Some(&l.proto);
         }
     }
+    // HTTP once per message the frame completes, and on a frame of bytes that start none on a
+    // connection that carried HTTP (tshark's "Continuation").
     path.extend(view.state.http.iter().map(|_| "http"));
+    if view.state.http_continuation {
+        path.push("http");
+    }
     if let Some(m) = rec.malformed {
         let short =
             matches!(m.kind, MalformedKind::Truncated { .. }) && rec.meta.caplen < rec.meta.origlen;
