@@ -9,8 +9,9 @@ use crate::support::{self, AllowList};
 
 /// Protocols wirelite decodes, by their hierarchy names. A node is compared when every protocol
 /// on its path is one of these (`data` is left out: tshark has dissectors for payloads wirelite
-/// leaves undissected).
-const DECODED: [&str; 15] = [
+/// leaves undissected). After `http` come the dissectors tshark hands bodies to, named by their
+/// media type, and `tcp.segments` for a message TCP reassembled.
+const DECODED: [&str; 25] = [
     "eth",
     "sll",
     "null",
@@ -26,6 +27,16 @@ const DECODED: [&str; 15] = [
     "tcp",
     "dns",
     "http",
+    "data-text-lines",
+    "json",
+    "xml",
+    "png",
+    "image-jfif",
+    "image-gif",
+    "urlencoded-form",
+    "mime_multipart",
+    "media",
+    "tcp.segments",
 ];
 
 type Tree = BTreeMap<Vec<String>, (u64, u64)>;

@@ -55,6 +55,8 @@ pub struct HttpMessage {
     pub request_in: Option<RequestRef>,
     /// A response: the oldest request still waiting when it completed.
     pub answers: Option<RequestRef>,
+    /// The message began in an earlier segment: TCP reassembled it (tshark's `tcp.segments`).
+    pub reassembled: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -202,9 +204,13 @@ impl HttpTracker {
         done.clear();
         let mut continued = None;
         let mut continuation = false;
+        let mut began_before = false;
         if let Some(dir) = conn.dirs.get_mut(side) {
             let before = dir.buffered();
             let heads = dir.heads();
+            // The first message this segment completes began before it if a message was
+            // under way; any other began in this segment, after the one before it ended.
+            began_before = dir.in_message();
             for e in s.delivered {
                 match e.bytes(s.payload) {
                     Some(bytes) => dir.feed(bytes, &mut conn.last_method, done),
@@ -302,6 +308,7 @@ impl HttpTracker {
                     own_entry: entry.id,
                     request_in: entry.request,
                     answers,
+                    reassembled: std::mem::take(&mut began_before),
                 }
             })
             .collect();

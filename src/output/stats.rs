@@ -124,9 +124,18 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
             prev = Some(&l.proto);
         }
     }
-    // HTTP once per message the frame completes, and on a frame of bytes that start none on a
-    // connection that carried HTTP (tshark's "Continuation").
-    path.extend(view.state.http.iter().map(|_| "http"));
+    // HTTP once per message the frame completes, each followed by its body's dissector and by
+    // `tcp.segments` when TCP reassembled it, in the order of tshark's tree; and on a frame of
+    // bytes that start none on a connection that carried HTTP (tshark's "Continuation").
+    for m in &view.state.http {
+        path.push("http");
+        if let Some(body) = crate::wire::http1::Body::of(&m.msg) {
+            path.push(body.abbrev());
+        }
+        if m.reassembled {
+            path.push("tcp.segments");
+        }
+    }
     if view.state.http_continuation {
         path.push("http");
     }

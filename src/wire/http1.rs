@@ -98,41 +98,48 @@ impl Body {
         if matches!(m.start, StartLine::Response { code: 206, .. }) {
             return Some(Body::Data);
         }
-        let Some(t) = m.media_type() else {
-            return Some(Body::Data);
-        };
-        let is = |name: &str| t.eq_ignore_ascii_case(name);
-        let text_lines = [
-            "text/html",
-            "text/plain",
-            "text/css",
-            "text/javascript",
-            "text/x-javascript",
-            "application/javascript",
-            "application/x-javascript",
+        Some(m.media.unwrap_or(Body::Data))
+    }
+
+    /// The dissector of a Content-Type header's value (parameters after `;` ignored).
+    fn of_media_type(value: &[u8]) -> Body {
+        let t = value
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or(value)
+            .trim_ascii();
+        let is = |name: &[u8]| t.eq_ignore_ascii_case(name);
+        let text_lines: [&[u8]; 7] = [
+            b"text/html",
+            b"text/plain",
+            b"text/css",
+            b"text/javascript",
+            b"text/x-javascript",
+            b"application/javascript",
+            b"application/x-javascript",
         ];
-        Some(if text_lines.iter().any(|n| is(n)) {
+        if text_lines.iter().any(|n| is(n)) {
             Body::TextLines
-        } else if is("application/json") {
+        } else if is(b"application/json") {
             Body::Json
-        } else if is("text/xml") || is("application/xml") {
+        } else if is(b"text/xml") || is(b"application/xml") {
             Body::Xml
-        } else if is("image/png") {
+        } else if is(b"image/png") {
             Body::Png
-        } else if is("image/jpeg") {
+        } else if is(b"image/jpeg") {
             Body::Jpeg
-        } else if is("image/gif") {
+        } else if is(b"image/gif") {
             Body::Gif
-        } else if is("application/x-www-form-urlencoded") {
+        } else if is(b"application/x-www-form-urlencoded") {
             Body::Form
         } else if t
             .get(..10)
-            .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"multipart/"))
         {
             Body::Multipart
         } else {
             Body::Media
-        })
+        }
     }
 
     /// The dissector's name in `frame.protocols`.
@@ -179,6 +186,9 @@ pub struct Message {
     host: Option<Span>,
     user_agent: Option<Span>,
     content_type: Option<Span>,
+    /// The dissector of the first Content-Type header's media type (kept also when parsing
+    /// for framing only, which keeps no text).
+    media: Option<Body>,
     /// The Content-Length header's value, when it is a number.
     pub content_length: Option<u64>,
     pub chunked: bool,
@@ -681,6 +691,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
         host: None,
         user_agent: None,
         content_type: None,
+        media: None,
         content_length: None,
         chunked: false,
         head_len: head.len() as u64,
@@ -701,8 +712,15 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
                 phrase: Span::default(),
             },
         };
-        for line in lines.filter(|l| may_name_one_of(l, &FRAMING_HEADERS)) {
-            header(trim_eol(line), &mut m, &mut framing, |_, _| {});
+        let [.., content_type] = SHOWN_HEADERS;
+        for line in lines
+            .filter(|l| may_name_one_of(l, &FRAMING_HEADERS) || may_name_one_of(l, &[content_type]))
+        {
+            header(trim_eol(line), &mut m, &mut framing, |m, (name, v)| {
+                if m.media.is_none() && name.eq_ignore_ascii_case(content_type) {
+                    m.media = Some(Body::of_media_type(v));
+                }
+            });
         }
         return (m, framing.length);
     }
@@ -757,6 +775,9 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
             };
             if slot.is_none() {
                 *slot = Some(keep(text, v));
+                if is(content_type) {
+                    m.media = Some(Body::of_media_type(v));
+                }
             }
         });
     }
