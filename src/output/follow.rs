@@ -105,13 +105,14 @@ impl<'w> FollowSink<'w> {
         self.out.write_all(header.as_bytes())
     }
 
-    /// One block from `node`, written.
-    fn block(&mut self, node: usize, e: &Event) -> std::io::Result<()> {
+    /// One block from `node`, written from where its bytes lie (the segment's `payload`, or
+    /// reassembly's buffer): not copied first.
+    fn block(&mut self, node: usize, e: &Event, payload: &[u8]) -> std::io::Result<()> {
         let s = &mut self.text;
         s.clear();
         let indent = if node == 1 { "\t" } else { "" };
-        match e {
-            Event::Data(d) => match self.format {
+        match (e.bytes(payload), e) {
+            (Some(d), _) => match self.format {
                 Format::Raw => {
                     s.push_str(indent);
                     for b in d {
@@ -131,10 +132,10 @@ impl<'w> FollowSink<'w> {
                     s.push('\n');
                 }
             },
-            Event::Gap(n) if self.format != Format::Raw => {
+            (None, Event::Gap(n)) if self.format != Format::Raw => {
                 let _ = writeln!(s, "{indent}[{n} bytes missing in capture file]");
             }
-            Event::Gap(_) | Event::Tail(_) => {} // blocks own their bytes
+            (None, _) => {}
         }
         self.out.write_all(s.as_bytes())
     }
@@ -172,7 +173,7 @@ impl Sink for FollowSink<'_> {
                     .tcp()
                     .map_or(&[][..], |(layer, t)| tcp::payload(layer, t, view.data));
                 for e in info.delivered.iter() {
-                    self.block(node, &e.clone().into_owned(payload))?;
+                    self.block(node, e, payload)?;
                 }
             }
             (Transport::Udp, _, Some((layer, u))) => {
@@ -181,7 +182,8 @@ impl Sink for FollowSink<'_> {
                 let len = usize::from(u.length).saturating_sub(8);
                 let payload = payload.get(..len).unwrap_or(payload);
                 if !payload.is_empty() {
-                    self.block(node, &Event::Data(payload.to_vec()))?;
+                    // The whole datagram: a block from its first byte on.
+                    self.block(node, &Event::Tail(0), payload)?;
                 }
             }
             _ => {}
