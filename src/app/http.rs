@@ -211,9 +211,14 @@ impl HttpTracker {
             // The first message this segment completes began before it if a message was
             // under way; any other began in this segment, after the one before it ended.
             began_before = dir.in_message();
+            // Bytes were fed (not only gaps): they may wait in a message, or continue none.
+            let mut fed = false;
             for e in s.delivered {
                 match e.bytes(s.payload) {
-                    Some(bytes) => dir.feed(bytes, &mut conn.last_method, done),
+                    Some(bytes) => {
+                        fed = true;
+                        dir.feed(bytes, &mut conn.last_method, done);
+                    }
                     None => dir.gap(),
                 }
             }
@@ -227,7 +232,6 @@ impl HttpTracker {
                 dir.gap();
                 self.heads_dropped += 1;
             }
-            let fed = s.delivered.iter().any(|e| e.bytes(s.payload).is_some());
             if fed && done.is_empty() && dir.in_message() {
                 let line = match (dir.current(), dir.first_line_read()) {
                     _ if self.framing_only => None,
