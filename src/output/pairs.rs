@@ -11,7 +11,9 @@ use std::net::IpAddr;
 use serde_json::{Value as Json, json};
 
 use super::safe_text;
-use super::text::{Column, Row, header_line, ms, push_int, push_int_or_dash, push_ms};
+use super::text::{
+    Column, Row, header_line, ms, push_endpoint, push_int, push_int_or_dash, push_ms,
+};
 use crate::decode::Proto;
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -473,7 +475,7 @@ pub fn dns_text(queries: &[Query], unsolicited: &[u64]) -> String {
         row.cell(|s| push_int(s, q.frame));
         row.text(&resp);
         // As every table writes an endpoint: an IPv6 address in brackets before its port.
-        row.cell(|s| crate::output::text::push_endpoint(s, &q.client));
+        row.cell(|s| push_endpoint(s, &q.client));
         row.text(&server);
         row.text(&dns::type_name(q.qtype));
         row.text(&name);
