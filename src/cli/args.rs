@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
     about = "A fast, Wireshark-compatible packet-capture analyzer for the command line",
     long_about = "Reads pcap and pcapng captures (also gzip-compressed, or - for standard input) \
 and shows them with Wireshark's field names and tshark's formats.",
-    after_help = "Examples:\n  wirelite list samples/lab-http.pcapng\n  wirelite list capture.pcap -V -c 3\n  \
+    after_help = "Examples:\n  wirelite list samples/lab-http.pcap\n  wirelite list capture.pcap -V -c 3\n  \
 tcpdump -i any -w - | wirelite list -\n\nExit codes: 0 ok, 1 a capture could not be read (what was read is still shown), \
 2 a usage error."
 )]
