@@ -15,21 +15,6 @@ fn lone_carriage_return(text: &str) -> bool {
         .any(|(i, _)| !text[i + 1..].starts_with('\n'))
 }
 
-fn frame(from_client: bool, seq: u32, ack: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
-    let (c, s) = ([10, 0, 1, 1], [10, 0, 1, 10]);
-    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-    let b = if from_client {
-        b.ipv4(c, s, 64).tcp(40000, 80, seq, 64240)
-    } else {
-        b.ipv4(s, c, 64).tcp(80, 40000, seq, 64240)
-    };
-    let b = if flags.contains('S') { b.syn() } else { b };
-    let b = if flags.contains('A') { b.ack(ack) } else { b };
-    let mut f = Vec::new();
-    b.write(&mut f, payload).unwrap();
-    f
-}
-
 fn hostile_capture() -> Vec<u8> {
     let req: &[u8] = b"GET /\x1b[2J\x07clear HTTP/1.1\r\nHost: a\x1b]0;pwned\x07b\r\n\
         User-Agent: \x1b[31mred\x08\r\n\r\n";
@@ -44,17 +29,11 @@ fn hostile_capture() -> Vec<u8> {
         .udp(40001, 53)
         .write(&mut query, &dns)
         .unwrap();
-    support::pcap(
-        1,
-        [
-            frame(true, 100, 0, "S", &[]),
-            frame(false, 500, 101, "SA", &[]),
-            frame(true, 101, 501, "A", &[]),
-            frame(true, 101, 501, "A", req),
-            frame(false, 501, 101 + req.len() as u32, "A", res),
-            query,
-        ],
-    )
+    let mut web = support::TcpConn::new(([10, 0, 1, 1], 40000), ([10, 0, 1, 10], 80));
+    web.handshake().send(true, "A", req).send(false, "A", res);
+    let mut frames = web.frames.clone();
+    frames.push(query);
+    support::pcap(1, frames)
 }
 
 #[test]

@@ -255,40 +255,15 @@ fn table_commands_filter_on_http_and_second_pass_fields() {
 /// TCP, and are not taken for HTTP's continuation.
 #[test]
 fn the_list_tells_a_tunnel_from_a_stray_line_end() {
-    let (c, s) = ([10, 0, 1, 20], [10, 0, 1, 10]);
-    let mut frames = Vec::new();
-    let mut conn = |port: u16, talk: &[(bool, &[u8])]| {
-        let seg = |from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]| {
-            let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]);
-            let b = if from_client {
-                b.ipv4(c, s, 64).tcp(port, 3128, seq, 64240)
-            } else {
-                b.ipv4(s, c, 64).tcp(3128, port, seq, 64240)
-            };
-            let b = if flags & 0x02 != 0 { b.syn() } else { b };
-            let b = if flags & 0x10 != 0 { b.ack(ack) } else { b };
-            let b = if flags & 0x08 != 0 { b.psh() } else { b };
-            let mut f = Vec::new();
-            b.write(&mut f, payload).unwrap();
-            f
-        };
-        let (mut cs, mut ss) = (1000u32, 5000u32);
-        frames.push(seg(true, cs, 0, 0x02, &[]));
-        frames.push(seg(false, ss, cs + 1, 0x12, &[]));
-        frames.push(seg(true, cs + 1, ss + 1, 0x10, &[]));
-        (cs, ss) = (cs + 1, ss + 1);
+    let conn = |port: u16, talk: &[(bool, &[u8])]| {
+        let mut c = support::TcpConn::new(([10, 0, 1, 20], port), ([10, 0, 1, 10], 3128));
+        c.handshake();
         for &(from_client, data) in talk {
-            let n = data.len() as u32;
-            if from_client {
-                frames.push(seg(true, cs, ss, 0x18, data));
-                cs += n;
-            } else {
-                frames.push(seg(false, ss, cs, 0x18, data));
-                ss += n;
-            }
+            c.data(from_client, data);
         }
+        c.frames
     };
-    conn(
+    let mut frames = conn(
         40000,
         &[
             (
@@ -300,14 +275,14 @@ fn the_list_tells_a_tunnel_from_a_stray_line_end() {
             (false, b"\x16\x03\x03\x00\x02hi"),
         ],
     );
-    conn(
+    frames.extend(conn(
         40001,
         &[
             (true, b"GET / HTTP/1.1\r\nHost: web\r\n\r\n"),
             (false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
             (true, b"\r\n"),
         ],
-    );
+    ));
     let p = support::temp_capture("proxy.pcap", &support::pcap(1, frames));
     let out = support::wirelite(&["list", p.to_str().unwrap()]);
     let lines: Vec<String> = support::stdout(&out)

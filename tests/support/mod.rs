@@ -143,3 +143,78 @@ pub fn temp_capture(name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&p, bytes).expect("temp capture written");
     p
 }
+
+/// One TCP connection over Ethernet and IPv4, built frame by frame with etherparse: each
+/// side's sequence number follows what it has sent, and each segment acknowledges all the
+/// other side has sent.
+pub struct TcpConn {
+    client: ([u8; 4], u16),
+    server: ([u8; 4], u16),
+    /// The next sequence number of the client, then of the server.
+    next: [u32; 2],
+    pub frames: Vec<Vec<u8>>,
+}
+
+impl TcpConn {
+    /// A connection not opened yet, with initial sequence numbers 1000 (client) and 5000.
+    pub fn new(client: ([u8; 4], u16), server: ([u8; 4], u16)) -> TcpConn {
+        TcpConn {
+            client,
+            server,
+            next: [1000, 5000],
+            frames: Vec::new(),
+        }
+    }
+
+    /// One segment's frame: `flags` holds S, A, P, F or R for each flag set.
+    pub fn segment(
+        &self,
+        from_client: bool,
+        seq: u32,
+        ack: u32,
+        flags: &str,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let ((src, sport), (dst, dport)) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sport, dport, seq, 64240);
+        let b = if flags.contains('S') { b.syn() } else { b };
+        let b = if flags.contains('A') { b.ack(ack) } else { b };
+        let b = if flags.contains('P') { b.psh() } else { b };
+        let b = if flags.contains('F') { b.fin() } else { b };
+        let b = if flags.contains('R') { b.rst() } else { b };
+        let mut f = Vec::new();
+        b.write(&mut f, data).expect("a TCP frame is built");
+        f
+    }
+
+    /// The next segment from one side, acknowledging everything the other side sent.
+    pub fn send(&mut self, from_client: bool, flags: &str, data: &[u8]) -> &mut TcpConn {
+        let (me, other) = if from_client { (0, 1) } else { (1, 0) };
+        let (seq, ack) = (self.next[me], self.next[other]);
+        let f = self.segment(from_client, seq, ack, flags, data);
+        self.frames.push(f);
+        let phantom = u32::from(flags.contains('S') || flags.contains('F'));
+        self.next[me] = seq.wrapping_add(data.len() as u32 + phantom);
+        self
+    }
+
+    /// SYN, SYN-ACK, ACK.
+    pub fn handshake(&mut self) -> &mut TcpConn {
+        let isn = self.next[0];
+        let syn = self.segment(true, isn, 0, "S", &[]);
+        self.frames.push(syn);
+        self.next[0] = isn.wrapping_add(1);
+        self.send(false, "SA", &[]).send(true, "A", &[])
+    }
+
+    /// Data from one side, pushed.
+    pub fn data(&mut self, from_client: bool, data: &[u8]) -> &mut TcpConn {
+        self.send(from_client, "PA", data)
+    }
+}
