@@ -129,3 +129,61 @@ fn count_stops_early_and_head_closes_quietly() {
         support::stderr(&out)
     );
 }
+
+/// Run wirelite with its standard output a pipe whose reader is gone before anything is
+/// written, so that every write fails with a closed pipe, whichever thread makes it.
+fn into_closed_pipe(args: &[&str], capture: &str) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+        .args(args.iter().take(1))
+        .arg(capture)
+        .args(args.iter().skip(1))
+        .stdout(writer)
+        .output()
+        .unwrap()
+}
+
+fn ends_quietly(args: &[&str], capture: &str) {
+    let out = into_closed_pipe(args, capture);
+    let err = support::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    assert!(err.is_empty(), "{args:?}: {err}");
+}
+
+#[test]
+fn every_command_ends_quietly_when_its_reader_is_gone() {
+    let commands: [&[&str]; 13] = [
+        &["list"],
+        &["list", "-V"],
+        &["list", "-T", "json"],
+        &["list", "-T", "fields", "-e", "frame.number"],
+        &["tcp"],
+        &["flow", "--stream", "0"],
+        &["ping"],
+        &["dns"],
+        &["http"],
+        &["http", "-T", "json"],
+        &["conv"],
+        &["stats"],
+        &["follow", "--stream", "0"],
+    ];
+    for args in commands {
+        ends_quietly(args, &sample());
+    }
+    // The `http` table's rows go to a writer thread in batches: with many more rows than the
+    // batches on their way, the run is still going when that writer finds the pipe closed.
+    let mut c = support::TcpConn::new(([10, 0, 1, 21], 40000), ([10, 0, 1, 10], 80));
+    c.handshake();
+    for i in 0..3000 {
+        c.data(
+            true,
+            format!("GET /{i} HTTP/1.1\r\nHost: web\r\n\r\n").as_bytes(),
+        );
+        c.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    let p = support::temp_capture("keepalive-3000.pcap", &support::pcap(1, c.frames));
+    for args in [&["http"][..], &["http", "-T", "json"]] {
+        ends_quietly(args, p.to_str().unwrap());
+    }
+}

@@ -5,6 +5,7 @@
 
 use foldhash::HashMap;
 use std::collections::VecDeque;
+use std::io::{self, Write};
 
 use serde_json::{Value as Json, json};
 
@@ -308,6 +309,84 @@ pub fn http_text_footer(c: &HttpCounts) -> String {
         c.orphans,
         if c.orphans == 1 { "" } else { "s" }
     )
+}
+
+/// The `http` table as it is written, one exchange after another: the text table (its header
+/// before the first row, its last line after the last) or the JSON document.
+pub struct TableWriter<W: Write> {
+    out: W,
+    json: bool,
+    counts: HttpCounts,
+    rows: u64,
+    header_done: bool,
+    /// One text row at a time (its allocation serves every row).
+    line: String,
+}
+
+impl<W: Write> TableWriter<W> {
+    pub fn new(out: W, json: bool) -> TableWriter<W> {
+        TableWriter {
+            out,
+            json,
+            counts: HttpCounts::default(),
+            rows: 0,
+            header_done: false,
+            line: String::new(),
+        }
+    }
+
+    /// The text table's header, before its first row (or its last line).
+    fn text_header(&mut self) -> io::Result<()> {
+        if !self.json && !self.header_done {
+            self.header_done = true;
+            self.out.write_all(http_text_header().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    pub fn write(&mut self, x: &Exchange) -> io::Result<()> {
+        self.text_header()?;
+        self.counts.add(x);
+        if self.json {
+            // As serde_json's pretty printer lays out the whole document.
+            self.out.write_all(if self.rows == 0 {
+                b"{\n  \"exchanges\": [\n"
+            } else {
+                b",\n"
+            })?;
+            let row = serde_json::to_string_pretty(&exchange_json(x)).map_err(io::Error::other)?;
+            for (i, line) in row.lines().enumerate() {
+                if i > 0 {
+                    self.out.write_all(b"\n")?;
+                }
+                self.out.write_all(b"    ")?;
+                self.out.write_all(line.as_bytes())?;
+            }
+        } else {
+            self.line.clear();
+            write_text_row(x, &mut self.line);
+            self.out.write_all(self.line.as_bytes())?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The table's end, flushed; the writer it wrote to.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.json {
+            self.out.write_all(if self.rows == 0 {
+                b"{\n  \"exchanges\": []\n}\n"
+            } else {
+                b"\n  ]\n}\n"
+            })?;
+        } else {
+            self.text_header()?;
+            self.out
+                .write_all(http_text_footer(&self.counts).as_bytes())?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
 
 /// One exchange as JSON: an element of the `exchanges` array of `http -T json`.
