@@ -1,4 +1,4 @@
-//! The reader, the TCP stage and TCP reassembly, each alone, on real lab traffic
+//! The reader, the TCP stage, TCP reassembly and HTTP's tracker, each alone, on real lab traffic
 //! (samples/lab-mixed.pcapng: HTTP, DNS, ICMP, refused and dropped connections). Every stage is
 //! measured twice, with throughput in bytes and in packets (criterion reports one unit per group).
 //! Whole-program figures against tshark and tcpdump come from scripts/bench-peers.sh.
@@ -6,9 +6,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use wirelite::app::http::{HttpTracker, SegmentInput};
 use wirelite::capture::Reader;
 use wirelite::decode::PacketRecord;
-use wirelite::tcp::{self, Reassembly, Segment, Tracker};
+use wirelite::tcp::{self, Reassembly, Segment, SegmentInfo, Tracker};
 
 const CAPTURE: &str = "samples/lab-mixed.pcapng";
 
@@ -58,6 +59,65 @@ fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
     tracker.streams()
 }
 
+/// What reassembly delivers for every TCP segment, as the HTTP tracker is fed it: the
+/// segment's record and the tracker's result.
+fn delivered(arena: &[u8], recs: &[PacketRecord]) -> Vec<(usize, SegmentInfo)> {
+    let mut tracker = Tracker::new().reassembling(Reassembly::All, tcp::MAX_HELD_TOTAL);
+    let mut out = Vec::new();
+    for (i, rec) in recs.iter().enumerate() {
+        let Some((layer, t)) = rec.tcp() else {
+            continue;
+        };
+        let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) else {
+            continue;
+        };
+        let frame = &arena[rec.data.clone()];
+        let info = tracker.segment(&Segment {
+            src,
+            dst,
+            tcp: t,
+            data: frame,
+            payload: tcp::payload(layer, t, frame),
+            frame: rec.meta.number,
+            ts_ns: rec.meta.ts_ns.unwrap_or(0),
+        });
+        out.push((i, info));
+    }
+    out
+}
+
+/// Feed every TCP segment's delivered bytes to a fresh HTTP tracker: the messages completed.
+fn parse_http(
+    arena: &[u8],
+    recs: &[PacketRecord],
+    segments: &[(usize, SegmentInfo)],
+    framing_only: bool,
+) -> usize {
+    let mut http = HttpTracker::default();
+    if framing_only {
+        http = http.framing_only();
+    }
+    let mut messages = 0;
+    for (i, info) in segments {
+        let Some((rec, (layer, t))) = recs.get(*i).and_then(|r| Some((r, r.tcp()?))) else {
+            continue;
+        };
+        let frame = &arena[rec.data.clone()];
+        let got = http.segment(&SegmentInput {
+            stream: info.stream,
+            dir: info.dir,
+            delivered: &info.delivered,
+            payload: tcp::payload(layer, t, frame),
+            fin: t.has(wirelite::decode::tcp_flags::FIN),
+            rst: t.has(wirelite::decode::tcp_flags::RST),
+            frame: rec.meta.number,
+            ts_ns: rec.meta.ts_ns.unwrap_or(0),
+        });
+        messages += black_box(got).messages.len();
+    }
+    messages
+}
+
 fn stages(c: &mut Criterion) {
     let file_len = std::fs::metadata(path()).unwrap().len();
     let (arena, recs) = common::decoded(CAPTURE);
@@ -68,6 +128,11 @@ fn stages(c: &mut Criterion) {
         .map(|r| r.data.len() as u64)
         .sum();
     let tcp_packets = recs.iter().filter(|r| r.tcp().is_some()).count() as u64;
+    let segments = delivered(&arena, &recs);
+    assert!(
+        parse_http(&arena, &recs, &segments, false) > 0,
+        "{CAPTURE} carries HTTP messages"
+    );
     for (unit, reader_tp, tcp_tp) in [
         (
             "bytes",
@@ -86,13 +151,24 @@ fn stages(c: &mut Criterion) {
         g.finish();
 
         let mut g = c.benchmark_group(format!("tcp_stage_{unit}"));
-        g.throughput(tcp_tp);
+        g.throughput(tcp_tp.clone());
         g.bench_function("tracker", |b| {
             b.iter(|| track(&arena, &recs, Reassembly::Off))
         });
         g.bench_function("tracker_with_reassembly", |b| {
             b.iter(|| track(&arena, &recs, Reassembly::All))
         });
+        g.finish();
+
+        // HTTP's tracker alone, over what reassembly delivered (as the packet list and the
+        // http table parse it, and as stats frames messages without their text).
+        let mut g = c.benchmark_group(format!("http_stage_{unit}"));
+        g.throughput(tcp_tp);
+        for (name, framing_only) in [("messages", false), ("framing_only", true)] {
+            g.bench_function(name, |b| {
+                b.iter(|| parse_http(&arena, &recs, &segments, framing_only))
+            });
+        }
         g.finish();
     }
 }
