@@ -207,14 +207,14 @@ impl Sink for HttpSink {
 
 /// Rows of each kind, for the table's last line.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct HttpCounts {
-    pub answered: u64,
-    pub unanswered: u64,
-    pub orphans: u64,
+struct HttpCounts {
+    answered: u64,
+    unanswered: u64,
+    orphans: u64,
 }
 
 impl HttpCounts {
-    pub fn add(&mut self, x: &Exchange) {
+    fn add(&mut self, x: &Exchange) {
         match (&x.request, &x.response) {
             (Some(_), Some(_)) => self.answered += 1,
             (Some(_), None) => self.unanswered += 1,
@@ -241,7 +241,7 @@ const COLUMNS: [Column<'static>; 13] = [
 ];
 
 /// The text table's header line.
-pub fn http_text_header() -> String {
+fn http_text_header() -> String {
     let mut s = String::new();
     header_line(&mut s, &COLUMNS);
     s
@@ -249,7 +249,7 @@ pub fn http_text_header() -> String {
 
 /// One row of the text table, appended to `s`, padded as [`http_text_header`] pads the titles
 /// (a big capture has a million rows: no string per column).
-pub fn write_text_row(x: &Exchange, s: &mut String) {
+fn write_text_row(x: &Exchange, s: &mut String) {
     let mut row = Row::new(s, &COLUMNS);
     row.cell(|s| push_int(s, x.stream));
     row.cell(|s| push_frame(s, &x.request));
@@ -299,7 +299,7 @@ fn push_size(s: &mut String, p: &Option<Part>) {
 }
 
 /// The text table's last line.
-pub fn http_text_footer(c: &HttpCounts) -> String {
+fn http_text_footer(c: &HttpCounts) -> String {
     let n = c.answered + c.unanswered + c.orphans;
     format!(
         "{n} exchange{}: {} answered, {} without response, {} response{} without request\n",
@@ -390,7 +390,7 @@ impl<W: Write> TableWriter<W> {
 }
 
 /// One exchange as JSON: an element of the `exchanges` array of `http -T json`.
-pub fn exchange_json(x: &Exchange) -> Json {
+fn exchange_json(x: &Exchange) -> Json {
     let part = |p: &Option<Part>| {
         p.as_ref().map(|p| {
             json!({
