@@ -109,19 +109,10 @@ impl std::io::Write for FirstWrite {
 
 #[test]
 fn follow_writes_the_stream_as_it_is_read() {
-    use etherparse::PacketBuilder;
     use wirelite::output::follow::{FollowSink, Format, Transport};
     // One connection of 20,000 segments of 600 bytes: 12 MB, a few batches' worth many times.
-    let (client, server) = ([10, 0, 1, 20], [10, 0, 1, 10]);
-    let frames = (0..20_000u32).map(|i| {
-        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4(client, server, 64)
-            .tcp(40000, 8080, 1 + i * 600, 64240)
-            .ack(1);
-        let mut f = Vec::new();
-        b.write(&mut f, &[b'x'; 600]).unwrap();
-        f
-    });
+    let conn = support::TcpConn::new(([10, 0, 1, 20], 40000), ([10, 0, 1, 10], 8080));
+    let frames = (0..20_000u32).map(|i| conn.segment(true, 1 + i * 600, 1, "A", &[b'x'; 600]));
     let bytes = support::pcap(1, frames);
     let total = bytes.len() as u64;
     let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -24,11 +24,8 @@ fn tcp_frame(
     syn: bool,
     payload: &[u8],
 ) -> Vec<u8> {
-    let b = eth().ipv4(src, dst, 64).tcp(sport, dport, seq, 64240);
-    let b = if syn { b.syn() } else { b.ack(1) };
-    let mut f = Vec::new();
-    b.write(&mut f, payload).unwrap();
-    f
+    let flags = if syn { "S" } else { "A" };
+    support::TcpConn::new((src, sport), (dst, dport)).segment(true, seq, 1, flags, payload)
 }
 
 fn le32(v: u32) -> [u8; 4] {

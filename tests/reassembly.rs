@@ -2,7 +2,6 @@
 //! segment, so every later segment would be held forever. The run must finish within the
 //! configured cap, declare the holes as gaps, and report that the cap was reached.
 
-use etherparse::PacketBuilder;
 use wirelite::capture::Reader;
 use wirelite::engine::{self, MatchAll, Options, Sink};
 use wirelite::field::PacketView;
@@ -18,30 +17,12 @@ fn hostile_capture() -> Vec<u8> {
     let mut frames = Vec::new();
     for s in 0..STREAMS {
         let port = 10_000 + s;
-        let builder = || {
-            PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]).ipv4(
-                [10, 0, 0, 1],
-                [10, 0, 0, 2],
-                64,
-            )
-        };
-        let mut syn = Vec::new();
-        builder()
-            .tcp(port, 80, 1000, 64000)
-            .syn()
-            .write(&mut syn, &[])
-            .unwrap();
-        frames.push(syn);
+        let conn = crate::support::TcpConn::new(([10, 0, 0, 1], port), ([10, 0, 0, 2], 80));
+        frames.push(conn.segment(true, 1000, 0, "S", &[]));
         // Segment 0 (seq 1001) is never sent: everything after it waits for it.
         for i in 1..SEGMENTS {
-            let mut f = Vec::new();
             let seq = 1001 + i * MSS as u32;
-            builder()
-                .tcp(port, 80, seq, 64000)
-                .ack(1)
-                .write(&mut f, &payload)
-                .unwrap();
-            frames.push(f);
+            frames.push(conn.segment(true, seq, 1, "A", &payload));
         }
     }
     crate::support::pcap(1, frames)
