@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::support::{self, AllowList};
+use crate::support;
 
 /// The fields issue #2 compares, in the order of the reference dump's columns.
 const FIELDS: &[&str] = &[
@@ -84,15 +84,11 @@ fn reference(cap: &str) -> Option<Reference> {
 
 #[test]
 fn fields_agree_with_tshark() {
-    let allow = AllowList::load("allow/fields.tsv");
+    let mut check = support::Checked::new("allow/fields.tsv");
     assert!(
         support::captures().iter().any(|c| c == "lab-http.pcap"),
         "the shipped sample must be compared too"
     );
-    let mut total = 0u64;
-    let mut same = 0u64;
-    let mut unexplained = Vec::new();
-    let mut explained_but_equal = Vec::new();
     let mut per_field: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for cap in support::captures() {
         let Some((header, rows)) = reference(&cap) else {
@@ -125,28 +121,16 @@ fn fields_agree_with_tshark() {
                 if want.is_empty() && have.is_empty() {
                     continue;
                 }
-                total += 1;
+                let equal = check.compare(&cap, frame, field, want == have, || {
+                    format!("tshark {want:?}, wirelite {have:?}")
+                });
                 let e = per_field.entry(field).or_default();
+                e.0 += u64::from(equal);
                 e.1 += 1;
-                let listed = allow.covers(&cap, frame, field);
-                if want == have {
-                    same += 1;
-                    e.0 += 1;
-                    // A row naming this very field must still be needed.
-                    if allow
-                        .rows()
-                        .any(|(c, f, w)| c == cap && f == frame && w == *field)
-                    {
-                        explained_but_equal.push(format!("{cap} #{frame} {field}"));
-                    }
-                } else if !listed {
-                    unexplained.push(format!(
-                        "{cap} #{frame} {field}: tshark {want:?}, wirelite {have:?}"
-                    ));
-                }
             }
         }
     }
+    let (same, total) = (check.same, check.total);
     let pct = 100.0 * same as f64 / total as f64;
     eprintln!("fields: {same}/{total} non-empty cells equal to tshark ({pct:.3}%)");
     for (f, (s, t)) in &per_field {
@@ -154,16 +138,7 @@ fn fields_agree_with_tshark() {
             eprintln!("  {f}: {s}/{t}");
         }
     }
-    assert!(
-        unexplained.is_empty(),
-        "differences not in tests/data/allow/fields.tsv:\n{}",
-        unexplained.join("\n")
-    );
-    assert!(
-        explained_but_equal.is_empty(),
-        "allow-list rows that now agree (remove them):\n{}",
-        explained_but_equal.join("\n")
-    );
+    check.assert_explained();
     assert!(pct >= 99.5, "agreement {pct:.3}% is below 99.5%");
 }
 
@@ -185,27 +160,15 @@ fn normalize(line: &str) -> String {
 }
 
 /// How the packet list's lines agree with tshark's summaries, over every capture with one: the
-/// lines `select` picks (by tshark's Protocol column and the frame's `tcp.len`), those equal,
-/// and the differences that `allow_file` does or does not explain.
-struct Agreement {
-    total: u64,
-    same: u64,
-    /// Of `total`, lines whose Protocol column starts with "HTTP".
-    http: u64,
-    unexplained: Vec<String>,
-    /// Allow-list rows for lines that are equal now.
-    explained_but_equal: Vec<String>,
-}
-
-fn summary_agreement(allow_file: &str, select: impl Fn(&str, Option<&str>) -> bool) -> Agreement {
-    let allow = AllowList::load(allow_file);
-    let mut a = Agreement {
-        total: 0,
-        same: 0,
-        http: 0,
-        unexplained: Vec::new(),
-        explained_but_equal: Vec::new(),
-    };
+/// lines `select` picks (by tshark's Protocol column and the frame's `tcp.len`), checked against
+/// `allow_file`; and of those, how many are HTTP lines (tshark's Protocol column starts with
+/// "HTTP").
+fn summary_agreement(
+    allow_file: &str,
+    select: impl Fn(&str, Option<&str>) -> bool,
+) -> (support::Checked, u64) {
+    let mut check = support::Checked::new(allow_file);
+    let mut http = 0;
     for cap in support::captures() {
         let reference = support::expected(&cap, "summary.txt");
         if reference.is_empty() {
@@ -223,34 +186,16 @@ fn summary_agreement(allow_file: &str, select: impl Fn(&str, Option<&str>) -> bo
             if !select(&proto, tcp_len.get(&(n + 1)).map(String::as_str)) {
                 continue;
             }
-            a.total += 1;
-            a.http += u64::from(proto.starts_with("HTTP"));
+            http += u64::from(proto.starts_with("HTTP"));
             let have = got.get(n).map(String::as_str).unwrap_or("");
-            let covered = allow.covers(&cap, n as u64 + 1, "line");
-            if normalize(have) == normalize(line) {
-                a.same += 1;
-                if covered {
-                    a.explained_but_equal.push(format!("{cap} #{}", n + 1));
-                }
-            } else if !covered {
-                a.unexplained.push(format!(
-                    "{cap} #{}\n  tshark:   {line}\n  wirelite: {have}",
-                    n + 1
-                ));
-            }
+            let equal = normalize(have) == normalize(line);
+            check.compare(&cap, n as u64 + 1, "line", equal, || {
+                format!("\n  tshark:   {line}\n  wirelite: {have}")
+            });
         }
     }
-    assert!(
-        a.unexplained.is_empty(),
-        "differences not in tests/data/{allow_file}:\n{}",
-        a.unexplained.join("\n")
-    );
-    assert!(
-        a.explained_but_equal.is_empty(),
-        "rows of tests/data/{allow_file} for lines that now agree (remove them):\n{}",
-        a.explained_but_equal.join("\n")
-    );
-    a
+    check.assert_explained();
+    (check, http)
 }
 
 /// A TCP frame's `tcp.len` says it carries payload.
@@ -260,7 +205,7 @@ fn has_payload(tcp_len: Option<&str>) -> bool {
 
 #[test]
 fn summary_lines_agree_with_tshark() {
-    let a = summary_agreement("allow/summary.tsv", |proto, tcp_len| match proto {
+    let (a, _) = summary_agreement("allow/summary.tsv", |proto, tcp_len| match proto {
         "ARP" | "ICMP" | "DNS" => true,
         "TCP" => !has_payload(tcp_len),
         _ => false,
@@ -279,20 +224,19 @@ fn summary_lines_agree_with_tshark() {
 /// these as the packet list shows them (the corpus README's "Two passes").
 #[test]
 fn http_and_tcp_payload_lines_agree_with_tshark() {
-    let a = summary_agreement("allow/summary-payload.tsv", |proto, tcp_len| {
+    let (a, http) = summary_agreement("allow/summary-payload.tsv", |proto, tcp_len| {
         proto.starts_with("HTTP") || (proto == "TCP" && has_payload(tcp_len))
     });
     let pct = 100.0 * a.same as f64 / a.total as f64;
     eprintln!(
         "summary: {}/{} HTTP and TCP-with-payload lines equal to tshark ({pct:.2}%), {} of them \
          HTTP",
-        a.same, a.total, a.http
+        a.same, a.total, http
     );
     // The corpus and the samples hold 325 HTTP lines and about 3,150 TCP lines with payload.
     assert!(
-        a.http >= 300 && a.total >= 3000,
-        "{} HTTP lines, {} in all",
-        a.http,
+        http >= 300 && a.total >= 3000,
+        "{http} HTTP lines, {} in all",
         a.total
     );
     assert!(pct >= 96.0, "agreement {pct:.2}% is below 96%");

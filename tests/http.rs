@@ -314,9 +314,7 @@ fn the_list_tells_a_tunnel_from_a_stray_line_end() {
 /// `json`, `media`...) as tshark -2 does, on every frame where either lists `http`.
 #[test]
 fn frame_protocols_of_http_frames_equal_tsharks() {
-    let allow = AllowList::load("allow/protocols.tsv");
-    let (mut frames, mut same) = (0u64, 0u64);
-    let (mut unexplained, mut explained_but_equal) = (Vec::new(), Vec::new());
+    let mut check = support::Checked::new("allow/protocols.tsv");
     for cap in support::captures() {
         let text = support::expected(&cap, "fields.tsv");
         let mut lines = text.lines();
@@ -346,29 +344,14 @@ fn frame_protocols_of_http_frames_equal_tsharks() {
             if !t.contains("http") && !w.contains("http") {
                 continue;
             }
-            frames += 1;
-            let covered = allow.covers(&cap, i as u64 + 1, "frame.protocols");
-            if *t == w {
-                same += 1;
-                if covered {
-                    explained_but_equal.push(format!("{cap} #{}", i + 1));
-                }
-            } else if !covered {
-                unexplained.push(format!("{cap} #{}: tshark {t}, wirelite {w}", i + 1));
-            }
+            check.compare(&cap, i as u64 + 1, "frame.protocols", *t == w, || {
+                format!("tshark {t}, wirelite {w}")
+            });
         }
     }
+    let (same, frames) = (check.same, check.total);
     eprintln!("frame.protocols: {same}/{frames} HTTP frames equal to tshark's");
-    assert!(
-        unexplained.is_empty(),
-        "differences not in tests/data/allow/protocols.tsv:\n{}",
-        unexplained.join("\n")
-    );
-    assert!(
-        explained_but_equal.is_empty(),
-        "rows of allow/protocols.tsv for frames that now agree (remove them):\n{}",
-        explained_but_equal.join("\n")
-    );
+    check.assert_explained();
     // The corpus and the samples hold 326 frames where tshark lists http.
     assert!(
         frames >= 320 && same * 100 >= frames * 97,

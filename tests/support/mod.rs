@@ -130,6 +130,72 @@ impl AllowList {
     }
 }
 
+/// Values compared with tshark's against an allow-list: every difference must be explained by
+/// one of its rows, and every row naming a value must still be needed (a value equal now makes
+/// its row stale).
+pub struct Checked {
+    allow: AllowList,
+    file: String,
+    /// Values compared, and of those, values equal.
+    pub total: u64,
+    pub same: u64,
+    unexplained: Vec<String>,
+    stale: Vec<String>,
+}
+
+impl Checked {
+    /// Compare against the allow-list in `tests/data/{file}`.
+    pub fn new(file: &str) -> Checked {
+        Checked {
+            allow: AllowList::load(file),
+            file: file.to_string(),
+            total: 0,
+            same: 0,
+            unexplained: Vec::new(),
+            stale: Vec::new(),
+        }
+    }
+
+    /// One value of `what` in frame `frame` of `cap`: equal or not, and how to tell the
+    /// difference when it is not explained. Whether it was equal is given back.
+    pub fn compare(
+        &mut self,
+        cap: &str,
+        frame: u64,
+        what: &str,
+        equal: bool,
+        difference: impl FnOnce() -> String,
+    ) -> bool {
+        self.total += 1;
+        if equal {
+            self.same += 1;
+            if (self.allow.rows()).any(|(c, f, w)| c == cap && f == frame && w == what) {
+                self.stale.push(format!("{cap} #{frame} {what}"));
+            }
+        } else if !self.allow.covers(cap, frame, what) {
+            self.unexplained
+                .push(format!("{cap} #{frame} {what}: {}", difference()));
+        }
+        equal
+    }
+
+    /// Fails on a difference no row explains, then on a row no difference needs.
+    pub fn assert_explained(&self) {
+        assert!(
+            self.unexplained.is_empty(),
+            "differences not in tests/data/{}:\n{}",
+            self.file,
+            self.unexplained.join("\n")
+        );
+        assert!(
+            self.stale.is_empty(),
+            "rows of tests/data/{} for values that now agree (remove them):\n{}",
+            self.file,
+            self.stale.join("\n")
+        );
+    }
+}
+
 /// A classic pcap of `frames` on `linktype` (1 for Ethernet), one millisecond apart.
 pub fn pcap(linktype: u32, frames: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
     wirelite::fuzzing::pcap(linktype, frames)
