@@ -31,7 +31,7 @@ fn hostile_capture() -> Vec<u8> {
         .unwrap();
     let mut web = support::TcpConn::new(([10, 0, 1, 1], 40000), ([10, 0, 1, 10], 80));
     web.handshake().send(true, "A", req).send(false, "A", res);
-    let mut frames = web.frames.clone();
+    let mut frames = web.frames;
     frames.push(query);
     support::pcap(1, frames)
 }
