@@ -724,13 +724,50 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
         }
         return (m, framing.length);
     }
-    // Assembled here, then copied once into the message's shared allocation; a buffer kept per
-    // connection would make every HTTP connection hold its largest head's text.
-    let text = &mut String::with_capacity(head.len().min(1024));
-    // Each piece is read as lossy UTF-8 on its own, and appended.
+    TEXT.with_borrow_mut(|text| {
+        text.clear();
+        let length = keep_head_text(text, head, first, start, lines, &mut m, &mut framing);
+        m.text = Some(std::sync::Arc::from(text.as_str()));
+        if text.capacity() > TEXT_KEPT {
+            *text = String::new();
+        }
+        (m, length)
+    })
+}
+
+thread_local! {
+    /// Where [`parse_head`] assembles a message's text before copying it once into the message's
+    /// shared allocation: one allocation a message instead of two. One buffer a thread, not a
+    /// connection, which would make every HTTP connection hold its largest head's text.
+    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The most capacity [`TEXT`] keeps between heads; a larger head's buffer is given back.
+const TEXT_KEPT: usize = 16 << 10;
+
+/// [`parse_head`]'s text: the first line, the start line's parts and the shown headers' values,
+/// appended to `text` with `m`'s spans set to them. Returns the body length that frames it.
+fn keep_head_text<'h>(
+    text: &mut String,
+    head: &'h [u8],
+    first: &[u8],
+    start: StartLine,
+    lines: impl Iterator<Item = &'h [u8]>,
+    m: &mut Message,
+    framing: &mut Framing,
+) -> Option<u64> {
+    // Each piece is read as lossy UTF-8 on its own, and appended. A head is nearly always valid
+    // UTF-8 as a whole (ASCII, mostly), and then so is every piece of it: pieces start and end
+    // at ASCII bytes, which never lie inside a character. It is checked once, and its pieces are
+    // taken from it as they are.
+    let whole = std::str::from_utf8(head).ok();
     let keep = |text: &mut String, bytes: &[u8]| {
         let start = text.len();
-        text.push_str(&String::from_utf8_lossy(bytes));
+        let offset = bytes.as_ptr().addr().wrapping_sub(head.as_ptr().addr());
+        match whole.and_then(|w| w.get(offset..offset.checked_add(bytes.len())?)) {
+            Some(piece) => text.push_str(piece),
+            None => text.push_str(&String::from_utf8_lossy(bytes)),
+        }
         Span::of(start..text.len())
     };
     let raw = |span: Span| {
@@ -761,7 +798,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
     for line in
         lines.filter(|l| may_name_one_of(l, &FRAMING_HEADERS) || may_name_one_of(l, &SHOWN_HEADERS))
     {
-        header(trim_eol(line), &mut m, &mut framing, |m, (name, v)| {
+        header(trim_eol(line), m, framing, |m, (name, v)| {
             let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
             let [host, user_agent, content_type] = SHOWN_HEADERS;
             let slot = if is(host) {
@@ -781,8 +818,7 @@ fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Optio
             }
         });
     }
-    m.text = Some(std::sync::Arc::from(text.as_str()));
-    (m, framing.length)
+    framing.length
 }
 
 /// What frames a body, as the header lines are read.
@@ -1028,6 +1064,23 @@ mod tests {
         assert_eq!(m.host(), Some("\u{fffd}"));
         assert_eq!(m.user_agent(), Some("ok"));
         assert_eq!(m.status(), None);
+    }
+
+    #[test]
+    fn text_that_is_utf8_is_kept_as_it_is_sent() {
+        // Valid as a whole: every piece is taken from the head as it is, characters whole.
+        let head = "GET /café?q=日本 HTTP/1.1\r\nHost: bücher.example\r\nUser-Agent: ☃ 1.0\r\n\
+                    Content-Type: text/plain; charset=utf-8\r\n\r\n";
+        for pieces in [vec![head.as_bytes()], head.as_bytes().chunks(3).collect()] {
+            let out: Vec<Message> = run(&pieces, None).concat();
+            let m = &out[0];
+            assert_eq!(m.first_line(), "GET /café?q=日本 HTTP/1.1");
+            assert_eq!(m.uri(), Some("/café?q=日本"));
+            assert_eq!(m.version(), "HTTP/1.1");
+            assert_eq!(m.host(), Some("bücher.example"));
+            assert_eq!(m.user_agent(), Some("☃ 1.0"));
+            assert_eq!(m.media_type(), Some("text/plain"));
+        }
     }
 
     #[test]
