@@ -98,22 +98,28 @@ fn parse_http(
         http = http.framing_only();
     }
     let mut messages = 0;
+    let mut got = Vec::new();
     for (i, info) in segments {
         let Some((rec, (layer, t))) = recs.get(*i).and_then(|r| Some((r, r.tcp()?))) else {
             continue;
         };
         let frame = &arena[rec.data.clone()];
-        let got = http.segment(&SegmentInput {
-            stream: info.stream,
-            dir: info.dir,
-            delivered: &info.delivered,
-            payload: tcp::payload(layer, t, frame),
-            fin: t.has(wirelite::decode::tcp_flags::FIN),
-            rst: t.has(wirelite::decode::tcp_flags::RST),
-            frame: rec.meta.number,
-            ts_ns: rec.meta.ts_ns.unwrap_or(0),
-        });
-        messages += black_box(got).messages.len();
+        got.clear();
+        let segmented = http.segment(
+            &SegmentInput {
+                stream: info.stream,
+                dir: info.dir,
+                delivered: &info.delivered,
+                payload: tcp::payload(layer, t, frame),
+                fin: t.has(wirelite::decode::tcp_flags::FIN),
+                rst: t.has(wirelite::decode::tcp_flags::RST),
+                frame: rec.meta.number,
+                ts_ns: rec.meta.ts_ns.unwrap_or(0),
+            },
+            &mut got,
+        );
+        black_box(segmented);
+        messages += black_box(&got).len();
     }
     messages
 }

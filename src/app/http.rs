@@ -111,11 +111,9 @@ pub enum Continued {
     FirstLine(Box<str>),
 }
 
-/// What one segment brings to HTTP.
+/// What one segment brings to HTTP, besides the messages it completes.
 #[derive(Debug, Default)]
 pub struct Segmented {
-    /// The messages it completes, in stream order.
-    pub messages: Vec<HttpMessage>,
     /// Its bytes wait in a message not complete yet (only when it completes none).
     pub continued: Option<Continued>,
     /// Its bytes start no message on a connection that has carried HTTP (a stray line end, or
@@ -173,9 +171,10 @@ impl HttpTracker {
         self
     }
 
-    /// Feed one segment's delivered bytes: the messages it completes, and whether its bytes
-    /// wait in one not complete yet.
-    pub fn segment(&mut self, s: &SegmentInput<'_>) -> Segmented {
+    /// Feed one segment's delivered bytes: the messages it completes are appended to `out`, in
+    /// stream order (the caller's vector, so that a frame's messages cost no allocation of their
+    /// own); returned is whether its bytes wait in one not complete yet.
+    pub fn segment(&mut self, s: &SegmentInput<'_>, out: &mut Vec<HttpMessage>) -> Segmented {
         // A connection is tracked from its first payload byte.
         if s.delivered.is_empty() && !self.conns.contains_key(&s.stream) {
             return Segmented::default();
@@ -258,68 +257,67 @@ impl HttpTracker {
             *e |= s.fin;
         }
         let next_entry = &mut self.next_entry;
-        let mut out: Vec<HttpMessage> = done
-            .drain(..)
-            .map(|msg| {
-                let (entry, answers) = if msg.is_request() {
-                    let now = RequestRef {
-                        frame: s.frame,
-                        ts_ns: s.ts_ns,
-                        id: *next_entry,
-                    };
-                    let e = Entry {
-                        id: now.id,
-                        request: Some(now),
-                        answered: false,
-                    };
-                    *next_entry += 1;
-                    if conn.waiting.len() >= MAX_WAITING {
-                        conn.waiting.pop_front();
-                    }
-                    conn.waiting.push_back(now);
-                    (e, None)
-                } else {
-                    let e = match conn.tail {
-                        Some(t) if !t.answered => Entry {
-                            answered: true,
-                            ..t
-                        },
-                        _ => {
-                            *next_entry += 1;
-                            Entry {
-                                id: *next_entry - 1,
-                                request: None,
-                                answered: true,
-                            }
-                        }
-                    };
-                    // An interim (1xx) response does not end the exchange.
-                    let interim = matches!(
-                        msg.start,
-                        crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
-                    );
-                    let answers = if interim {
-                        conn.waiting.front().copied()
-                    } else {
-                        conn.waiting.pop_front()
-                    };
-                    (e, answers)
+        let first = out.len();
+        out.extend(done.drain(..).map(|msg| {
+            let (entry, answers) = if msg.is_request() {
+                let now = RequestRef {
+                    frame: s.frame,
+                    ts_ns: s.ts_ns,
+                    id: *next_entry,
                 };
-                conn.tail = Some(entry);
-                HttpMessage {
-                    msg,
-                    entry: entry.id,
-                    own_entry: entry.id,
-                    request_in: entry.request,
-                    answers,
-                    reassembled: std::mem::take(&mut began_before),
+                let e = Entry {
+                    id: now.id,
+                    request: Some(now),
+                    answered: false,
+                };
+                *next_entry += 1;
+                if conn.waiting.len() >= MAX_WAITING {
+                    conn.waiting.pop_front();
                 }
-            })
-            .collect();
+                conn.waiting.push_back(now);
+                (e, None)
+            } else {
+                let e = match conn.tail {
+                    Some(t) if !t.answered => Entry {
+                        answered: true,
+                        ..t
+                    },
+                    _ => {
+                        *next_entry += 1;
+                        Entry {
+                            id: *next_entry - 1,
+                            request: None,
+                            answered: true,
+                        }
+                    }
+                };
+                // An interim (1xx) response does not end the exchange.
+                let interim = matches!(
+                    msg.start,
+                    crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
+                );
+                let answers = if interim {
+                    conn.waiting.front().copied()
+                } else {
+                    conn.waiting.pop_front()
+                };
+                (e, answers)
+            };
+            conn.tail = Some(entry);
+            HttpMessage {
+                msg,
+                entry: entry.id,
+                own_entry: entry.id,
+                request_in: entry.request,
+                answers,
+                reassembled: std::mem::take(&mut began_before),
+            }
+        }));
+        let out = out.get_mut(first..).unwrap_or_default();
         // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
         // protocol data does.
         if let Some(last) = conn.tail.filter(|_| !out.is_empty()) {
-            for m in &mut out {
+            for m in out {
                 m.entry = last.id;
                 m.request_in = if m.msg.is_request() {
                     None
@@ -334,7 +332,6 @@ impl HttpTracker {
             self.buffered = self.buffered.saturating_sub(c.buffered());
         }
         Segmented {
-            messages: out,
             continued,
             continuation,
         }

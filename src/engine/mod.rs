@@ -46,6 +46,26 @@ pub struct FrameState {
     pub http_continuation: bool,
 }
 
+/// A frame's HTTP messages are kept in a vector of at most this capacity from one frame to the
+/// next frame that reuses its state; pipelined requests can make one frame's vector much larger.
+const KEPT_MESSAGES: usize = 4;
+
+impl FrameState {
+    /// As new, except that the HTTP messages' vector keeps its allocation (emptied), unless it
+    /// grew past [`KEPT_MESSAGES`]: then a frame's messages cost no allocation of their own.
+    fn reset(&mut self) {
+        let mut http = std::mem::take(&mut self.http);
+        http.clear();
+        if http.capacity() > KEPT_MESSAGES {
+            http = Vec::new();
+        }
+        *self = FrameState {
+            http,
+            ..FrameState::default()
+        };
+    }
+}
+
 /// A reassembled IP datagram, on the frame that completed it: tshark's `ip.fragment` tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IpReassembly {
@@ -676,9 +696,11 @@ fn stream(
     {
         let arena = &batch.arena;
         let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
-        // The state stays in cache instead of joining a batch of states read again later.
+        // One state, reset for every frame, stays in cache instead of joining a batch of
+        // states read again later.
+        let mut state = FrameState::default();
         for rec in records.iter_mut() {
-            let mut state = FrameState::default();
+            state.reset();
             let (last, joined) = ordered.frame(rec, frame_of(rec), &mut state, opts, report);
             let view = PacketView {
                 rec,
@@ -751,7 +773,8 @@ fn stage(
         joined.clear();
         // Made in place, all at once: a FrameState is a few hundred bytes, and pushed one by
         // one, each was built on the stack and copied into the vector.
-        states.clear();
+        states.truncate(records.len());
+        states.iter_mut().for_each(FrameState::reset);
         states.resize_with(records.len(), FrameState::default);
         let mut through = 0;
         for (rec, state) in records.iter_mut().zip(states.iter_mut()) {
@@ -1058,17 +1081,19 @@ impl Ordered {
                 info,
             );
             if let Some(http) = &mut self.http {
-                let got = http.segment(&crate::app::http::SegmentInput {
-                    stream: info.stream,
-                    dir: info.dir,
-                    delivered: &info.delivered,
-                    payload,
-                    fin: t.has(crate::decode::tcp_flags::FIN),
-                    rst: t.has(crate::decode::tcp_flags::RST),
-                    frame: rec.meta.number,
-                    ts_ns: ts.unwrap_or(0),
-                });
-                state.http = got.messages;
+                let got = http.segment(
+                    &crate::app::http::SegmentInput {
+                        stream: info.stream,
+                        dir: info.dir,
+                        delivered: &info.delivered,
+                        payload,
+                        fin: t.has(crate::decode::tcp_flags::FIN),
+                        rst: t.has(crate::decode::tcp_flags::RST),
+                        frame: rec.meta.number,
+                        ts_ns: ts.unwrap_or(0),
+                    },
+                    &mut state.http,
+                );
                 state.http_continuation = got.continuation;
                 match got.continued {
                     Some(crate::app::http::Continued::FirstLine(line)) => {
