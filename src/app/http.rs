@@ -258,6 +258,9 @@ impl HttpTracker {
         }
         let next_entry = &mut self.next_entry;
         let first = out.len();
+        // Exactly: the vector is kept with its frame's state (see `FrameState::reset`), and
+        // grown as usual one message would take room for four.
+        out.reserve_exact(done.len());
         out.extend(done.drain(..).map(|msg| {
             let (entry, answers) = if msg.is_request() {
                 let now = RequestRef {
