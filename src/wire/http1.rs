@@ -759,7 +759,8 @@ fn keep_head_text<'h>(
     // Each piece is read as lossy UTF-8 on its own, and appended. A head is nearly always valid
     // UTF-8 as a whole (ASCII, mostly), and then so is every piece of it: pieces start and end
     // at ASCII bytes, which never lie inside a character. It is checked once, and its pieces are
-    // taken from it as they are.
+    // taken from it as they are. A piece is found in `head` by where its bytes lie: a slice
+    // lying within `head`'s bytes is a piece of it, and one that does not is read lossily.
     let whole = std::str::from_utf8(head).ok();
     let keep = |text: &mut String, bytes: &[u8]| {
         let start = text.len();
