@@ -133,6 +133,8 @@ pub struct HttpTracker {
     pub heads_dropped: u64,
     /// Messages carry no text (see [`Direction::framing_only`]).
     framing_only: bool,
+    /// A segment whose bytes wait in a message says its first line ([`Continued::FirstLine`]).
+    first_lines: bool,
     /// The messages a segment completes, before they are numbered (kept, emptied, so that
     /// completing a message costs no allocation here).
     done: Vec<crate::wire::http1::Message>,
@@ -160,6 +162,7 @@ impl HttpTracker {
             buffered_cap: bytes,
             heads_dropped: 0,
             framing_only: false,
+            first_lines: true,
             done: Vec::new(),
         }
     }
@@ -168,6 +171,14 @@ impl HttpTracker {
     /// [`Direction::framing_only`]): for readers that only ask which frames carry HTTP.
     pub fn framing_only(mut self) -> HttpTracker {
         self.framing_only = true;
+        self
+    }
+
+    /// A segment whose bytes wait in a message is [`Continued::Segment`] whatever it holds: for
+    /// readers that show no first line there (tshark's second pass shows such a segment by its
+    /// TCP summary, running HTTP only on the frame that completes the message).
+    pub fn without_first_lines(mut self) -> HttpTracker {
+        self.first_lines = false;
         self
     }
 
@@ -233,7 +244,7 @@ impl HttpTracker {
             }
             if fed && done.is_empty() && dir.in_message() {
                 let line = match (dir.current(), dir.first_line_read()) {
-                    _ if self.framing_only => None,
+                    _ if self.framing_only || !self.first_lines => None,
                     (Some(m), _) if dir.heads() != heads || m.chunked => {
                         Some(m.first_line().into())
                     }

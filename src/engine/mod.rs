@@ -434,12 +434,15 @@ pub fn run(
         .reassembling_dns(opts.decode.app)
         .limited(opts.limits.tcp_conns, opts.limits.table_rows),
         http: opts.http.then(|| {
-            let http = crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes);
+            let mut http = crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes);
             if opts.http_framing_only {
-                http.framing_only()
-            } else {
-                http
+                http = http.framing_only();
             }
+            // A second pass shows a segment of a message by its TCP summary, as tshark's does.
+            if opts.later.is_some() {
+                http = http.without_first_lines();
+            }
+            http
         }),
         defrag: crate::defrag::Defrag::with_cap(opts.limits.defrag_bytes),
         udp: opts.udp_streams.then(Default::default),
@@ -1119,11 +1122,7 @@ impl Ordered {
                 match got.continued {
                     Some(crate::app::http::Continued::FirstLine(line)) => {
                         state.pdu_continued = true;
-                        // tshark's second pass shows such a segment by its TCP summary: HTTP
-                        // runs only on the frame that completes the message.
-                        if self.later.is_none() {
-                            state.pdu_first_line = Some(line);
-                        }
+                        state.pdu_first_line = Some(line);
                     }
                     Some(crate::app::http::Continued::Segment) => state.pdu_continued = true,
                     None => {}
