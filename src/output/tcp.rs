@@ -25,6 +25,13 @@ fn secs(ns: i64) -> String {
     format_rel(ns, 6)
 }
 
+/// A cell of both sides' values, "client/server"; "-" for a side without one.
+fn push_pair<T: itoa::Integer>(s: &mut String, client: Option<T>, server: Option<T>) {
+    push_int_or_dash(s, client);
+    s.push('/');
+    push_int_or_dash(s, server);
+}
+
 fn frame(f: Option<u64>) -> String {
     let mut s = String::new();
     push_int_or_dash(&mut s, f);
@@ -156,12 +163,6 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
         });
         row.cell(|s| push_endpoint(s, c.server()));
         if handshakes {
-            // "client/server", "-" for a side without the option.
-            let pair = |s: &mut String, a: Option<u32>, b: Option<u32>| {
-                push_int_or_dash(s, a);
-                s.push('/');
-                push_int_or_dash(s, b);
-            };
             let scale = |w: Option<u8>| w.map(|v| 1u32 << v.min(14));
             row.cell(|s| push_int_or_dash(s, c.syn_frame));
             row.cell(|s| push_int_or_dash(s, c.synack_frame));
@@ -172,8 +173,8 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
                 Some(ns) => push_ms(s, ns),
                 None => s.push('-'),
             });
-            row.cell(|s| pair(s, cs.mss.map(u32::from), ss.mss.map(u32::from)));
-            row.cell(|s| pair(s, scale(cs.window_scale), scale(ss.window_scale)));
+            row.cell(|s| push_pair(s, cs.mss, ss.mss));
+            row.cell(|s| push_pair(s, scale(cs.window_scale), scale(ss.window_scale)));
             row.text(match (cs.sack_permitted, ss.sack_permitted) {
                 (true, true) => "yes",
                 (false, false) => "no",
@@ -183,13 +184,8 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
             let start = c.start_ns.saturating_sub(first_ts);
             row.cell(|s| push_rel(s, start, 6));
             row.cell(|s| push_rel(s, c.duration_ns(), 6));
-            let pair = |s: &mut String, a: u64, b: u64| {
-                push_int(s, a);
-                s.push('/');
-                push_int(s, b);
-            };
-            row.cell(|s| pair(s, cs.packets, ss.packets));
-            row.cell(|s| pair(s, cs.bytes, ss.bytes));
+            row.cell(|s| push_pair(s, Some(cs.packets), Some(ss.packets)));
+            row.cell(|s| push_pair(s, Some(cs.bytes), Some(ss.bytes)));
             row.cell(|s| {
                 if c.handshake_complete() {
                     s.push_str("complete");
