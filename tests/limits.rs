@@ -445,17 +445,12 @@ fn a_first_pass_keeps_its_share_of_links_and_calls_no_request_unanswered_past_it
     // An unanswered echo request, 1,200 answered ones, and another unanswered one.
     let (client, server) = ([10, 0, 1, 20], [10, 0, 1, 10]);
     let echo = |seq: u16, reply: bool| {
+        let b = if reply {
+            eth().ipv4(server, client, 64).icmpv4_echo_reply(7, seq)
+        } else {
+            eth().ipv4(client, server, 64).icmpv4_echo_request(7, seq)
+        };
         let mut f = Vec::new();
-        let (b, s) = if reply {
-            (eth().ipv4(server, client, 64), 0)
-        } else {
-            (eth().ipv4(client, server, 64), 1)
-        };
-        let b = if s == 0 {
-            b.icmpv4_echo_reply(7, seq)
-        } else {
-            b.icmpv4_echo_request(7, seq)
-        };
         b.write(&mut f, b"ping").unwrap();
         f
     };

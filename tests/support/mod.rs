@@ -270,13 +270,12 @@ impl TcpConn {
         self
     }
 
-    /// SYN, SYN-ACK, ACK.
+    /// SYN, SYN-ACK, ACK. (The SYN carries no acknowledgement: without the A flag, `send`'s
+    /// acknowledgement number is not written.)
     pub fn handshake(&mut self) -> &mut TcpConn {
-        let isn = self.next[0];
-        let syn = self.segment(true, isn, 0, "S", &[]);
-        self.frames.push(syn);
-        self.next[0] = isn.wrapping_add(1);
-        self.send(false, "SA", &[]).send(true, "A", &[])
+        self.send(true, "S", &[])
+            .send(false, "SA", &[])
+            .send(true, "A", &[])
     }
 
     /// Data from one side, pushed.
