@@ -365,14 +365,16 @@ impl Direction {
                         Some(b) if b.is_ascii_graphic() => {
                             // The common case, a whole head in this piece, is parsed where it
                             // lies; the same bytes one line at a time would give the same.
-                            if let Some(len) = head_end(input).filter(|&n| n <= MAX_HEAD) {
+                            let mut ends = LineEnds::default();
+                            if let Some(len) = head_end(input, &mut ends).filter(|&n| n <= MAX_HEAD)
+                            {
                                 let (head, rest) = input.split_at(len);
                                 input = rest;
                                 self.buf.clear();
-                                let first = memchr::memchr(b'\n', head).unwrap_or(head.len());
-                                let line = trim_eol(head.get(..first).unwrap_or(head));
+                                let lines = Lines::of(head, ends.found());
+                                let line = trim_eol(lines.clone().next().unwrap_or(head));
                                 match start_line(line) {
-                                    Some(start) => self.head_parsed(head, start, last_method, out),
+                                    Some(start) => self.head_parsed(lines, start, last_method, out),
                                     None => self.lose(),
                                 }
                                 continue;
@@ -560,7 +562,7 @@ impl Direction {
             return;
         };
         let mut head = std::mem::take(&mut self.buf);
-        self.head_parsed(&head, start, last_method, out);
+        self.head_parsed(Lines::of(&head, &[]), start, last_method, out);
         // The buffer's allocation serves the next head.
         head.clear();
         self.buf = head;
@@ -570,13 +572,13 @@ impl Direction {
     /// body is framed.
     fn head_parsed(
         &mut self,
-        head: &[u8],
+        lines: Lines<'_>,
         start: StartLine,
         last_method: &mut Option<&'static str>,
         out: &mut Vec<Message>,
     ) {
         self.heads += 1;
-        let (msg, framing_length) = parse_head(head, start, !self.framing_only);
+        let (msg, framing_length) = parse_head(lines, start, !self.framing_only);
         let has_body = match msg.start {
             StartLine::Request { method, .. } => {
                 *last_method = Some(method);
@@ -602,12 +604,93 @@ impl Direction {
 }
 
 /// Where the head that starts `input` ends (just past its empty line), if it ends in `input`.
-fn head_end(input: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'\n', input).find_map(|i| match input.get(i + 1..) {
-        Some([b'\n', ..]) => Some(i + 2),
-        Some([b'\r', b'\n', ..]) => Some(i + 3),
-        _ => None,
+/// The line feeds it passes are noted in `ends`, so that the head's lines need not be sought
+/// again (see [`Lines`]).
+fn head_end(input: &[u8], ends: &mut LineEnds) -> Option<usize> {
+    memchr::memchr_iter(b'\n', input).find_map(|i| {
+        ends.note(i);
+        let end = match input.get(i + 1..) {
+            Some([b'\n', ..]) => i + 2,
+            Some([b'\r', b'\n', ..]) => i + 3,
+            _ => return None,
+        };
+        ends.note(end - 1);
+        Some(end)
     })
+}
+
+/// How many line feeds of a head [`LineEnds`] notes: as many lines as most heads have. More
+/// room costs more to clear than it saves on the longer heads.
+const NOTED_ENDS: usize = 16;
+
+/// The offsets of the first line feeds of some bytes, in order (at most [`NOTED_ENDS`]).
+#[derive(Default)]
+struct LineEnds {
+    at: [usize; NOTED_ENDS],
+    n: usize,
+}
+
+impl LineEnds {
+    /// The next line feed, at `i`, after every one noted so far; past the room, none is noted,
+    /// so those noted are always the first ones.
+    fn note(&mut self, i: usize) {
+        if let Some(slot) = self.at.get_mut(self.n) {
+            *slot = i;
+            self.n += 1;
+        }
+    }
+
+    fn found(&self) -> &[usize] {
+        self.at.get(..self.n).unwrap_or(&[])
+    }
+}
+
+/// The pieces of a head between line feeds, as `head.split(|&b| b == b'\n')` gives them (the
+/// piece after the last one included). The first line feeds may be known already (`ends`, from
+/// [`head_end`]); the others are found with memchr. A head is read for every message.
+#[derive(Clone)]
+struct Lines<'h> {
+    head: &'h [u8],
+    /// Offsets of line feeds of `head` not passed yet: the next ones in order, or none.
+    ends: &'h [usize],
+    /// Where the next piece starts; None once the last piece is given.
+    at: Option<usize>,
+}
+
+impl<'h> Lines<'h> {
+    /// `ends`: the offsets of `head`'s first line feeds, in order (or none).
+    fn of(head: &'h [u8], ends: &'h [usize]) -> Lines<'h> {
+        Lines {
+            head,
+            ends,
+            at: Some(0),
+        }
+    }
+}
+
+impl<'h> Iterator for Lines<'h> {
+    type Item = &'h [u8];
+
+    fn next(&mut self) -> Option<&'h [u8]> {
+        let start = self.at?;
+        let end = match self.ends.split_first() {
+            Some((&end, rest)) => {
+                self.ends = rest;
+                Some(end)
+            }
+            None => memchr::memchr(b'\n', self.head.get(start..)?).map(|i| start + i),
+        };
+        match end {
+            Some(end) => {
+                self.at = Some(end + 1);
+                self.head.get(start..end)
+            }
+            None => {
+                self.at = None;
+                self.head.get(start..)
+            }
+        }
+    }
 }
 
 /// Split off the input up to and including the first LF: (line part, rest, whether it ended).
@@ -680,8 +763,8 @@ fn start_line(line: &[u8]) -> Option<StartLine> {
 /// length that frames it: the first Content-Length read as Wireshark reads it (a 32-bit signed
 /// number; negative or unreadable means none). With `keep_text`, the message keeps the text
 /// wirelite shows; without, only its framing.
-fn parse_head(head: &[u8], start: StartLine, keep_text: bool) -> (Message, Option<u64>) {
-    let mut lines = split_lines(head);
+fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Message, Option<u64>) {
+    let head = lines.head;
     let first = trim_eol(lines.next().unwrap_or(&[]));
     let mut framing = Framing::default();
     let mut m = Message {
@@ -828,25 +911,6 @@ struct Framing {
     /// The first Content-Length, read as Wireshark reads it.
     length: Option<u64>,
     length_seen: bool,
-}
-
-/// The pieces of `head` between line feeds, as `head.split(|&b| b == b'\n')` gives them (the
-/// piece after the last one included), found with memchr: a head is read for every message.
-fn split_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(head);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match memchr::memchr(b'\n', r) {
-            Some(i) => {
-                rest = r.get(i + 1..);
-                r.get(..i)
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
 }
 
 /// The headers that frame a body, read on every message (see [`header`]).
@@ -1150,7 +1214,11 @@ mod tests {
 
     #[test]
     fn lines_are_split_as_slice_split_does() {
-        let heads: [&[u8]; 7] = [
+        let long: Vec<u8> = (0..NOTED_ENDS + 5)
+            .flat_map(|i| format!("X-{i}: v\r\n").into_bytes())
+            .chain(*b"\r\nbody")
+            .collect();
+        let heads: [&[u8]; 8] = [
             b"",
             b"\n",
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -1158,12 +1226,31 @@ mod tests {
             b"a\n\nb\n",
             b"\n\nx",
             b"HTTP/1.0 200 OK\nContent-Length: 3\n\n",
+            &long,
         ];
         for head in heads {
-            let fast: Vec<&[u8]> = split_lines(head).collect();
             let slow: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
-            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(head));
+            let shown = String::from_utf8_lossy(head);
+            // With the first k line feeds known, for every k: none, some, all of them.
+            let all: Vec<usize> = memchr::memchr_iter(b'\n', head).collect();
+            for k in 0..=all.len() {
+                let fast: Vec<&[u8]> = Lines::of(head, &all[..k]).collect();
+                assert_eq!(fast, slow, "{shown:?} with {k} line feeds known");
+            }
+            // With the ones head_end notes, for the head it finds.
+            let mut ends = LineEnds::default();
+            if let Some(len) = head_end(head, &mut ends) {
+                let head = &head[..len];
+                let slow: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+                assert_eq!(ends.found(), &all[..ends.found().len()], "{shown:?}");
+                let fast: Vec<&[u8]> = Lines::of(head, ends.found()).collect();
+                assert_eq!(fast, slow, "{shown:?}, as head_end left it");
+            }
         }
+        // The long head has more lines than are noted: they are found as they are read.
+        let mut ends = LineEnds::default();
+        assert_eq!(head_end(&long, &mut ends), Some(long.len() - 4));
+        assert_eq!(ends.found().len(), NOTED_ENDS);
     }
 
     #[test]
@@ -1171,11 +1258,11 @@ mod tests {
         let head =
             b"HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 5\r\nX-Other: 1\r\ncontent-TYPE: text/x\r\n\r\n";
         let start = start_line(b"HTTP/1.1 200 OK").unwrap();
-        let (m, length) = parse_head(head, start, true);
+        let (m, length) = parse_head(Lines::of(head, &[]), start, true);
         assert_eq!(length, Some(5));
         assert_eq!(m.content_length, Some(5));
         assert_eq!(m.content_type(), Some("text/x"));
-        let (m, length) = parse_head(head, start, false);
+        let (m, length) = parse_head(Lines::of(head, &[]), start, false);
         assert_eq!((length, m.content_type()), (Some(5), None));
     }
 
