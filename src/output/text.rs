@@ -74,15 +74,50 @@ pub fn ipv4_width(addr: [u8; 4]) -> usize {
     3 + addr.iter().map(|&o| digits(o)).sum::<usize>()
 }
 
-/// Dotted-quad IPv4, as `Ipv4Addr`'s Display writes it, without the formatting machinery.
+/// Dotted-quad IPv4, as `Ipv4Addr`'s Display writes it, without the formatting machinery: each
+/// octet's digits come from a table, into a buffer on the stack, and go into `out` at once (two
+/// addresses a packet line; through `itoa`, an octet and a dot at a time, they took a tenth of
+/// the list's rendering).
 pub fn push_ipv4(out: &mut String, addr: [u8; 4]) {
-    for (i, octet) in addr.iter().enumerate() {
-        if i > 0 {
-            out.push('.');
+    let mut buf = Aligned([b'.'; 16]);
+    let mut len = 0;
+    for octet in addr {
+        let (digits, n) = OCTETS[usize::from(octet)];
+        // Each octet takes at most three digits and a dot: four fit in 16 bytes.
+        if let Some(slot) = buf.0.get_mut(len..len + 3) {
+            slot.copy_from_slice(&digits);
         }
-        push_int(out, *octet);
+        len += usize::from(n) + 1;
     }
+    // Only ASCII digits and dots are in the buffer, so it is always valid UTF-8. It is checked
+    // whole: 16 aligned bytes take the check's word-at-a-time path, where the address alone
+    // (7 to 15 bytes, anywhere) went byte by byte, at half the cost of the rest.
+    let text = std::str::from_utf8(&buf.0).unwrap_or_default();
+    // The last octet's dot is not written.
+    out.push_str(text.get(..len - 1).unwrap_or_default());
 }
+
+/// Bytes on a 16-byte boundary (see [`push_ipv4`]).
+#[repr(align(16))]
+struct Aligned([u8; 16]);
+
+/// Every octet's decimal digits (left-aligned, padded with dots) and how many there are.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([b'.'; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        table[i] = if o >= 100 {
+            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10], 3)
+        } else if o >= 10 {
+            ([b'0' + o / 10, b'0' + o % 10, b'.'], 2)
+        } else {
+            ([b'0' + o, b'.', b'.'], 1)
+        };
+        i += 1;
+    }
+    table
+};
 
 /// An address and port as the tables show them: `10.0.1.10:80`, `[2001:db8::1]:80`.
 pub fn push_endpoint(s: &mut String, e: &crate::tcp::Endpoint) {
@@ -853,6 +888,32 @@ mod tests {
         s.clear();
         header_line(&mut s, &wide);
         assert_eq!(s, format!("{:<40} {:>41}\n", "A <-> B", "n"));
+    }
+
+    /// Every octet value in every position, and addresses whose octets vary in length.
+    #[test]
+    fn ipv4_addresses_are_written_as_display_writes_them() {
+        let mut s = String::new();
+        let mut check = |addr: [u8; 4]| {
+            s.clear();
+            s.push('x');
+            push_ipv4(&mut s, addr);
+            assert_eq!(s, format!("x{}", std::net::Ipv4Addr::from(addr)));
+        };
+        for v in 0..=255u8 {
+            for at in 0..4 {
+                for fill in [0, 9, 10, 99, 100, 255] {
+                    let mut addr = [fill; 4];
+                    addr[at] = v;
+                    check(addr);
+                }
+            }
+        }
+        let mut x = 0x1234_5678u32;
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            check(x.to_be_bytes());
+        }
     }
 
     #[test]
