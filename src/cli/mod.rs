@@ -821,10 +821,15 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
             a.sort
         ))
     })?;
+    // The table reads `tcp.stream` (by tcp) and nothing else of the TCP tracker's: it runs
+    // for a filter that reads more, and otherwise only numbers the streams, or not at all.
+    let filter_reads_tcp = reads(&[], filter.as_ref(), needs_tcp_state);
     let mut opts = Options {
         threads: a.capture.threads,
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
+        tcp_state: by == By::Tcp || filter_reads_tcp,
+        tcp_numbering_only: !filter_reads_tcp,
         udp_streams: by == By::Udp,
         pairing: false,
         ..Options::default()

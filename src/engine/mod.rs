@@ -323,6 +323,11 @@ pub struct Options {
     /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
     /// over TCP). Off only when nothing shown or filtered on reads them: a count by port.
     pub tcp_state: bool,
+    /// With `tcp_state`, the tracker only numbers the streams (see
+    /// [`tcp::Tracker::numbering_only`]): for a reader of `tcp.stream` and nothing else the
+    /// tracker computes. Ignored when anything else needs more of it: HTTP, reassembly,
+    /// connection summaries, or DNS over TCP (parsed with the application layer).
+    pub tcp_numbering_only: bool,
     /// Number UDP conversations (`udp.stream`).
     pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
@@ -352,6 +357,7 @@ impl Default for Options {
             http: false,
             http_framing_only: false,
             tcp_state: true,
+            tcp_numbering_only: false,
             udp_streams: false,
             later: None,
             stateless: false,
@@ -417,11 +423,16 @@ pub fn run(
         limits: opts.limits,
         ..Report::default()
     };
+    let numbering_only = opts.tcp_numbering_only
+        && !opts.http
+        && !opts.collect_connections
+        && opts.reassembly == tcp::Reassembly::Off
+        && !opts.decode.app;
     let mut ordered = Ordered {
-        tcp: if opts.collect_connections {
-            tcp::Tracker::keeping_summaries()
-        } else {
-            tcp::Tracker::new()
+        tcp: match (opts.collect_connections, numbering_only) {
+            (true, _) => tcp::Tracker::keeping_summaries(),
+            (false, true) => tcp::Tracker::new().numbering_only(),
+            (false, false) => tcp::Tracker::new(),
         }
         .reassembling(
             if opts.http {

@@ -45,6 +45,19 @@ pub struct Side {
     pub missed_bytes: u64,
 }
 
+impl Side {
+    /// A segment of this side with these flags, in frame `frame` at `now`: the first FIN and
+    /// the first RST are kept.
+    fn record_end(&mut self, fin: bool, rst: bool, frame: u64, now: i64) {
+        if fin && self.fin.is_none() {
+            self.fin = Some((frame, now));
+        }
+        if rst && self.rst.is_none() {
+            self.rst = Some((frame, now));
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnSummary {
     pub stream: u32,
@@ -98,6 +111,15 @@ impl ConnSummary {
         }
     }
 
+    /// Of a segment, only whether it ends its side ([`Side::fin`], [`Side::rst`]): what decides
+    /// when a connection is over (see [`super::Tracker::numbering_only`]). `dir` 0 is the side
+    /// first seen as source.
+    pub(super) fn record_end(&mut self, dir: usize, t: &crate::decode::Tcp, frame: u64, now: i64) {
+        if let Some(side) = self.sides.get_mut(dir) {
+            side.record_end(t.has(tcp_flags::FIN), t.has(tcp_flags::RST), frame, now);
+        }
+    }
+
     pub(super) fn record(&mut self, s: &SummaryInput<'_>) {
         let d = usize::from(!s.from_first);
         let t = s.tcp;
@@ -121,12 +143,7 @@ impl ConnSummary {
             side.window_scale = t.window_scale(s.data).or(side.window_scale);
             side.sack_permitted |= t.sack_permitted(s.data);
         }
-        if fin && side.fin.is_none() {
-            side.fin = Some((s.frame, s.now));
-        }
-        if rst && side.rst.is_none() {
-            side.rst = Some((s.frame, s.now));
-        }
+        side.record_end(fin, rst, s.frame, s.now);
         if s.flags
             & (analysis::RETRANSMISSION
                 | analysis::FAST_RETRANSMISSION
