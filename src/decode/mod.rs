@@ -105,11 +105,19 @@ pub fn decode_frame_into(
 /// The outer IP fragment a frame carries, if it is one: what reassembly needs to place it.
 pub fn fragment_of<'a>(rec: &PacketRecord, data: &'a [u8]) -> Option<crate::defrag::Fragment<'a>> {
     // The fragment's payload is the data layer right after the outer IP header (and, for IPv6,
-    // its extension headers); a truncated or damaged header leaves none.
-    let payload = rec
-        .layers
-        .last()
-        .filter(|l| !l.quoted && l.proto == Proto::Data)?;
+    // its extension headers): the decoder decodes no transport header in a fragment. A
+    // truncated or damaged header leaves no such layer. Checked first, on the last two layers
+    // only: every frame comes here, and most carry a transport header before their data.
+    let [.., before, payload] = rec.layers.as_slice() else {
+        return None;
+    };
+    let ip_or_extension = matches!(
+        before.proto,
+        Proto::Ipv4(_) | Proto::Ipv6(_) | Proto::Ipv6Ext(_)
+    );
+    if payload.quoted || !matches!(payload.proto, Proto::Data) || !ip_or_extension {
+        return None;
+    }
     let ip = rec
         .layers
         .iter()
