@@ -199,35 +199,3 @@ fn sorting_and_bad_arguments() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
-
-/// Without a filter that reads the TCP tracker's fields, `conv --by tcp` runs a tracker that only
-/// numbers streams; a filter that reads one (`tcp.stream`) runs the full tracker. Where that
-/// filter keeps every frame, the tables must be the same: both trackers number streams alike.
-#[test]
-fn numbering_only_gives_the_tables_the_full_tracker_gives() {
-    let mut compared = 0;
-    for cap in support::captures() {
-        let path = support::capture_path(&cap);
-        let p = path.to_str().unwrap();
-        for (command, by) in [("conv", "tcp"), ("endpoints", "tcp"), ("conv", "ip")] {
-            let plain = support::wirelite(&[command, p, "--by", by, "-T", "json"]);
-            let full = support::wirelite(&[
-                command,
-                p,
-                "--by",
-                by,
-                "-T",
-                "json",
-                "-Y",
-                "tcp.stream >= 0 or frame",
-            ]);
-            assert_eq!(
-                support::stdout(&plain),
-                support::stdout(&full),
-                "{cap}: {command} --by {by}"
-            );
-            compared += 1;
-        }
-    }
-    assert!(compared > 100, "{compared} tables compared");
-}

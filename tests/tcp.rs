@@ -316,3 +316,38 @@ fn explain_says_what_happened() {
         "{text}"
     );
 }
+
+/// Without a filter that reads the TCP tracker's fields, `conv`, `endpoints`, `stats` and `http`
+/// run a tracker that numbers streams and reassembles but analyses nothing; a filter that reads
+/// one (`tcp.stream`) runs the full tracker. Where that filter keeps every frame, each prints
+/// the same bytes either way: both trackers number and reassemble alike.
+#[test]
+fn without_analysis_the_tables_are_the_full_trackers() {
+    let runs: [&[&str]; 6] = [
+        &["conv", "--by", "tcp"],
+        &["endpoints", "--by", "tcp"],
+        &["conv", "--by", "ip"],
+        &["stats"],
+        &["http"],
+        &["http", "-T", "json"],
+    ];
+    let mut compared = 0;
+    for cap in support::captures() {
+        let path = support::capture_path(&cap);
+        let p = path.to_str().unwrap();
+        for run in runs {
+            let mut args = vec![run[0], p];
+            args.extend_from_slice(&run[1..]);
+            let plain = support::wirelite(&args);
+            args.extend(["-Y", "tcp.stream >= 0 or frame"]);
+            let full = support::wirelite(&args);
+            assert_eq!(
+                support::stdout(&plain),
+                support::stdout(&full),
+                "{cap}: {run:?}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 300, "{compared} outputs compared");
+}

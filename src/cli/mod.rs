@@ -653,6 +653,8 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
+        // The table reads the stream and HTTP, nothing else of the TCP tracker's.
+        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
         pairing: false,
         ..Options::default()
     };
@@ -829,7 +831,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         tcp_state: by == By::Tcp || filter_reads_tcp,
-        tcp_numbering_only: !filter_reads_tcp,
+        tcp_without_analysis: !filter_reads_tcp,
         udp_streams: by == By::Udp,
         pairing: false,
         ..Options::default()
@@ -869,6 +871,9 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         http: true,
+        // The hierarchy reads what reassembly delivers (HTTP, DNS over TCP), and the tables
+        // nothing of the TCP tracker's.
+        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
         pairing: false,
         ..Options::default()
     };

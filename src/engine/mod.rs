@@ -323,11 +323,11 @@ pub struct Options {
     /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
     /// over TCP). Off only when nothing shown or filtered on reads them: a count by port.
     pub tcp_state: bool,
-    /// With `tcp_state`, the tracker only numbers the streams (see
-    /// [`tcp::Tracker::numbering_only`]): for a reader of `tcp.stream` and nothing else the
-    /// tracker computes. Ignored when anything else needs more of it: HTTP, reassembly,
-    /// connection summaries, or DNS over TCP (parsed with the application layer).
-    pub tcp_numbering_only: bool,
+    /// With `tcp_state`, the tracker numbers streams and reassembles, and analyses nothing
+    /// (see [`tcp::Tracker::without_analysis`]): for readers of `tcp.stream` and of what
+    /// reassembly delivers (HTTP, DNS over TCP), and of nothing else the tracker computes.
+    /// Ignored when connection summaries are asked for.
+    pub tcp_without_analysis: bool,
     /// Number UDP conversations (`udp.stream`).
     pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
@@ -357,7 +357,7 @@ impl Default for Options {
             http: false,
             http_framing_only: false,
             tcp_state: true,
-            tcp_numbering_only: false,
+            tcp_without_analysis: false,
             udp_streams: false,
             later: None,
             stateless: false,
@@ -423,15 +423,10 @@ pub fn run(
         limits: opts.limits,
         ..Report::default()
     };
-    let numbering_only = opts.tcp_numbering_only
-        && !opts.http
-        && !opts.collect_connections
-        && opts.reassembly == tcp::Reassembly::Off
-        && !opts.decode.app;
     let mut ordered = Ordered {
-        tcp: match (opts.collect_connections, numbering_only) {
+        tcp: match (opts.collect_connections, opts.tcp_without_analysis) {
             (true, _) => tcp::Tracker::keeping_summaries(),
-            (false, true) => tcp::Tracker::new().numbering_only(),
+            (false, true) => tcp::Tracker::new().without_analysis(),
             (false, false) => tcp::Tracker::new(),
         }
         .reassembling(
@@ -544,7 +539,7 @@ pub fn run(
         report.reassembly_missed_bytes,
         report.reassembly_cap_hits,
     ) = ordered.tcp.reassembly_totals();
-    report.reassembly_peak_held = ordered.tcp.peak_held;
+    report.reassembly_peak_held = ordered.tcp.peak_held();
     report.cut_short = crate::limits::CutShort {
         tcp_conns_forgotten: ordered.tcp.forgotten,
         reassembly_cap_hits: report.reassembly_cap_hits,

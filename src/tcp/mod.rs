@@ -356,14 +356,7 @@ pub struct Tracker {
     retired: Vec<ConnSummary>,
     keep_retired: bool,
     segments: u64,
-    reassembly: Reassembly,
-    reassemble_dns: bool,
-    /// Bytes held out of order by all connections, and how often the global cap forced gaps.
-    held_total: usize,
-    total_cap: usize,
-    pub cap_hits: u64,
-    /// The most bytes held out of order at once (after the cap was applied).
-    pub peak_held: usize,
+    reassembler: Reassembler,
     /// Gaps and missed bytes of connections no longer in the table.
     retired_gaps: (u64, u64),
     /// Connections tracked at most; past it the least recently seen are forgotten.
@@ -373,8 +366,70 @@ pub struct Tracker {
     /// Retired summaries kept at most (with `keep_retired`), and those not kept.
     rows_cap: usize,
     pub rows_dropped: u64,
-    /// Only number the streams (see [`Tracker::numbering_only`]).
-    numbering_only: bool,
+    /// Number streams and reassemble, analysing nothing (see [`Tracker::without_analysis`]).
+    without_analysis: bool,
+}
+
+/// The tracker's reassembly across connections: which to put back in byte order, and the bytes
+/// all of them hold out of order, against a cap.
+#[derive(Debug)]
+struct Reassembler {
+    which: Reassembly,
+    /// Also DNS connections (port 53), whatever `which` says.
+    dns: bool,
+    /// Bytes held out of order by all connections, and how often the cap forced gaps.
+    held_total: usize,
+    total_cap: usize,
+    cap_hits: u64,
+    /// The most bytes held out of order at once (after the cap was applied).
+    peak_held: usize,
+}
+
+impl Reassembler {
+    /// Whether the connection of stream `stream` is one to put back in byte order.
+    #[inline]
+    fn wants(&self, stream: u32, seg: &Segment<'_>) -> bool {
+        let asked = match self.which {
+            Reassembly::Off => false,
+            Reassembly::All => true,
+            Reassembly::Stream(n) => n == stream,
+        };
+        asked || (self.dns && crate::wire::dns::is_dns_port(seg.src.port, seg.dst.port))
+    }
+
+    /// Put a segment's payload (`rel_seq`: its relative sequence number) into its direction's
+    /// byte stream (of a connection it [`Reassembler::wants`]): what that releases.
+    fn segment(
+        &mut self,
+        c: &mut Conn,
+        dir: usize,
+        syn: bool,
+        rel_seq: u32,
+        seg: &Segment<'_>,
+    ) -> reassembly::Delivered {
+        let mut delivered = reassembly::Delivered::new();
+        let dirs = c.streams.get_or_insert_with(Default::default);
+        if let Some(d) = dirs.get_mut(dir) {
+            if syn {
+                d.syn(rel_seq);
+            }
+            let before = d.held_bytes();
+            delivered = d.segment(rel_seq, seg.payload);
+            self.held_total = (self.held_total + d.held_bytes()).saturating_sub(before);
+            if self.held_total > self.total_cap {
+                // Over the global cap: this direction gives up on its holes.
+                let freed = d.held_bytes();
+                delivered.extend(d.flush());
+                self.held_total = self.held_total.saturating_sub(freed);
+                self.cap_hits += 1;
+            }
+            self.peak_held = self.peak_held.max(self.held_total);
+            if let Some(side) = c.summary.sides.get_mut(dir) {
+                side.missed_bytes = d.missed_bytes;
+            }
+        }
+        delivered
+    }
 }
 
 impl Default for Tracker {
@@ -385,18 +440,20 @@ impl Default for Tracker {
             retired: Vec::new(),
             keep_retired: false,
             segments: 0,
-            reassembly: Reassembly::Off,
-            reassemble_dns: false,
-            held_total: 0,
-            total_cap: MAX_HELD_TOTAL,
-            cap_hits: 0,
-            peak_held: 0,
+            reassembler: Reassembler {
+                which: Reassembly::Off,
+                dns: false,
+                held_total: 0,
+                total_cap: MAX_HELD_TOTAL,
+                cap_hits: 0,
+                peak_held: 0,
+            },
             retired_gaps: (0, 0),
             live_cap: crate::limits::Limits::default().tcp_conns,
             forgotten: 0,
             rows_cap: crate::limits::Limits::default().table_rows,
             rows_dropped: 0,
-            numbering_only: false,
+            without_analysis: false,
         }
     }
 }
@@ -454,29 +511,36 @@ impl Tracker {
     /// Also put DNS connections (port 53) back in order, whatever `reassembling` says: DNS
     /// over TCP is framed from the byte stream.
     pub fn reassembling_dns(mut self, on: bool) -> Tracker {
-        self.reassemble_dns = on;
+        self.reassembler.dns = on;
         self
     }
 
     /// Also put the byte streams back in order (see [`SegmentInfo::delivered`]).
     pub fn reassembling(mut self, which: Reassembly, total_cap: usize) -> Tracker {
-        self.reassembly = which;
-        self.total_cap = total_cap;
+        self.reassembler.which = which;
+        self.reassembler.total_cap = total_cap;
         self
     }
 
-    /// A tracker that numbers the streams (`tcp.stream`) as a full one does, and does nothing
-    /// else: no relative numbers, analysis, round trips, reassembly or summaries beyond what
-    /// numbering reads. Its [`SegmentInfo`]s carry the stream, the direction and the times, and
-    /// defaults in every other field. For a reader of nothing else (`conv --by tcp`): analysis
-    /// and summaries were two thirds of what the tracker did per segment.
+    /// The most bytes held out of order at once, by all connections (after the cap).
+    pub fn peak_held(&self) -> usize {
+        self.reassembler.peak_held
+    }
+
+    /// A tracker that numbers the streams (`tcp.stream`) and puts byte streams back in order
+    /// as a full one does, and analyses nothing: no relative acknowledgement numbers, analysis
+    /// flags, windows, round trips or summaries beyond what numbering reads. Its
+    /// [`SegmentInfo`]s carry the stream, the direction, the times and what reassembly
+    /// delivered, and defaults in every other field. For readers of nothing else (`conv`,
+    /// `stats`, `http`): analysis and summaries were two thirds of the tracker's work per
+    /// segment.
     ///
     /// Numbering reads each direction's first sequence number (a SYN with another one on a
     /// known 4-tuple starts a new stream), the time a connection was last seen and whether each
     /// side sent a FIN or RST (which connections are retired, and so numbered anew if seen
-    /// again); this keeps exactly those.
-    pub fn numbering_only(mut self) -> Tracker {
-        self.numbering_only = true;
+    /// again); reassembly reads the relative sequence number. This keeps exactly those.
+    pub fn without_analysis(mut self) -> Tracker {
+        self.without_analysis = true;
         self
     }
 
@@ -501,7 +565,7 @@ impl Tracker {
         (
             gaps + self.retired_gaps.0,
             missed + self.retired_gaps.1,
-            self.cap_hits,
+            self.reassembler.cap_hits,
         )
     }
 
@@ -518,7 +582,7 @@ impl Tracker {
     /// A connection leaves the table: its reassembly totals and summary are kept.
     fn drop_conn(&mut self, c: Conn) {
         let (held, gaps, missed) = c.reassembly_state();
-        self.held_total = self.held_total.saturating_sub(held);
+        self.reassembler.held_total = self.reassembler.held_total.saturating_sub(held);
         self.retired_gaps.0 += gaps;
         self.retired_gaps.1 += missed;
         self.retire(c.summary);
@@ -682,7 +746,8 @@ impl Tracker {
         if ack && rev.base.is_none() {
             rev.base = Some(tcp.ack.wrapping_sub(1));
         }
-        if self.numbering_only {
+        if self.without_analysis {
+            let seq = tcp.seq.wrapping_sub(fwd.base.unwrap_or(tcp.seq));
             c.summary.record_end(dir, tcp, seg.frame, now);
             *out = SegmentInfo {
                 stream: c.stream,
@@ -691,6 +756,9 @@ impl Tracker {
                 time_delta_ns,
                 ..SegmentInfo::default()
             };
+            if self.reassembler.wants(c.stream, seg) {
+                out.delivered = self.reassembler.segment(c, dir, syn, seq, seg);
+            }
             return;
         }
         if syn {
@@ -870,35 +938,11 @@ impl Tracker {
             _ => u32::from(window),
         };
         // ---- reassembly, for the connections asked for
-        let mut delivered = reassembly::Delivered::new();
-        let wanted = match self.reassembly {
-            Reassembly::Off => false,
-            Reassembly::All => true,
-            Reassembly::Stream(n) => n == c.stream,
-        } || (self.reassemble_dns
-            && crate::wire::dns::is_dns_port(seg.src.port, seg.dst.port));
-        if wanted {
-            let dirs = c.streams.get_or_insert_with(Default::default);
-            if let Some(d) = dirs.get_mut(dir) {
-                if syn {
-                    d.syn(seq);
-                }
-                let before = d.held_bytes();
-                delivered = d.segment(seq, seg.payload);
-                self.held_total = (self.held_total + d.held_bytes()).saturating_sub(before);
-                if self.held_total > self.total_cap {
-                    // Over the global cap: this direction gives up on its holes.
-                    let freed = d.held_bytes();
-                    delivered.extend(d.flush());
-                    self.held_total = self.held_total.saturating_sub(freed);
-                    self.cap_hits += 1;
-                }
-                self.peak_held = self.peak_held.max(self.held_total);
-                if let Some(side) = c.summary.sides.get_mut(dir) {
-                    side.missed_bytes = d.missed_bytes;
-                }
-            }
-        }
+        let delivered = if self.reassembler.wants(c.stream, seg) {
+            self.reassembler.segment(c, dir, syn, seq, seg)
+        } else {
+            reassembly::Delivered::new()
+        };
         c.summary.record(&SummaryInput {
             from_first: dir == 0,
             tcp,
@@ -1039,16 +1083,24 @@ mod tests {
         }
     }
 
-    /// A tracker that only numbers streams numbers them as a full one does, through ports
-    /// reused with new ISNs, FINs and RSTs, connections retired by the sweeps (closed and idle
-    /// ones, past the closed ones kept) and forgotten at the live cap: a seeded random walk over
-    /// a dozen 4-tuples, longer than three sweeps.
+    /// A tracker without analysis numbers streams and reassembles as a full one does, through
+    /// ports reused with new ISNs, FINs and RSTs, connections retired by the sweeps (closed and
+    /// idle ones, past the closed ones kept) and forgotten at the live cap, and segments out of
+    /// order, repeated and overlapping: a seeded random walk over a dozen 4-tuples, longer than
+    /// three sweeps. With reassembly, the cap on bytes held out of order is small enough to be
+    /// hit.
     #[test]
-    fn numbering_only_numbers_streams_as_a_full_tracker_does() {
+    fn without_analysis_numbers_and_reassembles_as_a_full_tracker_does() {
         use tcp_flags::*;
-        for cap in [5, 1 << 20] {
-            let mut full = Tracker::new().limited(cap, 100);
-            let mut numbering = Tracker::new().numbering_only().limited(cap, 100);
+        let bytes: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+        for (cap, which) in [
+            (5, Reassembly::Off),
+            (1 << 20, Reassembly::All),
+            (5, Reassembly::All),
+        ] {
+            let make = |t: Tracker| t.limited(cap, 100).reassembling(which, 2 << 10);
+            let mut full = make(Tracker::new());
+            let mut lean = make(Tracker::new().without_analysis());
             let mut x = 0x2545_f491u64;
             let mut next = |n: u64| {
                 x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -1056,7 +1108,17 @@ mod tests {
             };
             let mut isns = [0u32; 12];
             let mut now = 0i64;
-            let flag_sets = [SYN, SYN | ACK, ACK, ACK | PSH, FIN | ACK, RST, RST | ACK];
+            let flag_sets = [
+                SYN,
+                SYN | ACK,
+                ACK,
+                ACK | PSH,
+                ACK | PSH,
+                FIN | ACK,
+                RST,
+                RST | ACK,
+            ];
+            let mut delivered = 0;
             for frame in 1..=(3 * SWEEP_EVERY + 1000) {
                 let t = next(12) as usize;
                 let (client, server) = (ep(1 + t as u8 % 6, 40000 + t as u16), ep(200, 80));
@@ -1069,7 +1131,7 @@ mod tests {
                     isns[t] = next(1 << 32) as u32; // a new connection on the same 4-tuple
                 }
                 let flags = flag_sets[next(flag_sets.len() as u64) as usize];
-                let seq = isns[t].wrapping_add(next(3000) as u32);
+                let seq = isns[t].wrapping_add(next(20_000) as u32);
                 let len = if flags & PSH != 0 {
                     1 + next(1400) as u32
                 } else {
@@ -1086,20 +1148,43 @@ mod tests {
                     src,
                     dst,
                     tcp: &tcp,
-                    payload: &[],
+                    payload: &bytes[..len as usize],
                     frame,
                     ts_ns: now,
                 };
-                let (a, b) = (full.segment(&segment), numbering.segment(&segment));
+                let (a, b) = (full.segment(&segment), lean.segment(&segment));
                 assert_eq!(
-                    (a.stream, a.dir, a.time_relative_ns, a.time_delta_ns),
-                    (b.stream, b.dir, b.time_relative_ns, b.time_delta_ns),
-                    "frame {frame}, live cap {cap}"
+                    (
+                        a.stream,
+                        a.dir,
+                        a.time_relative_ns,
+                        a.time_delta_ns,
+                        &a.delivered
+                    ),
+                    (
+                        b.stream,
+                        b.dir,
+                        b.time_relative_ns,
+                        b.time_delta_ns,
+                        &b.delivered
+                    ),
+                    "frame {frame}, live cap {cap}, {which:?}"
+                );
+                delivered += a.delivered.len();
+            }
+            assert_eq!(full.streams(), lean.streams());
+            assert_eq!(full.forgotten, lean.forgotten);
+            assert_eq!(full.reassembly_totals(), lean.reassembly_totals());
+            assert_eq!(full.peak_held(), lean.peak_held());
+            assert!(full.streams() > 100, "{} streams", full.streams());
+            if which == Reassembly::All {
+                let (gaps, _, cap_hits) = full.reassembly_totals();
+                assert!(
+                    delivered > 1000 && gaps > 0 && cap_hits > 0,
+                    "{delivered} {gaps} {cap_hits} {}",
+                    full.peak_held()
                 );
             }
-            assert_eq!(full.streams(), numbering.streams());
-            assert_eq!(full.forgotten, numbering.forgotten);
-            assert!(full.streams() > 100, "{} streams", full.streams());
         }
     }
 
