@@ -112,7 +112,7 @@ impl ConnSummary {
     }
 
     /// Of a segment, only whether it ends its side ([`Side::fin`], [`Side::rst`]): what decides
-    /// when a connection is over (see [`super::Tracker::numbering_only`]). `dir` 0 is the side
+    /// when a connection is over (see [`super::Tracker::without_analysis`]). `dir` 0 is the side
     /// first seen as source.
     pub(super) fn record_end(&mut self, dir: usize, t: &crate::decode::Tcp, frame: u64, now: i64) {
         if let Some(side) = self.sides.get_mut(dir) {
