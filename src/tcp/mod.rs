@@ -407,26 +407,26 @@ impl Reassembler {
         rel_seq: u32,
         seg: &Segment<'_>,
     ) -> reassembly::Delivered {
-        let mut delivered = reassembly::Delivered::new();
         let dirs = c.streams.get_or_insert_with(Default::default);
-        if let Some(d) = dirs.get_mut(dir) {
-            if syn {
-                d.syn(rel_seq);
-            }
-            let before = d.held_bytes();
-            delivered = d.segment(rel_seq, seg.payload);
-            self.held_total = (self.held_total + d.held_bytes()).saturating_sub(before);
-            if self.held_total > self.total_cap {
-                // Over the global cap: this direction gives up on its holes.
-                let freed = d.held_bytes();
-                delivered.extend(d.flush());
-                self.held_total = self.held_total.saturating_sub(freed);
-                self.cap_hits += 1;
-            }
-            self.peak_held = self.peak_held.max(self.held_total);
-            if let Some(side) = c.summary.sides.get_mut(dir) {
-                side.missed_bytes = d.missed_bytes;
-            }
+        let Some(d) = dirs.get_mut(dir) else {
+            return reassembly::Delivered::new(); // `dir` is 0 or 1
+        };
+        if syn {
+            d.syn(rel_seq);
+        }
+        let before = d.held_bytes();
+        let mut delivered = d.segment(rel_seq, seg.payload);
+        self.held_total = (self.held_total + d.held_bytes()).saturating_sub(before);
+        if self.held_total > self.total_cap {
+            // Over the global cap: this direction gives up on its holes.
+            let freed = d.held_bytes();
+            delivered.extend(d.flush());
+            self.held_total = self.held_total.saturating_sub(freed);
+            self.cap_hits += 1;
+        }
+        self.peak_held = self.peak_held.max(self.held_total);
+        if let Some(side) = c.summary.sides.get_mut(dir) {
+            side.missed_bytes = d.missed_bytes;
         }
         delivered
     }
