@@ -33,28 +33,36 @@ fn read_all(batch_frames: usize) -> (u64, u64) {
     (frames, bytes)
 }
 
+/// Every TCP segment of the capture as the engine feeds it to the tracker, with its record's
+/// index: the payload never past the IP header's length (no padding).
+fn segments<'a>(
+    arena: &'a [u8],
+    recs: &'a [PacketRecord],
+) -> impl Iterator<Item = (usize, Segment<'a>)> + 'a {
+    recs.iter().enumerate().filter_map(move |(i, rec)| {
+        let (layer, t) = rec.tcp()?;
+        let (src, dst) = tcp::endpoints(rec, t.src_port, t.dst_port)?;
+        let frame = &arena[rec.data.clone()];
+        Some((
+            i,
+            Segment {
+                src,
+                dst,
+                tcp: t,
+                data: frame,
+                payload: tcp::payload(layer, t, frame),
+                frame: rec.meta.number,
+                ts_ns: rec.meta.ts_ns.unwrap_or(0),
+            },
+        ))
+    })
+}
+
 /// Feed every TCP segment of the capture to a fresh tracker.
 fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
     let mut tracker = Tracker::new().reassembling(reassembly, tcp::MAX_HELD_TOTAL);
-    for rec in recs {
-        let Some((layer, t)) = rec.tcp() else {
-            continue;
-        };
-        let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) else {
-            continue;
-        };
-        let frame = &arena[rec.data.clone()];
-        // What the engine feeds the tracker: never past the IP header's length (no padding).
-        let payload = tcp::payload(layer, t, frame);
-        black_box(tracker.segment(&Segment {
-            src,
-            dst,
-            tcp: t,
-            data: frame,
-            payload,
-            frame: rec.meta.number,
-            ts_ns: rec.meta.ts_ns.unwrap_or(0),
-        }));
+    for (_, segment) in segments(arena, recs) {
+        black_box(tracker.segment(&segment));
     }
     tracker.streams()
 }
@@ -63,27 +71,9 @@ fn track(arena: &[u8], recs: &[PacketRecord], reassembly: Reassembly) -> u32 {
 /// segment's record and the tracker's result.
 fn delivered(arena: &[u8], recs: &[PacketRecord]) -> Vec<(usize, SegmentInfo)> {
     let mut tracker = Tracker::new().reassembling(Reassembly::All, tcp::MAX_HELD_TOTAL);
-    let mut out = Vec::new();
-    for (i, rec) in recs.iter().enumerate() {
-        let Some((layer, t)) = rec.tcp() else {
-            continue;
-        };
-        let Some((src, dst)) = tcp::endpoints(rec, t.src_port, t.dst_port) else {
-            continue;
-        };
-        let frame = &arena[rec.data.clone()];
-        let info = tracker.segment(&Segment {
-            src,
-            dst,
-            tcp: t,
-            data: frame,
-            payload: tcp::payload(layer, t, frame),
-            frame: rec.meta.number,
-            ts_ns: rec.meta.ts_ns.unwrap_or(0),
-        });
-        out.push((i, info));
-    }
-    out
+    segments(arena, recs)
+        .map(|(i, segment)| (i, tracker.segment(&segment)))
+        .collect()
 }
 
 /// Feed every TCP segment's delivered bytes to a fresh HTTP tracker: the messages completed.
