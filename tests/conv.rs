@@ -199,3 +199,105 @@ fn sorting_and_bad_arguments() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
+
+/// The IP tables find a TCP frame's conversation by its stream in a fixed cache of 4,096 slots
+/// (stream mod 4,096). Here 4,200 connections from as many address pairs are opened, then their
+/// data alternates between stream n and stream n + 4,096, which share a slot. Each IP
+/// conversation's frames and bytes each way must be what the frames' own addresses add up to.
+#[test]
+fn ip_tables_count_streams_that_share_a_cache_slot_by_their_addresses() {
+    use support::TcpConn;
+    const N: usize = 4200;
+    let mut conns: Vec<TcpConn> = (0..N)
+        .map(|i| {
+            let client = [10, 1, (i / 200) as u8, (i % 200) as u8 + 1];
+            let server = [10, 0, 1, 10 + (i % 3) as u8];
+            TcpConn::new((client, 40000 + (i % 1000) as u16), (server, 80))
+        })
+        .collect();
+    for c in &mut conns {
+        c.handshake();
+    }
+    let mut order: Vec<usize> = Vec::new();
+    for i in 0..N {
+        if i < N - 4096 {
+            order.extend([i, i + 4096]);
+        } else if i < 4096 {
+            order.push(i);
+        }
+    }
+    for &i in &order {
+        let c = &mut conns[i];
+        c.data(true, format!("request {i}\n").as_bytes());
+        c.data(false, &vec![b'x'; i % 700]);
+    }
+    // Frames in the order written: handshakes first, then the interleaved data.
+    let mut frames = Vec::new();
+    for c in &conns {
+        frames.extend(c.frames[..3].iter().cloned());
+    }
+    for &i in &order {
+        frames.extend(conns[i].frames[3..].iter().cloned());
+    }
+    let p = support::temp_capture("stream-cache.pcap", &support::pcap(1, frames));
+    let p = p.to_str().unwrap();
+
+    // What the frames' addresses add up to: (a, b) -> [frames a->b, bytes a->b, b->a ...].
+    let out = support::wirelite(&[
+        "list",
+        p,
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+        "-e",
+        "ip.dst",
+        "-e",
+        "frame.len",
+    ]);
+    let mut want: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
+    for line in support::stdout(&out).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (src, dst, len) = (
+            f[0].to_string(),
+            f[1].to_string(),
+            f[2].parse::<u64>().unwrap(),
+        );
+        if let Some(c) = want.get_mut(&(dst.clone(), src.clone())) {
+            c[2] += 1;
+            c[3] += len;
+        } else {
+            let c = want.entry((src, dst)).or_default();
+            c[0] += 1;
+            c[1] += len;
+        }
+    }
+    assert_eq!(want.len(), N);
+
+    let rows = |doc: &serde_json::Value| -> BTreeMap<(String, String), [u64; 4]> {
+        doc["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let n = |k: &str| c[k].as_u64().unwrap();
+                (
+                    (side(&c["a"]), side(&c["b"])),
+                    [
+                        n("frames_a_to_b"),
+                        n("bytes_a_to_b"),
+                        n("frames_b_to_a"),
+                        n("bytes_b_to_a"),
+                    ],
+                )
+            })
+            .collect()
+    };
+    assert_eq!(rows(&json(&["conv", p, "--by", "ip", "-T", "json"])), want);
+    // stats shows the same table, cut to its busiest rows.
+    let stats = rows(&json(&["stats", p, "-T", "json"]));
+    assert!(!stats.is_empty());
+    for (pair, counts) in &stats {
+        assert_eq!(want.get(pair), Some(counts), "{pair:?}");
+    }
+}

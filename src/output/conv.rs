@@ -104,6 +104,9 @@ enum Key {
 
 /// `by_stream`'s mark for a stream with no conversation (yet).
 const NO_CONVERSATION: u32 = u32::MAX;
+/// Slots of `ConvSink::by_tcp_stream` (8 bytes each); more than the connections a capture
+/// usually has open at once.
+const TCP_CACHE: usize = 4096;
 
 /// Collects the conversations of one kind. Packets are matched by raw address bytes; the text
 /// of an address is made once, when its conversation first appears.
@@ -117,6 +120,11 @@ pub struct ConvSink {
     by_stream: Vec<u32>,
     /// Conversations by address pair (Ethernet, IP), and streams past `by_stream`.
     by_key: HashMap<Key, usize>,
+    /// IP tables only: the conversations of TCP streams seen lately, as (stream, conversation)
+    /// in the slot `stream % TCP_CACHE`. A TCP stream's frames all have one address pair, so
+    /// most frames find theirs here instead of hashing two addresses in `by_key`. Fixed in size:
+    /// its memory does not grow with the capture's streams. Empty for the other kinds.
+    by_tcp_stream: Vec<(u32, u32)>,
     pub conversations: Vec<Conversation>,
     /// Each conversation's side A, raw, to tell the direction of a packet.
     first_src: Vec<tcp::Endpoint>,
@@ -132,6 +140,11 @@ impl ConvSink {
             by,
             by_stream: Vec::new(),
             by_key: HashMap::default(),
+            by_tcp_stream: if matches!(by, By::Ip | By::Ipv6) {
+                vec![(NO_CONVERSATION, NO_CONVERSATION); TCP_CACHE]
+            } else {
+                Vec::new()
+            },
             conversations: Vec::new(),
             first_src: Vec::new(),
             max_rows: usize::MAX,
@@ -264,12 +277,25 @@ impl Sink for ConvSink {
         };
         let now = view.state.time_relative_ns.unwrap_or(0);
         let bytes = u64::from(view.rec.meta.origlen);
+        // An IP table's slot for the frame's TCP stream, and the conversation it holds for it.
+        let tcp_slot = if self.by_tcp_stream.is_empty() {
+            None
+        } else {
+            view.state
+                .tcp
+                .as_ref()
+                .map(|t| (t.stream, t.stream as usize % TCP_CACHE))
+        };
+        let cached = tcp_slot.and_then(|(stream, slot)| match self.by_tcp_stream.get(slot) {
+            Some(&(s, i)) if s == stream && i != NO_CONVERSATION => Some(i as usize),
+            _ => None,
+        });
         let key = match stream {
             Some(n) => Key::Stream(n),
             None if src <= dst => Key::Pair(src, dst),
             None => Key::Pair(dst, src),
         };
-        let i = match self.find(key) {
+        let i = match cached.or_else(|| self.find(key)) {
             Some(i) => i,
             None if self.conversations.len() >= self.max_rows => {
                 self.frames_left_out += 1;
@@ -292,6 +318,12 @@ impl Sink for ConvSink {
                 i
             }
         };
+        if cached.is_none()
+            && let Some((stream, slot)) = tcp_slot
+            && let (Some(entry), Ok(i)) = (self.by_tcp_stream.get_mut(slot), u32::try_from(i))
+        {
+            *entry = (stream, i);
+        }
         let forward = self.first_src.get(i) == Some(&src);
         if let Some(c) = self.conversations.get_mut(i) {
             if forward {
