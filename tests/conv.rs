@@ -294,10 +294,42 @@ fn ip_tables_count_streams_that_share_a_cache_slot_by_their_addresses() {
             .collect()
     };
     assert_eq!(rows(&json(&["conv", p, "--by", "ip", "-T", "json"])), want);
-    // stats shows the same table, cut to its busiest rows.
-    let stats = rows(&json(&["stats", p, "-T", "json"]));
-    assert!(!stats.is_empty());
-    for (pair, counts) in &stats {
-        assert_eq!(want.get(pair), Some(counts), "{pair:?}");
+    assert_eq!(rows(&json(&["stats", p, "-T", "json"])), want);
+}
+
+/// `stats` counts each frame in the IPv4 or the IPv6 table by its outer IP header, without
+/// asking the other: its conversations must be `conv --by ip`'s and `conv --by ipv6`'s, on
+/// every capture.
+#[test]
+fn stats_conversations_are_the_ip_and_ipv6_tables() {
+    let mut with_v6 = 0;
+    for cap in support::captures() {
+        let p = support::capture_path(&cap);
+        let p = p.to_str().unwrap();
+        let rows = |doc: &serde_json::Value| -> Vec<String> {
+            let mut r: Vec<String> = doc["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            r.sort();
+            r
+        };
+        let out = support::wirelite(&["stats", p, "-T", "json"]);
+        let Ok(doc) = serde_json::from_slice(&out.stdout) else {
+            continue; // not a capture wirelite reads (the broken-file tests cover those)
+        };
+        let stats = rows(&doc);
+        let v4 = rows(&json(&["conv", p, "--by", "ip", "-T", "json"]));
+        let v6 = rows(&json(&["conv", p, "--by", "ipv6", "-T", "json"]));
+        with_v6 += usize::from(!v6.is_empty() && !v4.is_empty());
+        let mut both = [v4, v6].concat();
+        both.sort();
+        assert_eq!(stats, both, "{cap}");
     }
+    assert!(
+        with_v6 >= 3,
+        "captures with both IPv4 and IPv6 conversations: {with_v6}"
+    );
 }

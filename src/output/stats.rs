@@ -437,8 +437,13 @@ impl Sink for StatsSink {
         }
         let path = hierarchy_path(view);
         self.count_path(&path, bytes);
-        self.ip.packet(view)?;
-        self.ipv6.packet(view)?;
+        // A frame counts in the table of its outer IP header's version, if in either (the
+        // other would look for its addresses only to find the wrong version).
+        match conv::outer_ip_is_v6(view.rec) {
+            Some(false) => self.ip.packet(view)?,
+            Some(true) => self.ipv6.packet(view)?,
+            None => {}
+        }
         self.count_service(view, bytes);
         Ok(())
     }
