@@ -178,9 +178,10 @@ pub enum StartLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub start: StartLine,
-    /// The text kept of the head, each piece read as lossy UTF-8 and appended: the first line,
-    /// the start line's parts, the values of the headers below. One allocation a message, shared
-    /// by its clones; none when parsing for framing only.
+    /// The head's text, which the spans below point into: the head itself when it is valid
+    /// UTF-8; otherwise the first line, the start line's parts and the values of the headers
+    /// below, each read as lossy UTF-8 and appended. One allocation a message, shared by its
+    /// clones; none when parsing for framing only.
     text: Option<std::sync::Arc<str>>,
     first_line: Span,
     host: Option<Span>,
@@ -807,9 +808,23 @@ fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Messa
         }
         return (m, framing.length);
     }
+    // A head is nearly always valid UTF-8 (ASCII, mostly). Then it is the message's text as it
+    // is, copied once, and its pieces are where they lie in it: nothing is assembled.
+    if let Ok(whole) = std::str::from_utf8(head) {
+        let length = keep_head_text(head, first, start, lines, &mut m, &mut framing, |piece| {
+            piece_of(head, piece)
+        });
+        m.text = Some(std::sync::Arc::from(whole));
+        return (m, length);
+    }
+    // Otherwise each piece is read as lossy UTF-8 on its own, and appended to the text.
     TEXT.with_borrow_mut(|text| {
         text.clear();
-        let length = keep_head_text(text, head, first, start, lines, &mut m, &mut framing);
+        let length = keep_head_text(head, first, start, lines, &mut m, &mut framing, |piece| {
+            let at = text.len();
+            text.push_str(&String::from_utf8_lossy(piece));
+            Span::of(at..text.len())
+        });
         m.text = Some(std::sync::Arc::from(text.as_str()));
         if text.capacity() > TEXT_KEPT {
             *text = String::new();
@@ -818,10 +833,20 @@ fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Messa
     })
 }
 
+/// Where `piece`, a slice of `head`, lies in it. (Every piece [`keep_head_text`] keeps is one:
+/// the first line, the start line's parts and header values are all cut from the head.)
+fn piece_of(head: &[u8], piece: &[u8]) -> Span {
+    let offset = piece.as_ptr().addr().wrapping_sub(head.as_ptr().addr());
+    match offset.checked_add(piece.len()) {
+        Some(end) if end <= head.len() => Span::of(offset..end),
+        _ => Span::default(),
+    }
+}
+
 thread_local! {
-    /// Where [`parse_head`] assembles a message's text before copying it once into the message's
-    /// shared allocation: one allocation a message instead of two. One buffer a thread, not a
-    /// connection, which would make every HTTP connection hold its largest head's text.
+    /// Where [`parse_head`] assembles the text of a head that is not valid UTF-8, before copying
+    /// it once into the message's shared allocation. One buffer a thread, not a connection,
+    /// which would make every HTTP connection hold its largest head's text.
     static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
@@ -829,36 +854,22 @@ thread_local! {
 const TEXT_KEPT: usize = 16 << 10;
 
 /// [`parse_head`]'s text: the first line, the start line's parts and the shown headers' values,
-/// appended to `text` with `m`'s spans set to them. Returns the body length that frames it.
+/// each handed to `keep`, which gives its span in the message's text; `m`'s spans are set to
+/// those. Returns the body length that frames it.
 fn keep_head_text<'h>(
-    text: &mut String,
     head: &'h [u8],
     first: &[u8],
     start: StartLine,
     lines: impl Iterator<Item = &'h [u8]>,
     m: &mut Message,
     framing: &mut Framing,
+    mut keep: impl FnMut(&[u8]) -> Span,
 ) -> Option<u64> {
-    // Each piece is read as lossy UTF-8 on its own, and appended. A head is nearly always valid
-    // UTF-8 as a whole (ASCII, mostly), and then so is every piece of it: pieces start and end
-    // at ASCII bytes, which never lie inside a character. It is checked once, and its pieces are
-    // taken from it as they are. A piece is found in `head` by where its bytes lie: a slice
-    // lying within `head`'s bytes is a piece of it, and one that does not is read lossily.
-    let whole = std::str::from_utf8(head).ok();
-    let keep = |text: &mut String, bytes: &[u8]| {
-        let start = text.len();
-        let offset = bytes.as_ptr().addr().wrapping_sub(head.as_ptr().addr());
-        match whole.and_then(|w| w.get(offset..offset.checked_add(bytes.len())?)) {
-            Some(piece) => text.push_str(piece),
-            None => text.push_str(&String::from_utf8_lossy(bytes)),
-        }
-        Span::of(start..text.len())
-    };
     let raw = |span: Span| {
         head.get(span.start as usize..span.end as usize)
             .unwrap_or(&[])
     };
-    m.first_line = keep(text, first);
+    m.first_line = keep(first);
     m.start = match start {
         StartLine::Request {
             method,
@@ -866,17 +877,17 @@ fn keep_head_text<'h>(
             version,
         } => StartLine::Request {
             method,
-            uri: keep(text, raw(uri)),
-            version: keep(text, raw(version)),
+            uri: keep(raw(uri)),
+            version: keep(raw(version)),
         },
         StartLine::Response {
             version,
             code,
             phrase,
         } => StartLine::Response {
-            version: keep(text, raw(version)),
+            version: keep(raw(version)),
             code,
-            phrase: keep(text, raw(phrase)),
+            phrase: keep(raw(phrase)),
         },
     };
     for line in
@@ -895,7 +906,7 @@ fn keep_head_text<'h>(
                 return;
             };
             if slot.is_none() {
-                *slot = Some(keep(text, v));
+                *slot = Some(keep(v));
                 if is(content_type) {
                     m.media = Some(Body::of_media_type(v));
                 }
