@@ -465,7 +465,32 @@ fn secs9(ns: i64) -> String {
 
 /// [`secs9`], appended to `s`.
 fn push_secs9(s: &mut String, ns: i64) {
-    let _ = write!(s, "{:.9}", seconds(ns));
+    if (0..EXACT_BELOW_NS).contains(&ns) {
+        push_fixed(s, ns.unsigned_abs(), 1_000_000_000, 9);
+    } else {
+        let _ = write!(s, "{:.9}", seconds(ns));
+    }
+}
+
+/// Times from 0 up to this (about 13 days) print from their nanoseconds, without floating
+/// point. tshark prints a time's f64 (`seconds`), rounded. Below 2^21 s that f64 lies within
+/// 1.2e-10 s of the time, so rounding it to 9 decimals gives the nanoseconds back; and the
+/// difference of two such f64s lies within 0.4 ns of the true one, so rounding it to 4 decimals
+/// gives the nearest 100 µs, except at a tie, which goes to floating point. A table of
+/// thousands of rows spent half its time in float formatting.
+const EXACT_BELOW_NS: i64 = 1 << 50;
+
+/// `n` units of `1/per` as `whole.fraction`, the fraction in `digits` digits.
+fn push_fixed(s: &mut String, n: u64, per: u64, digits: usize) {
+    push_int(s, n / per);
+    s.push('.');
+    let frac = n % per;
+    let mut buf = itoa::Buffer::new();
+    let frac = buf.format(frac);
+    for _ in frac.len()..digits {
+        s.push('0');
+    }
+    s.push_str(frac);
 }
 
 /// A duration with four decimals: the difference of the two times in floating point, as tshark.
@@ -477,6 +502,16 @@ fn duration4(start_ns: i64, last_ns: i64) -> String {
 
 /// [`duration4`], appended to `s`.
 fn push_duration4(s: &mut String, start_ns: i64, last_ns: i64) {
+    const UNIT: u64 = 100_000; // ns in 0.0001 s
+    let exact = |ns: i64| (0..EXACT_BELOW_NS).contains(&ns);
+    if exact(start_ns) && exact(last_ns) && start_ns <= last_ns {
+        let d = (last_ns - start_ns).unsigned_abs();
+        // Not within a nanosecond of a tie (see EXACT_BELOW_NS).
+        if (d % UNIT).abs_diff(UNIT / 2) > 1 {
+            push_fixed(s, (d + UNIT / 2) / UNIT, 10_000, 4);
+            return;
+        }
+    }
     let _ = write!(s, "{:.4}", seconds(last_ns) - seconds(start_ns));
 }
 
@@ -602,4 +637,54 @@ pub fn endpoints_json(by: By, e: &[Endpoint]) -> Json {
             "rx_bytes": x.rx_bytes,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Times printed from their nanoseconds read as tshark's floating point prints them: at
+    /// random, at the edges of the exact range, near 4-decimal ties, and past the range.
+    #[test]
+    fn times_print_as_their_floating_point_does() {
+        let float9 = |ns: i64| format!("{:.9}", seconds(ns));
+        let float4 = |a: i64, b: i64| format!("{:.4}", seconds(b) - seconds(a));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut times: Vec<i64> = vec![0, 1, 999_999_999, 1_000_000_000, EXACT_BELOW_NS - 1];
+        times.extend([
+            EXACT_BELOW_NS,
+            EXACT_BELOW_NS + 1,
+            -1,
+            -1_500_000_000,
+            i64::MAX,
+        ]);
+        for i in 0..200_000 {
+            let r = next();
+            // Every scale: small offsets and long captures alike.
+            let t = (r >> (r % 40 + 14)) as i64;
+            times.push(t);
+            // A duration within a few ns of a 4-decimal tie, from a random start.
+            let tie = ((r % 1000) * 100_000 + 50_000) as i64 + (i % 9) - 4;
+            times.push(t.saturating_add(tie));
+        }
+        for w in times.chunks(2) {
+            let (a, b) = (w[0], *w.get(1).unwrap_or(&w[0]));
+            let (a, b) = (a.min(b), a.max(b));
+            for t in [a, b] {
+                let mut s = String::new();
+                push_secs9(&mut s, t);
+                assert_eq!(s, float9(t), "{t} ns");
+            }
+            let mut s = String::new();
+            push_duration4(&mut s, a, b);
+            assert_eq!(s, float4(a, b), "{a} ns to {b} ns");
+        }
+    }
 }
