@@ -202,9 +202,15 @@ fn mac(m: &[u8]) -> String {
 /// the port for TCP and UDP.
 fn side(by: By, e: &tcp::Endpoint) -> Side {
     Side {
-        address: match by {
-            By::Eth => mac(e.addr.get(..6).unwrap_or(&[])),
-            _ => e.ip().to_string(),
+        address: match (by, e.ip()) {
+            (By::Eth, _) => mac(e.addr.get(..6).unwrap_or(&[])),
+            // Without the formatting machinery: a table has a row per conversation.
+            (_, std::net::IpAddr::V4(v4)) => {
+                let mut s = String::with_capacity(15);
+                super::text::push_ipv4(&mut s, v4.octets());
+                s
+            }
+            (_, ip) => ip.to_string(),
         },
         port: by.has_ports().then_some(e.port),
     }
