@@ -809,8 +809,12 @@ fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Messa
         return (m, framing.length);
     }
     // A head is nearly always valid UTF-8 (ASCII, mostly). Then it is the message's text as it
-    // is, copied once, and its pieces are where they lie in it: nothing is assembled.
-    if let Ok(whole) = std::str::from_utf8(head) {
+    // is, copied once, and its pieces are where they lie in it: nothing is assembled. A long
+    // head keeps only its pieces, so that a message held for its table row (see
+    // `limits::TABLE_ROW_BYTES`) does not hold kilobytes of cookies it never shows.
+    if head.len() <= WHOLE_HEAD_KEPT
+        && let Ok(whole) = std::str::from_utf8(head)
+    {
         let length = keep_head_text(head, first, start, lines, &mut m, &mut framing, |piece| {
             piece_of(head, piece)
         });
@@ -852,6 +856,10 @@ thread_local! {
 
 /// The most capacity [`TEXT`] keeps between heads; a larger head's buffer is given back.
 const TEXT_KEPT: usize = 16 << 10;
+
+/// The longest head kept whole as its message's text (see [`parse_head`]); typical heads are a
+/// few hundred bytes.
+const WHOLE_HEAD_KEPT: usize = 1 << 10;
 
 /// [`parse_head`]'s text: the first line, the start line's parts and the shown headers' values,
 /// each handed to `keep`, which gives its span in the message's text; `m`'s spans are set to
@@ -1157,6 +1165,28 @@ mod tests {
             assert_eq!(m.user_agent(), Some("☃ 1.0"));
             assert_eq!(m.media_type(), Some("text/plain"));
         }
+    }
+
+    /// A head past `WHOLE_HEAD_KEPT` keeps its pieces only, and reads as the same message.
+    #[test]
+    fn a_long_head_keeps_only_its_pieces() {
+        let short = "GET /café HTTP/1.1\r\nHost: a.example\r\nUser-Agent: ☃\r\n\
+                     Content-Type: text/plain\r\n\r\n";
+        let cookie = format!("Cookie: {}\r\n", "c".repeat(WHOLE_HEAD_KEPT));
+        let long = short.replacen("\r\n\r\n", &format!("\r\n{cookie}\r\n"), 1);
+        let [s, l] = [short, &long].map(|h| run(&[h.as_bytes()], None).concat().remove(0));
+        for m in [&s, &l] {
+            assert_eq!(m.first_line(), "GET /café HTTP/1.1");
+            assert_eq!(m.uri(), Some("/café"));
+            assert_eq!(m.version(), "HTTP/1.1");
+            assert_eq!(m.host(), Some("a.example"));
+            assert_eq!(m.user_agent(), Some("☃"));
+            assert_eq!(m.media_type(), Some("text/plain"));
+        }
+        let text = |m: &Message| m.text.as_deref().map_or(0, str::len);
+        assert_eq!(text(&s), short.len());
+        assert!(text(&l) < 64, "{} bytes of text kept", text(&l));
+        assert_eq!(l.head_len, long.len() as u64);
     }
 
     #[test]
