@@ -229,17 +229,6 @@ fn mac_endpoint(m: &[u8; 6]) -> tcp::Endpoint {
     }
 }
 
-/// Whether the frame's outer IP header, which the IP tables count it by, is IPv6; `None`
-/// without one. (The header [`tcp::endpoints`] reads.)
-pub fn outer_ip_is_v6(rec: &crate::decode::PacketRecord) -> Option<bool> {
-    rec.layers.iter().find_map(|l| match l.proto {
-        _ if l.quoted => None,
-        crate::decode::Proto::Ipv4(_) => Some(false),
-        crate::decode::Proto::Ipv6(_) => Some(true),
-        _ => None,
-    })
-}
-
 /// The frame's (source, destination, stream) for this kind of conversation, if it has one.
 fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint, Option<u32>)> {
     let rec = view.rec;
