@@ -751,8 +751,9 @@ impl Tracker {
         if ack && rev.base.is_none() {
             rev.base = Some(tcp.ack.wrapping_sub(1));
         }
+        // Relative to the direction's base, which the lines above have set.
+        let seq = tcp.seq.wrapping_sub(fwd.base.unwrap_or(tcp.seq));
         if self.without_analysis {
-            let seq = tcp.seq.wrapping_sub(fwd.base.unwrap_or(tcp.seq));
             c.summary.record_end(dir, tcp, seg.frame, now);
             *out = SegmentInfo {
                 stream: c.stream,
@@ -781,9 +782,7 @@ impl Tracker {
         {
             c.initial_rtt_ns = Some(now.saturating_sub(t0));
         }
-        let fwd_base = fwd.base.unwrap_or(tcp.seq);
         let rev_base = rev.base.unwrap_or(0);
-        let seq = tcp.seq.wrapping_sub(fwd_base);
         let ackn = if ack {
             tcp.ack.wrapping_sub(rev_base)
         } else {
