@@ -815,7 +815,7 @@ fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Messa
     if head.len() <= WHOLE_HEAD_KEPT
         && let Ok(whole) = std::str::from_utf8(head)
     {
-        let length = keep_head_text(head, first, start, lines, &mut m, &mut framing, |piece| {
+        let length = keep_head_text(first, start, lines, &mut m, &mut framing, |piece| {
             piece_of(head, piece)
         });
         m.text = Some(std::sync::Arc::from(whole));
@@ -824,7 +824,7 @@ fn parse_head(mut lines: Lines<'_>, start: StartLine, keep_text: bool) -> (Messa
     // Otherwise each piece is read as lossy UTF-8 on its own, and appended to the text.
     TEXT.with_borrow_mut(|text| {
         text.clear();
-        let length = keep_head_text(head, first, start, lines, &mut m, &mut framing, |piece| {
+        let length = keep_head_text(first, start, lines, &mut m, &mut framing, |piece| {
             let at = text.len();
             text.push_str(&String::from_utf8_lossy(piece));
             Span::of(at..text.len())
@@ -864,15 +864,15 @@ const WHOLE_HEAD_KEPT: usize = 1 << 10;
 /// [`parse_head`]'s text: the first line, the start line's parts and the shown headers' values,
 /// each handed to `keep`, which gives its span in the message's text; `m`'s spans are set to
 /// those. Returns the body length that frames it.
-fn keep_head_text<'h>(
-    head: &'h [u8],
+fn keep_head_text(
     first: &[u8],
     start: StartLine,
-    lines: impl Iterator<Item = &'h [u8]>,
+    lines: Lines<'_>,
     m: &mut Message,
     framing: &mut Framing,
     mut keep: impl FnMut(&[u8]) -> Span,
 ) -> Option<u64> {
+    let head = lines.head;
     let raw = |span: Span| {
         head.get(span.start as usize..span.end as usize)
             .unwrap_or(&[])
