@@ -100,6 +100,7 @@ pub fn decode_frame_into(
         d.link(linktype);
     }
     rec.malformed = d.malformed;
+    rec.ip_fragment = fragment_of(rec, data).is_some();
 }
 
 /// The outer IP fragment a frame carries, if it is one: what reassembly needs to place it.

@@ -544,6 +544,10 @@ pub struct PacketRecord {
     pub malformed: Option<Malformed>,
     /// Range of the frame's captured bytes in the batch arena.
     pub data: std::ops::Range<usize>,
+    /// Whether [`super::fragment_of`] finds an IP fragment in the layers
+    /// [`super::decode_frame_into`] wrote: found on the decoding threads, so the ordered stage
+    /// asks it of fragments only.
+    pub ip_fragment: bool,
 }
 
 impl PacketRecord {

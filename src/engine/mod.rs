@@ -639,7 +639,7 @@ fn decode_and_count(
                 |(mut kept, tally), (meta, range)| {
                     let data = arena.get(range.clone()).unwrap_or(&[]);
                     let rec = decode::decode_frame_with(meta.clone(), data, range.clone(), opts);
-                    if decode::fragment_of(&rec, data).is_some() {
+                    if rec.ip_fragment {
                         kept.push(rec);
                         return (kept, tally);
                     }
@@ -1032,6 +1032,9 @@ impl Ordered {
         frame: &[u8],
         joined: &mut Option<Vec<u8>>,
     ) -> Option<IpReassembly> {
+        if !rec.ip_fragment {
+            return None; // found while decoding (the same test as below)
+        }
         let fragment = decode::fragment_of(rec, frame)?;
         let v6 = fragment.key.v6;
         let datagram = self.defrag.add(&fragment)?;
