@@ -459,6 +459,10 @@ impl StreamSink {
 }
 
 impl Sink for StreamSink {
+    fn reads_packets(&self) -> bool {
+        self.matched.is_some() || self.flow_of.is_some()
+    }
+
     fn packet(&mut self, view: &crate::field::PacketView<'_>) -> io::Result<()> {
         if let Some(t) = &view.state.tcp {
             if let Some(matched) = &mut self.matched {
