@@ -133,7 +133,8 @@ pub struct CaptureArgs {
     #[arg(short = 'r', long = "read-file", value_name = "FILE")]
     pub read_file: Option<String>,
 
-    /// Decode threads (default: one per core); the output is the same for any number
+    /// Threads that decode, and render the tables written after the run (default: one per
+    /// core); the output is the same for any number
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

@@ -394,6 +394,14 @@ fn run_pipeline(
     filter: Option<&Filter>,
     sink: &mut dyn Sink,
 ) -> Result<engine::Report> {
+    // The tables written after the run render on rayon's global pool
+    // (`output::text::push_rows`): as many threads as decode. Its default is one per core, as
+    // the engine's is; once built (by an earlier run in this process), it stays.
+    if opts.threads > 0 {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build_global();
+    }
     let reader = Reader::open(path)?;
     let total = if path == "-" {
         None

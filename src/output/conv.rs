@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
-use super::text::{Column, Row, header_line, push_int};
+use super::text::{Column, Row, header_line, push_int, push_rows};
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp;
@@ -527,10 +527,9 @@ pub fn conv_text(by: By, c: &[Conversation]) -> String {
     ];
     let mut s = String::new();
     header_line(&mut s, &columns);
-    // Rows pushed cell by cell: a large capture has tens of thousands, written after the run
-    // on one thread.
-    for x in c {
-        let mut row = Row::new(&mut s, &columns);
+    // Rows pushed cell by cell: a large capture has tens of thousands.
+    push_rows(&mut s, c, |s, x| {
+        let mut row = Row::new(s, &columns);
         row.cell(|s| x.a.push_to(s));
         row.cell(|s| x.b.push_to(s));
         for n in [
@@ -546,7 +545,7 @@ pub fn conv_text(by: By, c: &[Conversation]) -> String {
         row.cell(|s| push_secs9(s, x.start_ns));
         row.cell(|s| push_duration4(s, x.start_ns, x.last_ns));
         row.end();
-    }
+    });
     let _ = writeln!(
         s,
         "{} {} conversation{}",
@@ -593,8 +592,8 @@ pub fn endpoints_text(by: By, e: &[Endpoint]) -> String {
     ];
     let mut s = String::new();
     header_line(&mut s, &columns);
-    for x in e {
-        let mut row = Row::new(&mut s, &columns);
+    push_rows(&mut s, e, |s, x| {
+        let mut row = Row::new(s, &columns);
         row.cell(|s| x.side.push_to(s));
         for n in [
             x.frames(),
@@ -607,7 +606,7 @@ pub fn endpoints_text(by: By, e: &[Endpoint]) -> String {
             row.cell(|s| push_int(s, n));
         }
         row.end();
-    }
+    });
     let _ = writeln!(
         s,
         "{} {} endpoint{}",

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 
 use super::summary::{format_rel, push_rel};
 use super::text::{
-    Column, Row, header_line, ms, push_endpoint, push_int, push_int_or_dash, push_ms,
+    Column, Row, header_line, ms, push_endpoint, push_int, push_int_or_dash, push_ms, push_rows,
     tcp_flag_names,
 };
 use crate::decode::tcp_flags;
@@ -149,11 +149,10 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
         &COLUMNS
     };
     header_line(&mut s, columns);
-    // One row per connection, tens of thousands in a large capture, written at the end of the
-    // run: pushed cell by cell.
-    for c in conns {
+    // One row per connection, tens of thousands in a large capture: pushed cell by cell.
+    push_rows(&mut s, conns, |s, c| {
         let (cs, ss) = c.sides();
-        let mut row = Row::new(&mut s, columns);
+        let mut row = Row::new(s, columns);
         row.cell(|s| push_int(s, c.stream));
         row.cell(|s| {
             push_endpoint(s, c.client());
@@ -211,7 +210,7 @@ pub fn table(conns: &[&ConnSummary], first_ts: i64, handshakes: bool, explain: b
                 let _ = writeln!(s, "        {line}");
             }
         }
-    }
+    });
     if conns.iter().any(|c| c.midstream()) {
         s.push_str("* picked up midstream: no SYN seen, the first sender is shown as client\n");
     }
