@@ -221,8 +221,9 @@ impl<'s, 'c> Row<'s, 'c> {
     }
 }
 
-/// Rows per rendering task of [`push_rows`]: enough that a task's overhead is noise.
-const ROWS_PER_TASK: usize = 1024;
+/// Rows per rendering task of [`push_rows`]: about 1.3M instructions, against a task's few
+/// thousand.
+const ROWS_PER_TASK: usize = 256;
 
 /// Each of `items` written by `row` (a table's line, or lines), in order. A table written after
 /// the run (`tcp`, `conv`) has a row per connection, tens of thousands in a large capture, at
