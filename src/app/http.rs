@@ -1,6 +1,6 @@
 //! HTTP/1.x over TCP in the ordered stage: each connection's two byte streams (as reassembly
-//! delivers them) run through [`http1::Direction`] parsers; every message is reported on the frame
-//! that completes it, with two pairings:
+//! delivers them) run through [`crate::wire::http1::Direction`] parsers; every message is
+//! reported on the frame that completes it, with two pairings:
 //!
 //! - Wireshark's, for the `http.*` fields: a request opens a new entry in the conversation's list;
 //!   a response takes the last entry if it has no response yet, else opens an entry of its own

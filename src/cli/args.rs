@@ -1,4 +1,5 @@
-//! Raw command-line arguments (clap derive). Validation happens in [`super::config`].
+//! Raw command-line arguments (clap derive). What clap cannot check (filters, formats, `-E`
+//! options) is checked in [`super`], before any packet is read.
 
 use clap::{Args, Parser, Subcommand};
 

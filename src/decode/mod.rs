@@ -22,7 +22,7 @@ pub use record::*;
 
 use crate::wire;
 
-/// LINKTYPE_* values (https://www.tcpdump.org/linktypes.html) this decoder knows.
+/// LINKTYPE_* values (<https://www.tcpdump.org/linktypes.html>) this decoder knows.
 pub mod linktype {
     pub const NULL: u16 = 0;
     pub const ETHERNET: u16 = 1;

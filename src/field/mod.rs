@@ -203,7 +203,7 @@ impl std::fmt::Debug for FieldDef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u16);
 
-/// The registry: protocol entries first, then every field of [`defs::FIELDS`].
+/// The registry: protocol entries first, then every field `defs::fields()` defines.
 pub struct Registry {
     fields: Vec<FieldDef>,
     by_name: HashMap<&'static str, FieldId>,
