@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use crate::capture::Reader;
-use crate::decode::{FrameKind, FrameMeta, PacketRecord, decode_frame, linktype};
+use crate::decode::{FrameKind, FrameMeta, PacketRecord, Proto, decode_frame, linktype};
 use crate::engine::{self, FrameState, MatchAll, Options};
 use crate::field::{PacketView, Registry};
 use crate::filter::Filter;
@@ -88,6 +88,21 @@ pub fn decode(data: &[u8]) {
         kind: FrameKind::Packet,
     };
     let rec = decode_frame(meta, frame, 0..frame.len());
+    // The outer headers the decoder noted are the first unquoted ones of the layers it wrote.
+    let unquoted = |want: fn(&Proto) -> bool| {
+        rec.layers
+            .iter()
+            .find(|l| !l.quoted && want(&l.proto))
+            .map(|l| l as *const _)
+    };
+    assert_eq!(
+        rec.tcp().map(|(l, _)| l as *const _),
+        unquoted(|p| matches!(p, Proto::Tcp(_)))
+    );
+    assert_eq!(
+        rec.outer_ip().map(|l| l as *const _),
+        unquoted(|p| matches!(p, Proto::Ipv4(_) | Proto::Ipv6(_)))
+    );
     let state = FrameState::default();
     let view = PacketView {
         rec: &rec,

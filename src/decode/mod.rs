@@ -100,6 +100,7 @@ pub fn decode_frame_into(
         d.link(linktype);
     }
     rec.malformed = d.malformed;
+    rec.index_layers();
     rec.ip_fragment = fragment_of(rec, data).is_some();
 }
 
@@ -230,6 +231,7 @@ fn resume(
     };
     more(&mut d);
     rec.malformed = d.malformed;
+    rec.index_layers();
 }
 
 struct Decoder<'a> {

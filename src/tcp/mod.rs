@@ -106,7 +106,7 @@ fn ip_endpoints(
     port_src: u16,
     port_dst: u16,
 ) -> Option<(Endpoint, Endpoint)> {
-    rec.layers.iter().find_map(|l| {
+    let of = |l: &crate::decode::Layer| {
         if l.quoted != quoted {
             return None;
         }
@@ -143,7 +143,12 @@ fn ip_endpoints(
             )),
             _ => None,
         }
-    })
+    };
+    if quoted {
+        rec.layers.iter().find_map(of)
+    } else {
+        rec.outer_ip().and_then(of)
+    }
 }
 
 /// Wireshark's TCP analysis flags (`tcp.analysis.*`), one bit each.
