@@ -5,9 +5,9 @@
     sudo scripts/bench-peers.py --make /tmp/big.pcap [--size-mb 1100]   # build FILE first
 
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
-under /usr/bin/time; the table shows medians of wall time and of peak resident memory, packets
-per second, the ratio to the peer measured in the same run, and whether the target of issue 8
-is met. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. The
+under /usr/bin/time, the peer's runs interleaved with wirelite's for the same row; the table
+shows medians of wall time and of peak resident memory, packets per second, the ratio to the
+peer measured in the same run, and whether the target of issue 8 is met. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. The
 page cache is warmed (the file read through once, untimed) before every run, so every tool
 reads from memory."""
 import argparse, os, platform, shutil, statistics, subprocess, sys, time
@@ -28,18 +28,35 @@ def warm(path):
             pass
 
 
+def once(cmd, path):
+    """Wall seconds and peak RSS (MB) of one run of cmd, on a warm page cache."""
+    warm(path)
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    last = p.stderr.strip().splitlines()[-1].split()
+    return float(last[0]), int(last[1]) / 1024
+
+
+def medians(samples):
+    return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples))
+
+
 def timed(cmd, runs, path):
-    """Median wall seconds and median peak RSS (MB) of `runs` runs of cmd, each on a warm
-    page cache."""
-    walls, peaks = [], []
-    for _ in range(runs):
-        warm(path)
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-        last = p.stderr.strip().splitlines()[-1].split()
-        walls.append(float(last[0]))
-        peaks.append(int(last[1]) / 1024)
-    return statistics.median(walls), statistics.median(peaks)
+    """Median wall seconds and median peak RSS (MB) of `runs` runs of cmd."""
+    return medians([once(cmd, path) for _ in range(runs)])
+
+
+def timed_pair(ours, theirs, runs, peer_runs, path):
+    """`timed` of both commands, their runs interleaved: the peer's spread evenly among ours.
+    This machine's speed drifts by a third within minutes, so two medians taken one after
+    the other can each fall on a different stretch; interleaved, both sample the same ones."""
+    at = [min(runs - 1, (2 * k + 1) * runs // (2 * peer_runs)) for k in range(peer_runs)]
+    mine, peer = [], []
+    for i in range(runs):
+        mine.append(once(ours, path))
+        for _ in range(at.count(i)):
+            peer.append(once(theirs, path))
+    return medians(mine), medians(peer)
 
 
 def packets(path):
@@ -87,15 +104,10 @@ def main():
         ("list -Y tcp.port==80 --count", [WL, "list", f, "-Y", "tcp.port==80", "--count"],
          "floor (header walk)", [FLOOR, f, "80"], -2),
     ]
-    peer_cache = {}
     rows = []
     for task, ours, peer, theirs, target in tasks:
-        wl = timed(ours, a.runs, f)
-        key = tuple(theirs)
-        if key not in peer_cache:
-            runs = a.peer_runs if theirs[0] == "tshark" else a.runs
-            peer_cache[key] = timed(theirs, runs, f)
-        pt = peer_cache[key]
+        peer_runs = a.peer_runs if theirs[0] == "tshark" else a.runs
+        wl, pt = timed_pair(ours, theirs, a.runs, peer_runs, f)
         if target > 0:  # throughput ratio: the peer's time over ours
             ratio = pt[0] / wl[0] if wl[0] > 0 else float("inf")
             met, goal, shown = ratio >= target, f">= {target}x", f"{ratio:.1f}x"
