@@ -191,20 +191,23 @@ impl ConnSummary {
         if multi {
             self.letter_once(d, b'q', 1);
         }
-        let repeatable = [
-            (syn && !ack, b's', 0usize),
-            (syn && ack, b'h', 1),
-            (fin, b'f', 2),
-            (rst, b'r', 3),
-        ];
-        for (on, letter, slot) in repeatable {
-            if on {
-                let last = self.last_seq_for.get_mut(d).and_then(|a| a.get_mut(slot));
-                if let Some(last) = last
-                    && *last != Some(s.rel_seq)
-                {
-                    *last = Some(s.rel_seq);
-                    self.push_letter(d, letter);
+        // Most segments carry none of these flags: they skip the four slots.
+        if syn || fin || rst {
+            let repeatable = [
+                (syn && !ack, b's', 0usize),
+                (syn && ack, b'h', 1),
+                (fin, b'f', 2),
+                (rst, b'r', 3),
+            ];
+            for (on, letter, slot) in repeatable {
+                if on {
+                    let last = self.last_seq_for.get_mut(d).and_then(|a| a.get_mut(slot));
+                    if let Some(last) = last
+                        && *last != Some(s.rel_seq)
+                    {
+                        *last = Some(s.rel_seq);
+                        self.push_letter(d, letter);
+                    }
                 }
             }
         }
