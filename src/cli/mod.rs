@@ -763,8 +763,11 @@ struct HttpRows {
 impl HttpRows {
     /// The settled exchanges the filter picks, gathered into batches for the writer.
     fn send_taken(&mut self, last: bool) -> io::Result<()> {
+        if self.filter.is_none() {
+            self.batch.append(&mut self.taken);
+        }
         for x in self.taken.drain(..) {
-            if self.filter.is_some() && !x.frames().any(|f| self.picked.contains(&f)) {
+            if !x.frames().any(|f| self.picked.contains(&f)) {
                 continue;
             }
             self.batch.push(x);
