@@ -7,9 +7,9 @@
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 under /usr/bin/time, the peer's runs interleaved with wirelite's for the same row; the table
 shows medians of wall time and of peak resident memory, packets per second, the ratio to the
-peer measured in the same run, and whether the target of issue 8 is met. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. The
-page cache is warmed (the file read through once, untimed) before every run, so every tool
-reads from memory."""
+peer measured in the same run, and whether the target of issue 8 is met. The floor is
+examples/header_walk.rs: pcap record headers and ports, one thread. The page cache is warmed
+(the file read through once, untimed) before every run, so every tool reads from memory."""
 import argparse, os, platform, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,6 +73,8 @@ def main():
     ap.add_argument("--make", action="store_true", help="build FILE with make-big-capture.sh")
     ap.add_argument("--size-mb", type=int, default=1100)
     a = ap.parse_args()
+    if a.runs < 1 or a.peer_runs < 1:
+        sys.exit("bench-peers: --runs and --peer-runs take at least 1")
     if a.make:
         subprocess.run([os.path.join(HERE, "make-big-capture.sh"), a.file, str(a.size_mb)],
                        check=True)
