@@ -72,6 +72,47 @@ fn interval_counts_equal_tsharks_io_stat() {
     assert!(rows > 150, "only {rows} intervals compared");
 }
 
+/// A series whose filter reads what the TCP tracker computes (stream numbers, analysis flags,
+/// what reassembly delivers) counts the frames the packet list's filter picks, on every capture:
+/// the chart runs the tracker only for such filters, and must not miss one. One filter a run:
+/// one that turns HTTP parsing on would run the tracker for the others.
+#[test]
+fn series_that_read_the_tcp_tracker_count_what_the_list_picks() {
+    let filters = [
+        "tcp.stream==1",
+        "tcp.analysis.flags",
+        "tcp.analysis.retransmission or tcp.analysis.duplicate_ack",
+        "dns",
+        "http",
+        "tcp.port==80",
+    ];
+    let mut matched = 0u64;
+    for cap in support::captures() {
+        let path = support::capture_path(&cap);
+        let path = path.to_str().unwrap();
+        for f in filters {
+            let io = ["io", path, "--format", "csv", "--interval", "24h", "-Y", f];
+            let csv = support::stdout(&support::wirelite(&io));
+            if csv.is_empty() {
+                continue; // not a capture wirelite reads (tests/broken.rs covers those)
+            }
+            // start_s,end_s,packets,bytes
+            let ours: u64 = (csv.lines().skip(1))
+                .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+                .sum();
+            let out = support::wirelite(&["list", path, "-Y", f, "--count"]);
+            let listed: u64 = support::stdout(&out)
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap();
+            assert_eq!(ours, listed, "{cap}: -Y {f}");
+            matched += ours;
+        }
+    }
+    assert!(matched > 1000, "only {matched} frames matched");
+}
+
 #[test]
 fn terminal_chart_is_golden() {
     let got = io_in_repo(&[

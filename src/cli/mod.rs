@@ -589,6 +589,10 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
             Transport::Tcp => crate::tcp::Reassembly::Stream(stream),
             Transport::Udp => crate::tcp::Reassembly::Off,
         },
+        // A TCP stream is found by its number and shown as reassembly delivers it: no
+        // analysis. A UDP stream needs no tracker.
+        tcp_state: transport == Transport::Tcp,
+        tcp_without_analysis: true,
         udp_streams: transport == Transport::Udp,
         pairing: false,
         ..Options::default()
@@ -618,6 +622,8 @@ fn pairs_run<S: Sink>(
         threads: capture.threads,
         limits,
         decode: crate::decode::DecodeOptions { app: true },
+        // The tables read no TCP analysis; DNS over TCP needs the streams reassembled.
+        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
         ..Options::default()
     };
     // The stages the filter's fields need run whoever evaluates it.
@@ -942,6 +948,8 @@ fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     opts.decode.app = filters
         .iter()
         .any(|f| decode_options(false, &[], Some(f)).app);
+    // The chart counts frames: the tracker runs only for a filter that reads what it computes.
+    opts.tcp_state = filters.iter().any(|f| reads(&[], Some(f), needs_tcp_state));
     for f in &filters {
         serve_reads(&path, &mut opts, &[], Some(f), false)?;
     }
