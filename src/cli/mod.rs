@@ -299,8 +299,9 @@ fn needs_udp_stream(id: FieldId) -> bool {
 }
 
 /// Turn on the ordered-stage work the fields and filter read beyond the command's own needs:
-/// HTTP parsing for `http.*`, UDP conversation numbers, and a first pass (also with `two_pass`)
-/// for fields that point to later frames.
+/// the whole TCP tracker for what it computes (a command may ask for less: none, or one without
+/// analysis), HTTP parsing for `http.*`, UDP conversation numbers, and a first pass (also with
+/// `two_pass`) for fields that point to later frames.
 fn serve_reads(
     path: &str,
     opts: &mut Options,
@@ -308,6 +309,10 @@ fn serve_reads(
     filter: Option<&Filter>,
     two_pass: bool,
 ) -> Result<()> {
+    if reads(fields, filter, needs_tcp_state) {
+        opts.tcp_state = true;
+        opts.tcp_without_analysis = false;
+    }
     opts.http |= reads(fields, filter, needs_http);
     opts.udp_streams |= reads(fields, filter, needs_udp_stream);
     opts.pairing |= reads(fields, filter, needs_pairs);
@@ -377,7 +382,7 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         decode,
         http: whole_packets,
         udp_streams: show_flow_fields,
-        tcp_state: whole_packets || reads(&fields, filter.as_ref(), needs_tcp_state),
+        tcp_state: whole_packets,
         stateless: a.count_only && !reads(&fields, filter.as_ref(), needs_ordered),
         ..Options::default()
     };
@@ -623,7 +628,7 @@ fn pairs_run<S: Sink>(
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         // The tables read no TCP analysis; DNS over TCP needs the streams reassembled.
-        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
+        tcp_without_analysis: true,
         ..Options::default()
     };
     // The stages the filter's fields need run whoever evaluates it.
@@ -672,7 +677,7 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
         // The table reads the stream and HTTP, nothing else of the TCP tracker's.
-        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
+        tcp_without_analysis: true,
         pairing: false,
         ..Options::default()
     };
@@ -844,15 +849,14 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
             a.sort
         ))
     })?;
-    // The table reads `tcp.stream` (by tcp) and nothing else of the TCP tracker's: it runs
-    // for a filter that reads more, and otherwise only numbers the streams, or not at all.
-    let filter_reads_tcp = reads(&[], filter.as_ref(), needs_tcp_state);
+    // The table reads `tcp.stream` (by tcp) and nothing else of the TCP tracker's: it only
+    // numbers the streams, or does not run, unless the filter reads more (`serve_reads`).
     let mut opts = Options {
         threads: a.capture.threads,
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
-        tcp_state: by == By::Tcp || filter_reads_tcp,
-        tcp_without_analysis: !filter_reads_tcp,
+        tcp_state: by == By::Tcp,
+        tcp_without_analysis: true,
         udp_streams: by == By::Udp,
         pairing: false,
         ..Options::default()
@@ -894,7 +898,7 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         http: true,
         // The hierarchy reads what reassembly delivers (HTTP, DNS over TCP), and the tables
         // nothing of the TCP tracker's.
-        tcp_without_analysis: !reads(&[], filter.as_ref(), needs_tcp_state),
+        tcp_without_analysis: true,
         pairing: false,
         ..Options::default()
     };
@@ -942,14 +946,15 @@ fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let mut opts = Options {
         threads: a.capture.threads,
         limits: a.capture.limits(),
+        // The chart counts frames: the tracker runs only for a filter that reads what it
+        // computes (`serve_reads`).
+        tcp_state: false,
         pairing: false,
         ..Options::default()
     };
     opts.decode.app = filters
         .iter()
         .any(|f| decode_options(false, &[], Some(f)).app);
-    // The chart counts frames: the tracker runs only for a filter that reads what it computes.
-    opts.tcp_state = filters.iter().any(|f| reads(&[], Some(f), needs_tcp_state));
     for f in &filters {
         serve_reads(&path, &mut opts, &[], Some(f), false)?;
     }
