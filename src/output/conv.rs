@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
+use super::summary::push_rel;
 use super::text::{Column, Row, header_line, push_int, push_rows};
 use crate::engine::Sink;
 use crate::field::PacketView;
@@ -461,7 +462,7 @@ fn secs9(ns: i64) -> String {
 /// [`secs9`], appended to `s`.
 fn push_secs9(s: &mut String, ns: i64) {
     if (0..EXACT_BELOW_NS).contains(&ns) {
-        push_fixed(s, ns.unsigned_abs(), 1_000_000_000, 9);
+        push_rel(s, ns, 9);
     } else {
         let _ = write!(s, "{:.9}", seconds(ns));
     }
@@ -475,19 +476,6 @@ fn push_secs9(s: &mut String, ns: i64) {
 /// thousands of rows spent half its time in float formatting.
 const EXACT_BELOW_NS: i64 = 1 << 50;
 
-/// `n` units of `1/per` as `whole.fraction`, the fraction in `digits` digits.
-fn push_fixed(s: &mut String, n: u64, per: u64, digits: usize) {
-    push_int(s, n / per);
-    s.push('.');
-    let frac = n % per;
-    let mut buf = itoa::Buffer::new();
-    let frac = buf.format(frac);
-    for _ in frac.len()..digits {
-        s.push('0');
-    }
-    s.push_str(frac);
-}
-
 /// A duration with four decimals: the difference of the two times in floating point, as tshark.
 fn duration4(start_ns: i64, last_ns: i64) -> String {
     let mut s = String::new();
@@ -497,13 +485,14 @@ fn duration4(start_ns: i64, last_ns: i64) -> String {
 
 /// [`duration4`], appended to `s`.
 fn push_duration4(s: &mut String, start_ns: i64, last_ns: i64) {
-    const UNIT: u64 = 100_000; // ns in 0.0001 s
+    const UNIT: i64 = 100_000; // ns in 0.0001 s
     let exact = |ns: i64| (0..EXACT_BELOW_NS).contains(&ns);
     if exact(start_ns) && exact(last_ns) && start_ns <= last_ns {
-        let d = (last_ns - start_ns).unsigned_abs();
-        // Not within a nanosecond of a tie (see EXACT_BELOW_NS).
+        let d = last_ns - start_ns;
+        // Not within a nanosecond of a tie (see EXACT_BELOW_NS): rounded to a whole unit,
+        // which `push_rel` then shows exactly.
         if (d % UNIT).abs_diff(UNIT / 2) > 1 {
-            push_fixed(s, (d + UNIT / 2) / UNIT, 10_000, 4);
+            push_rel(s, (d + UNIT / 2) / UNIT * UNIT, 4);
             return;
         }
     }
