@@ -591,6 +591,11 @@ impl PacketRecord {
         self.layers.get(self.outer.ip? as usize)
     }
 
+    /// Whether the outer IP header ([`PacketRecord::outer_ip`]) is IPv6; `None` without one.
+    pub fn outer_ip_is_v6(&self) -> Option<bool> {
+        self.outer_ip().map(|l| matches!(l.proto, Proto::Ipv6(_)))
+    }
+
     /// Note where the outer headers are ([`PacketRecord::tcp`], [`PacketRecord::outer_ip`]):
     /// called by the decoder whenever it has written layers.
     pub(super) fn index_layers(&mut self) {

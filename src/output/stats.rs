@@ -439,7 +439,7 @@ impl Sink for StatsSink {
         self.count_path(&path, bytes);
         // A frame counts in the table of its outer IP header's version, if in either (the
         // other would look for its addresses only to find the wrong version).
-        match crate::tcp::outer_ip_is_v6(view.rec) {
+        match view.rec.outer_ip_is_v6() {
             Some(false) => self.ip.packet(view)?,
             Some(true) => self.ipv6.packet(view)?,
             None => {}

@@ -86,11 +86,6 @@ pub fn endpoints(rec: &PacketRecord, port_src: u16, port_dst: u16) -> Option<(En
     ip_endpoints(rec, false, port_src, port_dst)
 }
 
-/// Whether the header [`endpoints`] reads is IPv6; `None` without an IP header.
-pub fn outer_ip_is_v6(rec: &PacketRecord) -> Option<bool> {
-    endpoints(rec, 0, 0).map(|(src, _)| src.v6)
-}
-
 /// The endpoints of the datagram an ICMP error quotes, with the quoted transport ports.
 pub fn quoted_endpoints(
     rec: &PacketRecord,
