@@ -400,13 +400,18 @@ pub struct Report {
     pub limits: crate::limits::Limits,
 }
 
-/// Batches waiting between stages (reader → decode, decode → ordered stage, and ordered stage →
-/// writer when there is one). With one batch being worked on in each of the four stages, at
-/// most seven batches are alive at once.
+/// Batches waiting between the ordered stage and the writer, when there is one.
 const QUEUE_DEPTH: usize = 1;
 
-/// Frames per batch by default: with `BATCH_BYTES`, it keeps the seven batches alive within a
-/// few tens of MB while each still gives the pool enough frames to split.
+/// Batches alive at once besides the one being decoded on each of the pool's threads: read
+/// ahead, or past decoding (waiting for the ordered stage, in it, or with the writer). The
+/// reader takes one of as many records vectors before it reads a batch, so this bounds memory.
+/// Two keep both cores busy on 2 cores; four measured within the noise of two, with 7 MB more
+/// memory.
+const IN_FLIGHT_PAST_DECODE: usize = 2;
+
+/// Frames per batch by default: with `BATCH_BYTES`, it keeps the batches alive within a few tens
+/// of MB, and makes the cost of handing a batch from one thread to the next noise.
 pub const BATCH_FRAMES: usize = 2048;
 /// Bytes of input per batch by default (a batch may exceed it by one record).
 pub const BATCH_BYTES: usize = 2 << 20;
@@ -466,8 +471,14 @@ pub fn run(
         pairing: opts.pairing,
         ..Ordered::default()
     };
-    let (tx, rx) = mpsc::sync_channel::<(capture::Batch, u64)>(QUEUE_DEPTH);
-    let (decoded_tx, decoded_rx) = mpsc::sync_channel::<Decoded>(QUEUE_DEPTH);
+    let (decoded_tx, decoded_rx) = mpsc::channel::<(u64, Decoded)>();
+    // Each batch in flight holds one records vector, taken here before the batch is read and
+    // sent back once the batch is written: the vectors bound the batches alive, and are decoded
+    // into again.
+    let (recycle, spare_records) = mpsc::channel::<Vec<PacketRecord>>();
+    for _ in 0..pool.current_num_threads() + IN_FLIGHT_PAST_DECODE {
+        let _ = recycle.send(Vec::new());
+    }
     let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
     let decode_opts = opts.decode;
     let count_on_pool = opts.stateless
@@ -478,53 +489,51 @@ pub fn run(
         && ordered.udp.is_none();
 
     let result = std::thread::scope(|scope| {
+        let pool = &pool;
+        // The reader hands each batch whole to one of the pool's threads: the threads decode
+        // different batches at once, with no fork and join inside a batch. The ordered stage
+        // puts them back in capture order.
         let producer = std::thread::Builder::new()
             .name("wirelite-read".into())
             .spawn_scoped(scope, move || {
                 let mut reader = reader;
-                while let Some(batch) = reader.next_batch(batch_frames, batch_bytes) {
-                    if tx.send((batch, reader.bytes_read())).is_err() {
-                        break; // the consumer stopped early (-c, closed pipe)
+                // The vectors come back from the consumer's side only, so that they stop
+                // coming when the consumer stops.
+                let spare_records = spare_records;
+                pool.in_place_scope(|s| {
+                    let mut seq = 0u64;
+                    // No spare vector: the consumer stopped early (-c, closed pipe).
+                    while let Ok(records) = spare_records.recv() {
+                        let Some(batch) = reader.next_batch(batch_frames, batch_bytes) else {
+                            break;
+                        };
+                        let bytes_read = reader.bytes_read();
+                        let tx = decoded_tx.clone();
+                        s.spawn(move |_| {
+                            let (records, counted) = if count_on_pool {
+                                let (kept, tally) =
+                                    decode_and_count(&batch, decode_opts, matcher, records);
+                                (kept, Some(tally))
+                            } else {
+                                (decode_batch(&batch, decode_opts, records), None)
+                            };
+                            let decoded = Decoded {
+                                batch,
+                                records,
+                                counted,
+                                bytes_read,
+                            };
+                            // Fails only when the consumer stopped early.
+                            let _ = tx.send((seq, decoded));
+                        });
+                        seq += 1;
                     }
-                }
+                });
                 reader.take_error()
             })?;
-        // Decoding batch N+1 on the pool while this thread runs the ordered stage over batch N
-        // keeps both kinds of work busy.
-        let pool = &pool;
-        std::thread::Builder::new()
-            .name("wirelite-dispatch".into())
-            .spawn_scoped(scope, move || {
-                // Batches' record vectors come back here once used, to be decoded into again.
-                let (recycle, used) = mpsc::channel::<Vec<PacketRecord>>();
-                while let Ok((batch, bytes_read)) = rx.recv() {
-                    // One vector comes back per batch sent, and one is taken per batch: the
-                    // channel stays as short as the pipeline, also when counting leaves it
-                    // unused.
-                    let records = used.try_recv().unwrap_or_default();
-                    let (records, counted) = if count_on_pool {
-                        let (fragments, tally) =
-                            decode_and_count(pool, &batch, decode_opts, matcher);
-                        (fragments, Some(tally))
-                    } else {
-                        (decode_batch(pool, &batch, decode_opts, records), None)
-                    };
-                    if decoded_tx
-                        .send(Decoded {
-                            batch,
-                            records,
-                            counted,
-                            bytes_read,
-                            recycle: recycle.clone(),
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            })?;
+        let mut decoded_rx = InOrder::new(decoded_rx, recycle);
         let consumed = consume(
-            &decoded_rx,
+            &mut decoded_rx,
             pool,
             opts,
             matcher,
@@ -534,7 +543,11 @@ pub fn run(
             progress,
         );
         drop(decoded_rx);
-        let capture_error = producer.join().unwrap_or(None);
+        // A decoder's panic ended the reader's scope: raise it here, or the output would end
+        // early without a word.
+        let capture_error = producer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Ok::<_, std::io::Error>((consumed, capture_error))
     })?;
     let (consumed, capture_error) = result;
@@ -579,8 +592,6 @@ struct Decoded {
     /// On the counting fast path: what the pool counted of the frames it did not keep.
     counted: Option<Tally>,
     bytes_read: u64,
-    /// Where `records` go once used, to be decoded into again.
-    recycle: mpsc::Sender<Vec<PacketRecord>>,
 }
 
 /// Frames decoded, matched and marked malformed (not counting truncation).
@@ -604,7 +615,6 @@ impl Tally {
 /// Decode a batch into `records`, a used batch's vector: its records are overwritten in place,
 /// which costs no allocation and no copy of a record.
 fn decode_batch(
-    pool: &rayon::ThreadPool,
     batch: &capture::Batch,
     opts: decode::DecodeOptions,
     mut records: Vec<PacketRecord>,
@@ -613,64 +623,83 @@ fn decode_batch(
     let n = batch.frames.len();
     records.truncate(n);
     records.resize_with(n, PacketRecord::default);
-    pool.install(|| {
-        records
-            .par_iter_mut()
-            .zip(batch.frames.par_iter())
-            .for_each(|(rec, (meta, range))| {
-                let data = arena.get(range.clone()).unwrap_or(&[]);
-                decode::decode_frame_into(rec, meta.clone(), data, range.clone(), opts);
-            })
-    });
+    for (rec, (meta, range)) in records.iter_mut().zip(&batch.frames) {
+        let data = arena.get(range.clone()).unwrap_or(&[]);
+        decode::decode_frame_into(rec, meta.clone(), data, range.clone(), opts);
+    }
     records
 }
 
-/// The counting fast path (see [`Options::stateless`]): decode and filter each frame on the pool
-/// with an empty ordered-stage state, which is all the filter reads. IP fragments are kept, in
-/// order, for the ordered stage; every other frame is only counted.
+/// The counting fast path (see [`Options::stateless`]): decode and filter each frame with an
+/// empty ordered-stage state, which is all the filter reads. IP fragments are kept in `kept`
+/// (a used batch's vector), in order, for the ordered stage; every other frame is only counted.
 fn decode_and_count(
-    pool: &rayon::ThreadPool,
     batch: &capture::Batch,
     opts: decode::DecodeOptions,
     matcher: &dyn Matcher,
+    mut kept: Vec<PacketRecord>,
 ) -> (Vec<PacketRecord>, Tally) {
     let arena = &batch.arena;
     let state = FrameState::default();
-    pool.install(|| {
-        batch
-            .frames
-            .par_iter()
-            .with_min_len(RENDER_CHUNK)
-            .fold(
-                || (Vec::new(), Tally::default()),
-                |(mut kept, tally), (meta, range)| {
-                    let data = arena.get(range.clone()).unwrap_or(&[]);
-                    let rec = decode::decode_frame_with(meta.clone(), data, range.clone(), opts);
-                    if rec.ip_fragment {
-                        kept.push(rec);
-                        return (kept, tally);
-                    }
-                    let view = PacketView {
-                        rec: &rec,
-                        data,
-                        state: &state,
-                    };
-                    let t = Tally {
-                        frames: 1,
-                        shown: u64::from(matcher.matches(&view)),
-                        malformed: u64::from(rec.malformed.is_some_and(|m| !m.is_truncation())),
-                    };
-                    (kept, tally.add(t))
-                },
-            )
-            .reduce(
-                || (Vec::new(), Tally::default()),
-                |(mut a, ta), (b, tb)| {
-                    a.extend(b);
-                    (a, ta.add(tb))
-                },
-            )
-    })
+    kept.clear();
+    let mut tally = Tally::default();
+    for (meta, range) in &batch.frames {
+        let data = arena.get(range.clone()).unwrap_or(&[]);
+        let rec = decode::decode_frame_with(meta.clone(), data, range.clone(), opts);
+        if rec.ip_fragment {
+            kept.push(rec);
+            continue;
+        }
+        let view = PacketView {
+            rec: &rec,
+            data,
+            state: &state,
+        };
+        tally = tally.add(Tally {
+            frames: 1,
+            shown: u64::from(matcher.matches(&view)),
+            malformed: u64::from(rec.malformed.is_some_and(|m| !m.is_truncation())),
+        });
+    }
+    (kept, tally)
+}
+
+/// Batches in capture order, from threads that finish them in any order: each comes with its
+/// number in the capture, counted from 0.
+struct InOrder<T> {
+    rx: mpsc::Receiver<(u64, T)>,
+    /// Where a batch's records go once used, to be decoded into again.
+    recycle: mpsc::Sender<Vec<PacketRecord>>,
+    next: u64,
+    /// Batches that came ahead of `next` (at most one per thread of the pool).
+    early: Vec<(u64, T)>,
+}
+
+impl<T> InOrder<T> {
+    fn new(rx: mpsc::Receiver<(u64, T)>, recycle: mpsc::Sender<Vec<PacketRecord>>) -> InOrder<T> {
+        InOrder {
+            rx,
+            recycle,
+            next: 0,
+            early: Vec::new(),
+        }
+    }
+
+    /// The next batch in capture order; `None` once the senders are gone and it has not come.
+    fn recv(&mut self) -> Option<T> {
+        loop {
+            if let Some(i) = self.early.iter().position(|(seq, _)| *seq == self.next) {
+                self.next += 1;
+                return Some(self.early.swap_remove(i).1);
+            }
+            let (seq, batch) = self.rx.recv().ok()?;
+            if seq == self.next {
+                self.next += 1;
+                return Some(batch);
+            }
+            self.early.push((seq, batch));
+        }
+    }
 }
 
 /// Frames per rendering task: large enough that a task's overhead is noise, small enough that
@@ -679,7 +708,7 @@ const RENDER_CHUNK: usize = 256;
 
 #[allow(clippy::too_many_arguments)]
 fn consume(
-    rx: &mpsc::Receiver<Decoded>,
+    rx: &mut InOrder<Decoded>,
     pool: &rayon::ThreadPool,
     opts: &Options,
     matcher: &dyn Matcher,
@@ -716,7 +745,7 @@ fn consume(
 
 /// The ordered stage for sinks that take each frame as it comes (see [`consume`]).
 fn stream(
-    rx: &mpsc::Receiver<Decoded>,
+    rx: &mut InOrder<Decoded>,
     opts: &Options,
     sink: &mut dyn Sink,
     ordered: &mut Ordered,
@@ -724,12 +753,11 @@ fn stream(
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     let reads_packets = sink.reads_packets();
-    while let Ok(Decoded {
+    while let Some(Decoded {
         batch,
         mut records,
         counted: _, // only on the counting path, which never streams
         bytes_read,
-        recycle,
     }) = rx.recv()
     {
         let arena = &batch.arena;
@@ -754,8 +782,8 @@ fn stream(
                 return Ok(());
             }
         }
-        // The decoder may have stopped already; the vector is then just dropped.
-        let _ = recycle.send(records);
+        // The reader may have stopped already; the vector is then just dropped.
+        let _ = rx.recycle.send(records);
         report.bytes_read = bytes_read;
         progress(bytes_read, report.frames_read);
     }
@@ -780,7 +808,7 @@ type Spare = (Vec<FrameState>, Vec<Option<Vec<u8>>>);
 
 /// The ordered stage, batch by batch, handing each to [`write_staged`].
 fn stage(
-    rx: &mpsc::Receiver<Decoded>,
+    rx: &mut InOrder<Decoded>,
     tx: &mpsc::SyncSender<Staged>,
     spare: &mpsc::Receiver<Spare>,
     opts: &Options,
@@ -788,14 +816,14 @@ fn stage(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
-    while let Ok(Decoded {
+    while let Some(Decoded {
         batch,
         mut records,
         counted,
         bytes_read,
-        recycle,
     }) = rx.recv()
     {
+        let recycle = rx.recycle.clone();
         let mut counted_shown = 0;
         if let Some(t) = counted {
             // Frames the pool counted carry no state to the ordered stage but the origin of time.
@@ -1173,5 +1201,34 @@ impl Ordered {
         if let Some(links) = &self.later {
             state.later = links.of(rec.meta.number, &state.http);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_order(arrivals: &[u64]) -> Vec<u64> {
+        let (tx, rx) = mpsc::channel();
+        for &seq in arrivals {
+            tx.send((seq, seq * 10)).unwrap();
+        }
+        drop(tx);
+        let mut batches = InOrder::new(rx, mpsc::channel().0);
+        std::iter::from_fn(|| batches.recv()).collect()
+    }
+
+    #[test]
+    fn batches_come_out_in_capture_order_whatever_order_they_finish_in() {
+        assert_eq!(in_order(&[0, 1, 2]), [0, 10, 20]);
+        assert_eq!(in_order(&[1, 0, 3, 2]), [0, 10, 20, 30]);
+        assert_eq!(in_order(&[3, 2, 1, 0, 4]), [0, 10, 20, 30, 40]);
+    }
+
+    #[test]
+    fn batches_after_a_missing_one_are_not_passed_off_as_next() {
+        // Batch 1 never came (its decoder stopped): 2 and 3 must not stand in for it.
+        assert_eq!(in_order(&[2, 0, 3]), [0]);
+        assert_eq!(in_order(&[]), Vec::<u64>::new());
     }
 }
