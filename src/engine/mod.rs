@@ -1,5 +1,6 @@
-//! The pipeline: a reader thread streams bounded batches; each batch is decoded in parallel on a
-//! rayon pool (order kept); then the ordered stage walks the batch in capture order (frame timing,
+//! The pipeline: a reader thread streams bounded batches and hands each, whole, to a thread of a
+//! rayon pool, which decodes it while the others decode other batches; the ordered stage takes
+//! the batches back in capture order and walks each frame by frame (frame timing,
 //! TCP streams, ICMP echo pairing), the filter decides, and the sink writes. A sink that takes
 //! every frame and renders nothing gets each frame straight from the ordered stage; otherwise a
 //! writer thread filters, renders (on the pool) and writes batch N while the ordered stage runs
