@@ -363,22 +363,44 @@ impl Reader {
     /// Read up to `max_frames` frames or about `max_bytes` of input. Returns `None` at the end of
     /// the capture or after an error (see [`Reader::take_error`]).
     pub fn next_batch(&mut self, max_frames: usize, max_bytes: usize) -> Option<Batch> {
+        self.next_batch_into(Batch::default(), max_frames, max_bytes)
+    }
+
+    /// [`Reader::next_batch`] into the buffers of a batch already used, whatever they hold:
+    /// fresh buffers cost an allocation, and the kernel's first touch of every page, per batch.
+    pub fn next_batch_into(
+        &mut self,
+        used: Batch,
+        max_frames: usize,
+        max_bytes: usize,
+    ) -> Option<Batch> {
         if self.done {
             return None;
         }
+        let Batch {
+            mut arena,
+            mut frames,
+        } = used;
+        // Buffers that grew for one large block are not kept.
+        if arena.capacity() > max_bytes.saturating_mul(2).max(1 << 20) {
+            arena = Vec::new();
+        }
+        if frames.capacity() > max_frames.saturating_mul(2).max(1 << 12) {
+            frames = Vec::new();
+        }
+        arena.clear();
+        frames.clear();
         // Read a little less than what `max_frames` records take (from the average so far): a
         // batch then mostly ends where the input read ends, and only the record cut there is
         // copied into the next batch. (Reading more, what follows the last frame is all copied.)
         let average = self.offset.checked_div(self.frames).unwrap_or(2048);
-        let frames = u64::try_from(max_frames).unwrap_or(u64::MAX);
+        let wanted = u64::try_from(max_frames).unwrap_or(u64::MAX);
         let expected =
-            usize::try_from(average.saturating_mul(frames) / 16 * 15).unwrap_or(usize::MAX);
+            usize::try_from(average.saturating_mul(wanted) / 16 * 15).unwrap_or(usize::MAX);
         let max_bytes = max_bytes.min(expected).max(64 * 1024);
-        let mut batch = Batch {
-            // `fill` grows it past this when a caller asks for more.
-            arena: Vec::with_capacity(max_bytes.min(MAX_PENDING).max(self.carry.len())),
-            frames: Vec::new(),
-        };
+        // `fill` grows it past this when a caller asks for more.
+        arena.reserve(max_bytes.min(MAX_PENDING).max(self.carry.len()));
+        let mut batch = Batch { arena, frames };
         batch.arena.append(&mut self.carry);
         self.fill(&mut batch.arena, max_bytes);
         let mut pos = 0;
@@ -616,6 +638,32 @@ mod tests {
         }
         assert!(reader.take_error().is_none());
         out
+    }
+
+    /// Frames read with each batch's buffers handed back for the next one, as the engine does.
+    fn frames_reusing(path: &str, max_frames: usize, max_bytes: usize) -> Vec<(u64, Vec<u8>)> {
+        let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+        let mut reader = Reader::open(&path).unwrap();
+        let mut out = Vec::new();
+        let mut used = Batch::default();
+        while let Some(batch) = reader.next_batch_into(used, max_frames, max_bytes) {
+            for (meta, range) in &batch.frames {
+                out.push((meta.number, batch.arena[range.clone()].to_vec()));
+            }
+            used = batch;
+        }
+        assert!(reader.take_error().is_none());
+        out
+    }
+
+    #[test]
+    fn reused_buffers_do_not_change_the_frames() {
+        for path in ["samples/lab-mixed.pcapng", "samples/lab-fragments.pcap"] {
+            let whole = frames(path, usize::MAX, usize::MAX);
+            assert_eq!(whole, frames_reusing(path, 1, 1), "{path}");
+            assert_eq!(whole, frames_reusing(path, 7, 100), "{path}");
+            assert_eq!(whole, frames_reusing(path, 2048, 2 << 20), "{path}");
+        }
     }
 
     #[test]

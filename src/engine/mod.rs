@@ -476,9 +476,9 @@ pub fn run(
     // Each batch in flight holds one records vector, taken here before the batch is read and
     // sent back once the batch is written: the vectors bound the batches alive, and are decoded
     // into again.
-    let (recycle, spare_records) = mpsc::channel::<Vec<PacketRecord>>();
+    let (recycle, spare_records) = mpsc::channel::<Spent>();
     for _ in 0..pool.current_num_threads() + IN_FLIGHT_PAST_DECODE {
-        let _ = recycle.send(Vec::new());
+        let _ = recycle.send(Spent::default());
     }
     let (batch_frames, batch_bytes) = (opts.batch_frames.max(1), opts.batch_bytes.max(1));
     let decode_opts = opts.decode;
@@ -504,8 +504,9 @@ pub fn run(
                 pool.in_place_scope(|s| {
                     let mut seq = 0u64;
                     // No spare vector: the consumer stopped early (-c, closed pipe).
-                    while let Ok(records) = spare_records.recv() {
-                        let Some(batch) = reader.next_batch(batch_frames, batch_bytes) else {
+                    while let Ok((records, used)) = spare_records.recv() {
+                        let Some(batch) = reader.next_batch_into(used, batch_frames, batch_bytes)
+                        else {
                             break;
                         };
                         let bytes_read = reader.bytes_read();
@@ -665,19 +666,22 @@ fn decode_and_count(
     (kept, tally)
 }
 
+/// A written batch's records vector and buffers, for the reader to read and decode into again.
+type Spent = (Vec<PacketRecord>, capture::Batch);
+
 /// Batches in capture order, from threads that finish them in any order: each comes with its
 /// number in the capture, counted from 0.
 struct InOrder<T> {
     rx: mpsc::Receiver<(u64, T)>,
     /// Where a batch's records go once used, to be decoded into again.
-    recycle: mpsc::Sender<Vec<PacketRecord>>,
+    recycle: mpsc::Sender<Spent>,
     next: u64,
     /// Batches that came ahead of `next` (at most one per thread of the pool).
     early: Vec<(u64, T)>,
 }
 
 impl<T> InOrder<T> {
-    fn new(rx: mpsc::Receiver<(u64, T)>, recycle: mpsc::Sender<Vec<PacketRecord>>) -> InOrder<T> {
+    fn new(rx: mpsc::Receiver<(u64, T)>, recycle: mpsc::Sender<Spent>) -> InOrder<T> {
         InOrder {
             rx,
             recycle,
@@ -784,7 +788,7 @@ fn stream(
             }
         }
         // The reader may have stopped already; the vector is then just dropped.
-        let _ = rx.recycle.send(records);
+        let _ = rx.recycle.send((records, batch));
         report.bytes_read = bytes_read;
         progress(bytes_read, report.frames_read);
     }
@@ -800,8 +804,8 @@ struct Staged {
     joined: Vec<Option<Vec<u8>>>,
     /// On the counting fast path: the frames the pool counted as shown.
     counted_shown: u64,
-    /// Where `records` go once written (see [`Decoded`]).
-    recycle: mpsc::Sender<Vec<PacketRecord>>,
+    /// Where `records` and `batch` go once written (see [`Spent`]).
+    recycle: mpsc::Sender<Spent>,
 }
 
 /// A written batch's vectors, emptied, for the ordered stage to fill again.
@@ -968,7 +972,7 @@ fn write_staged(
         // each free contended with that thread's allocations for glibc's arena lock.
         // The ordered stage may have stopped already; the vectors are then just dropped.
         let _ = spare.send((states, joined));
-        let _ = recycle.send(records);
+        let _ = recycle.send((records, batch));
     }
     Ok(total)
 }
