@@ -406,7 +406,8 @@ const QUEUE_DEPTH: usize = 1;
 
 /// Batches alive at once besides the one being decoded on each of the pool's threads: read
 /// ahead, or past decoding (waiting for the ordered stage, in it, or with the writer). The
-/// reader takes one of as many records vectors before it reads a batch, so this bounds memory.
+/// reader takes one of as many spent batches (see [`Spent`]) before it reads one, so this
+/// bounds memory.
 /// Two keep both cores busy on 2 cores; four measured within the noise of two, with 7 MB more
 /// memory.
 const IN_FLIGHT_PAST_DECODE: usize = 2;
@@ -473,9 +474,9 @@ pub fn run(
         ..Ordered::default()
     };
     let (decoded_tx, decoded_rx) = mpsc::channel::<(u64, Decoded)>();
-    // Each batch in flight holds one records vector, taken here before the batch is read and
-    // sent back once the batch is written: the vectors bound the batches alive, and are decoded
-    // into again.
+    // Each batch in flight holds the buffers of a spent one, taken before the batch is read and
+    // sent back once the batch is written: they bound the batches alive, and are read and
+    // decoded into again.
     let (recycle, spare_records) = mpsc::channel::<Spent>();
     for _ in 0..pool.current_num_threads() + IN_FLIGHT_PAST_DECODE {
         let _ = recycle.send(Spent::default());
@@ -498,12 +499,12 @@ pub fn run(
             .name("wirelite-read".into())
             .spawn_scoped(scope, move || {
                 let mut reader = reader;
-                // The vectors come back from the consumer's side only, so that they stop
+                // Spent batches come back from the consumer's side only, so that they stop
                 // coming when the consumer stops.
                 let spare_records = spare_records;
                 pool.in_place_scope(|s| {
                     let mut seq = 0u64;
-                    // No spare vector: the consumer stopped early (-c, closed pipe).
+                    // None left: the consumer stopped early (-c, closed pipe).
                     while let Ok((records, used)) = spare_records.recv() {
                         let Some(batch) = reader.next_batch_into(used, batch_frames, batch_bytes)
                         else {
@@ -673,7 +674,7 @@ type Spent = (Vec<PacketRecord>, capture::Batch);
 /// number in the capture, counted from 0.
 struct InOrder<T> {
     rx: mpsc::Receiver<(u64, T)>,
-    /// Where a batch's records go once used, to be decoded into again.
+    /// Where a batch's records and buffers go once used, to be read and decoded into again.
     recycle: mpsc::Sender<Spent>,
     next: u64,
     /// Batches that came ahead of `next` (at most one per thread of the pool).
@@ -787,7 +788,7 @@ fn stream(
                 return Ok(());
             }
         }
-        // The reader may have stopped already; the vector is then just dropped.
+        // The reader may have stopped already; they are then just dropped.
         let _ = rx.recycle.send((records, batch));
         report.bytes_read = bytes_read;
         progress(bytes_read, report.frames_read);
