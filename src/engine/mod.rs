@@ -484,7 +484,7 @@ pub fn run(
     // Each batch in flight holds the buffers of a spent one, taken before the batch is read and
     // sent back once the batch is written: they bound the batches alive, and are read and
     // decoded into again.
-    let (recycle, spare_records) = mpsc::channel::<Spent>();
+    let (recycle, spent) = mpsc::channel::<Spent>();
     for _ in 0..(pool.current_num_threads() + IN_FLIGHT_PAST_DECODE).min(MAX_BATCHES_ALIVE) {
         let _ = recycle.send(Spent::default());
     }
@@ -506,13 +506,11 @@ pub fn run(
             .name("wirelite-read".into())
             .spawn_scoped(scope, move || {
                 let mut reader = reader;
-                // Spent batches come back from the consumer's side only, so that they stop
-                // coming when the consumer stops.
-                let spare_records = spare_records;
                 pool.in_place_scope(|s| {
                     let mut seq = 0u64;
-                    // None left: the consumer stopped early (-c, closed pipe).
-                    while let Ok((records, used)) = spare_records.recv() {
+                    // Spent batches come back from the consumer's side only (this thread holds
+                    // no sender): none left, the consumer stopped early (-c, closed pipe).
+                    while let Ok((records, used)) = spent.recv() {
                         let Some(batch) = reader.next_batch_into(used, batch_frames, batch_bytes)
                         else {
                             break;
@@ -541,9 +539,10 @@ pub fn run(
                 });
                 reader.take_error()
             })?;
-        let mut decoded_rx = InOrder::new(decoded_rx, recycle);
+        let mut decoded_rx = InOrder::new(decoded_rx);
         let consumed = consume(
             &mut decoded_rx,
+            &recycle,
             pool,
             opts,
             matcher,
@@ -552,7 +551,9 @@ pub fn run(
             &mut report,
             progress,
         );
+        // The reader may be waiting for a spent batch: with the last sender gone, it stops.
         drop(decoded_rx);
+        drop(recycle);
         // A decoder's panic ended the reader's scope: raise it here, or the output would end
         // early without a word.
         let capture_error = producer
@@ -681,18 +682,15 @@ type Spent = (Vec<PacketRecord>, capture::Batch);
 /// number in the capture, counted from 0.
 struct InOrder<T> {
     rx: mpsc::Receiver<(u64, T)>,
-    /// Where a batch's records and buffers go once used, to be read and decoded into again.
-    recycle: mpsc::Sender<Spent>,
     next: u64,
     /// Batches that came ahead of `next` (at most one per thread of the pool).
     early: Vec<(u64, T)>,
 }
 
 impl<T> InOrder<T> {
-    fn new(rx: mpsc::Receiver<(u64, T)>, recycle: mpsc::Sender<Spent>) -> InOrder<T> {
+    fn new(rx: mpsc::Receiver<(u64, T)>) -> InOrder<T> {
         InOrder {
             rx,
-            recycle,
             next: 0,
             early: Vec::new(),
         }
@@ -722,6 +720,7 @@ const RENDER_CHUNK: usize = 256;
 #[allow(clippy::too_many_arguments)]
 fn consume(
     rx: &mut InOrder<Decoded>,
+    recycle: &mpsc::Sender<Spent>,
     pool: &rayon::ThreadPool,
     opts: &Options,
     matcher: &dyn Matcher,
@@ -733,17 +732,18 @@ fn consume(
     // A sink that takes every frame and renders nothing gets each frame as soon as the ordered
     // stage has it (tcp, conv, stats, http without a filter).
     if sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only() {
-        return stream(rx, opts, sink, ordered, report, progress);
+        return stream(rx, recycle, opts, sink, ordered, report, progress);
     }
     // Otherwise the filter, the renderer and the sink take a batch on another thread while this
     // one runs the ordered stage over the next.
     let (done_tx, done_rx) = mpsc::sync_channel::<Staged>(QUEUE_DEPTH);
     let (spare_tx, spare_rx) = mpsc::channel::<Spare>();
+    let recycle = recycle.clone();
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
             .name("wirelite-write".into())
             .spawn_scoped(scope, move || {
-                write_staged(&done_rx, &spare_tx, pool, matcher, sink)
+                write_staged(&done_rx, &spare_tx, &recycle, pool, matcher, sink)
             })?;
         let staged = stage(rx, &done_tx, &spare_rx, opts, ordered, report, progress);
         drop(done_tx);
@@ -759,6 +759,7 @@ fn consume(
 /// The ordered stage for sinks that take each frame as it comes (see [`consume`]).
 fn stream(
     rx: &mut InOrder<Decoded>,
+    recycle: &mpsc::Sender<Spent>,
     opts: &Options,
     sink: &mut dyn Sink,
     ordered: &mut Ordered,
@@ -796,7 +797,7 @@ fn stream(
             }
         }
         // The reader may have stopped already; they are then just dropped.
-        let _ = rx.recycle.send((records, batch));
+        let _ = recycle.send((records, batch));
         report.bytes_read = bytes_read;
         progress(bytes_read, report.frames_read);
     }
@@ -812,8 +813,6 @@ struct Staged {
     joined: Vec<Option<Vec<u8>>>,
     /// On the counting fast path: the frames the pool counted as shown.
     counted_shown: u64,
-    /// Where `records` and `batch` go once written (see [`Spent`]).
-    recycle: mpsc::Sender<Spent>,
 }
 
 /// A written batch's vectors, emptied, for the ordered stage to fill again.
@@ -836,7 +835,6 @@ fn stage(
         bytes_read,
     }) = rx.recv()
     {
-        let recycle = rx.recycle.clone();
         let mut counted_shown = 0;
         if let Some(t) = counted {
             // Frames the pool counted carry no state to the ordered stage but the origin of time.
@@ -878,7 +876,6 @@ fn stage(
             states,
             joined,
             counted_shown,
-            recycle,
         };
         if tx.send(staged).is_err() || last {
             break; // the writer stopped (a closed pipe), or `-c` was reached
@@ -888,10 +885,12 @@ fn stage(
     Ok(())
 }
 
-/// Filter, render and write staged batches in order; returns the number of frames shown.
+/// Filter, render and write staged batches in order, then send their vectors back (`spare`)
+/// and their records and buffers to the reader (`recycle`); returns the number of frames shown.
 fn write_staged(
     rx: &mpsc::Receiver<Staged>,
     spare: &mpsc::Sender<Spare>,
+    recycle: &mpsc::Sender<Spent>,
     pool: &rayon::ThreadPool,
     matcher: &dyn Matcher,
     sink: &mut dyn Sink,
@@ -903,7 +902,6 @@ fn write_staged(
         states,
         joined,
         counted_shown,
-        recycle,
     }) = rx.recv()
     {
         if counted_shown > 0 {
@@ -1227,7 +1225,7 @@ mod tests {
             tx.send((seq, seq * 10)).unwrap();
         }
         drop(tx);
-        let mut batches = InOrder::new(rx, mpsc::channel().0);
+        let mut batches = InOrder::new(rx);
         std::iter::from_fn(|| batches.recv()).collect()
     }
 
