@@ -776,12 +776,11 @@ impl HttpRows {
     fn send_taken(&mut self, last: bool) -> io::Result<()> {
         if self.filter.is_none() {
             self.batch.append(&mut self.taken);
-        }
-        for x in self.taken.drain(..) {
-            if !x.frames().any(|f| self.picked.contains(&f)) {
-                continue;
-            }
-            self.batch.push(x);
+        } else {
+            let picked = &self.picked;
+            let kept = self.taken.drain(..);
+            self.batch
+                .extend(kept.filter(|x| x.frames().any(|f| picked.contains(&f))));
         }
         if self.batch.len() >= ROWS_PER_BATCH || (last && !self.batch.is_empty()) {
             let next = match self.spare.try_recv() {
