@@ -133,6 +133,8 @@ pub struct HttpTracker {
     pub heads_dropped: u64,
     /// Messages carry no text (see [`Direction::framing_only`]).
     framing_only: bool,
+    /// Each message's text is an allocation of its own (see [`Direction::own_texts`]).
+    own_texts: bool,
     /// A segment whose bytes wait in a message says its first line ([`Continued::FirstLine`]).
     first_lines: bool,
     /// The messages a segment completes, before they are numbered (kept, emptied, so that
@@ -162,6 +164,7 @@ impl HttpTracker {
             buffered_cap: bytes,
             heads_dropped: 0,
             framing_only: false,
+            own_texts: false,
             first_lines: true,
             done: Vec::new(),
         }
@@ -171,6 +174,13 @@ impl HttpTracker {
     /// [`Direction::framing_only`]): for readers that only ask which frames carry HTTP.
     pub fn framing_only(mut self) -> HttpTracker {
         self.framing_only = true;
+        self
+    }
+
+    /// Messages are held past their frame (the `http` table): each keeps a text of its own
+    /// (see [`Direction::own_texts`]), so that what is held is what is counted.
+    pub fn holding_messages(mut self) -> HttpTracker {
+        self.own_texts = true;
         self
     }
 
@@ -200,11 +210,12 @@ impl HttpTracker {
             }
             self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
-        let framing_only = self.framing_only;
+        let (framing_only, own_texts) = (self.framing_only, self.own_texts);
         let conn = self.conns.entry(s.stream).or_insert_with(|| {
             let mut c = Conn::default();
             for d in &mut c.dirs {
                 d.framing_only = framing_only;
+                d.own_texts = own_texts;
             }
             c
         });

@@ -676,6 +676,8 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
+        // The table holds messages until their exchange is written, counted by rows.
+        http_held: true,
         // The table reads the stream and HTTP, nothing else of the TCP tracker's.
         tcp_without_analysis: true,
         pairing: false,

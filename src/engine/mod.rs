@@ -328,6 +328,9 @@ pub struct Options {
     /// With `http`: messages carry no text (URI, headers...), only which frames complete them
     /// and how they are framed; for a reader of nothing else (the hierarchy of `stats`).
     pub http_framing_only: bool,
+    /// With `http`: the sink holds messages past their frame (see
+    /// [`crate::app::http::HttpTracker::holding_messages`]).
+    pub http_held: bool,
     /// Track TCP connections (stream numbers, relative sequence numbers, analysis flags, DNS
     /// over TCP). Off only when nothing shown or filtered on reads them: a count by port.
     pub tcp_state: bool,
@@ -364,6 +367,7 @@ impl Default for Options {
             limits: crate::limits::Limits::default(),
             http: false,
             http_framing_only: false,
+            http_held: false,
             tcp_state: true,
             tcp_without_analysis: false,
             udp_streams: false,
@@ -464,6 +468,9 @@ pub fn run(
             let mut http = crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes);
             if opts.http_framing_only {
                 http = http.framing_only();
+            }
+            if opts.http_held {
+                http = http.holding_messages();
             }
             // A second pass shows a segment of a message by its TCP summary, as tshark's does.
             if opts.later.is_some() {
