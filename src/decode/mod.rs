@@ -838,7 +838,7 @@ impl<'a> Decoder<'a> {
         }
         let opts_end = (off + hdr_len).min(end);
         let options = match self.data.get(off + 20..opts_end) {
-            Some(_) => TcpOptions::at(off + 20..opts_end),
+            Some(bytes) => TcpOptions::at(off + 20..opts_end, bytes),
             None => TcpOptions::default(),
         };
         let tcp = Tcp {
@@ -999,6 +999,47 @@ mod tests {
                 },
                 TcpOption::Other { kind: 99, len: 2 },
                 TcpOption::Eol,
+            ]
+        );
+    }
+
+    /// samples/lab-http.pcap #4 and #5 (real bytes): a SYN-ACK with MSS, SACK_PERM, Timestamp
+    /// and WS, and the ACK after it with NOP, NOP, Timestamp: only the second keeps its
+    /// timestamp as values, and those are what walking its options finds.
+    #[test]
+    fn only_a_lone_timestamp_is_kept_as_values() {
+        fn hex(s: &str) -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        }
+        let syn_ack = hex(
+            "1a3f8a7d08e47a7761af11a708004500003c000040004006f3a70a00010acb00710a0050d92a25dcf8ad\
+             3fbeacfaa012fe8892090000020405b40402080a6827e8230fa12b9c0103030a",
+        );
+        let ack = hex(
+            "7a7761af11a71a3f8a7d08e408004500003462f840003f0691b7cb00710a0a00010ad92a00503fbeacfa\
+             25dcf8ae8010003fbf2200000101080a0fa12b9c6827e823",
+        );
+        let tcp_of = |data: &[u8]| {
+            let r = decode_frame(meta(1, data.len()), data, 0..data.len());
+            r.tcp().unwrap().1.clone()
+        };
+        let t = tcp_of(&syn_ack);
+        assert_eq!(t.options.only_timestamp(), None);
+        assert_eq!(t.mss(&syn_ack), Some(1460));
+        let t = tcp_of(&ack);
+        assert_eq!(t.options.only_timestamp(), Some((262220700, 1747445795)));
+        assert_eq!(
+            t.options.items(&ack).collect::<Vec<_>>(),
+            [
+                TcpOption::Nop,
+                TcpOption::Nop,
+                TcpOption::Timestamp {
+                    tsval: 262220700,
+                    tsecr: 1747445795
+                }
             ]
         );
     }

@@ -608,6 +608,26 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
     }
     s.push_str(" Len=");
     push_int(s, t.payload_len);
+    if let Some((tsval, tsecr)) = t.options.only_timestamp() {
+        // Most segments: no need to read the frame (see `TcpOptions`).
+        push_timestamp(s, tsval, tsecr);
+    } else {
+        tcp_option_info(view, t, s);
+    }
+    if pdu_continued {
+        s.push_str(" [TCP segment of a reassembled PDU]");
+    }
+}
+
+fn push_timestamp(s: &mut String, tsval: u32, tsecr: u32) {
+    s.push_str(" TSval=");
+    push_int(s, tsval);
+    s.push_str(" TSecr=");
+    push_int(s, tsecr);
+}
+
+/// The options in TCP's Info, in the order they appear.
+fn tcp_option_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
     let sack_base = view.state.tcp.as_ref().map(|i| i.sack_base);
     for o in t.options.items(view.data) {
         match o {
@@ -620,12 +640,7 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
                 s.push_str(" WS=");
                 push_int(s, 1u32 << w.min(14));
             }
-            TcpOption::Timestamp { tsval, tsecr } => {
-                s.push_str(" TSval=");
-                push_int(s, tsval);
-                s.push_str(" TSecr=");
-                push_int(s, tsecr);
-            }
+            TcpOption::Timestamp { tsval, tsecr } => push_timestamp(s, tsval, tsecr),
             TcpOption::Sack { count, blocks } => {
                 for (l, r) in blocks.iter().take(usize::from(count)) {
                     let (l, r) =
@@ -635,9 +650,6 @@ fn tcp_info(view: &PacketView<'_>, t: &Tcp, s: &mut String) {
             }
             _ => {}
         }
-    }
-    if pdu_continued {
-        s.push_str(" [TCP segment of a reassembled PDU]");
     }
 }
 
