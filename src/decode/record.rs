@@ -318,10 +318,10 @@ pub struct Udp {
 /// read from there on demand. A copy of them made every TCP record 40 bytes larger, and copying
 /// a variable length into a fixed array stalled the decoder on each one.
 ///
-/// One layout is kept as values too: NOP, NOP, Timestamp, which every segment after a Linux,
-/// macOS or Windows handshake carries. The packet list shows its two values on nearly every TCP
-/// line, and reading them from the frame when the line is rendered, long after decoding, missed
-/// the cache on most lines (4% of the list's samples, on that one load).
+/// One layout is kept as values too: NOP, NOP, Timestamp, which Linux and macOS put on every
+/// segment after the handshake. The packet list shows its two values on nearly every TCP line
+/// of such a capture, and reading them from the frame when the line is rendered, long after
+/// decoding, missed the cache on most lines (4% of the list's samples, on that one load).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpOptions {
     start: u32,
