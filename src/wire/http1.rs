@@ -318,8 +318,8 @@ pub struct Direction {
     /// readers that only ask which frames carry HTTP: it saves several allocations a message.
     pub framing_only: bool,
     /// Each message's text is an allocation of its own, for readers that hold messages long
-    /// (the `http` table): otherwise a held message would keep the texts of the few dozen
-    /// parsed around it alive (see [`shared_text`]).
+    /// (the `http` table): otherwise texts share allocations with the texts parsed around
+    /// them, and a held message would keep a few dozen of those alive.
     pub own_texts: bool,
 }
 
