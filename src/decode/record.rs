@@ -337,10 +337,7 @@ impl TcpOptions {
             return TcpOptions::default();
         };
         let only_timestamp = match bytes {
-            [1, 1, 8, 10, ts @ ..] if ts.len() == 8 => {
-                let be32 = |b: &[u8]| b.first_chunk::<4>().map_or(0, |x| u32::from_be_bytes(*x));
-                Some((be32(ts), be32(ts.get(4..).unwrap_or_default())))
-            }
+            [1, 1, 8, 10, ts @ ..] if ts.len() == 8 => Some((be32_at(ts, 0), be32_at(ts, 4))),
             _ => None,
         };
         TcpOptions {
@@ -371,6 +368,13 @@ impl TcpOptions {
 
 /// Walks TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018); stops at End of Option List, or at an
 /// option cut by the snaplen or with a length below 2.
+/// The big-endian number at `i` of an option's bytes (0 past their end).
+fn be32_at(b: &[u8], i: usize) -> u32 {
+    b.get(i..)
+        .and_then(|x| x.first_chunk::<4>())
+        .map_or(0, |x| u32::from_be_bytes(*x))
+}
+
 #[derive(Clone, Debug)]
 pub struct TcpOptionIter<'a> {
     rest: &'a [u8],
@@ -403,11 +407,7 @@ impl Iterator for TcpOptionIter<'_> {
         self.rest = &[];
         let len = *rest.first()?;
         let body = b.get(2..usize::from(len))?;
-        let be32 = |i: usize| {
-            body.get(i..i + 4)
-                .and_then(|x| x.first_chunk::<4>())
-                .map_or(0, |x| u32::from_be_bytes(*x))
-        };
+        let be32 = |i: usize| be32_at(body, i);
         let opt = match (kind, body.len()) {
             (2, 2) => TcpOption::Mss(u16::from_be_bytes([
                 body.first().copied().unwrap_or(0),
