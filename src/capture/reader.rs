@@ -414,6 +414,34 @@ impl Reader {
                 }
                 break;
             }
+            // Most records of a pcap file are taken here, without the generic block (an enum
+            // sized for pcapng's blocks, moved about once per record); the rest, and any record
+            // the parser does not take whole, go the general way below.
+            if let (Parser::Pcap(parse), Some(iface)) = (self.parser, self.legacy.as_ref())
+                && let Ok((rest, block)) = parse(data)
+                && let Some(size) = data.len().checked_sub(rest.len()).filter(|&n| n > 0)
+            {
+                match legacy_frame(iface, self.frames + 1, &block, self.offset) {
+                    Ok(meta) => {
+                        let start = block
+                            .data
+                            .as_ptr()
+                            .addr()
+                            .wrapping_sub(arena.as_ptr().addr());
+                        self.frames += 1;
+                        batch
+                            .frames
+                            .push((meta, start..start.saturating_add(block.data.len())));
+                    }
+                    Err(what) => {
+                        self.fail(what);
+                        break;
+                    }
+                }
+                pos += size;
+                self.offset += size as u64;
+                continue;
+            }
             match self.parser.parse(data) {
                 Ok((rest, block)) => {
                     let size = data.len().saturating_sub(rest.len());
@@ -507,6 +535,33 @@ impl Reader {
     }
 }
 
+/// A pcap record's frame, on the interface the file header describes.
+fn legacy_frame(
+    iface: &Interface,
+    number: u64,
+    b: &pcap_parser::LegacyPcapBlock<'_>,
+    file_offset: u64,
+) -> Result<FrameMeta, String> {
+    if b.caplen > MAX_PCAP_RECORD {
+        return Err(format!(
+            "packet claims {} bytes, more than the maximum of {MAX_PCAP_RECORD}",
+            b.caplen
+        ));
+    }
+    let frac = i64::from(b.ts_usec) * if iface.resol_exp == 9 { 1 } else { 1000 };
+    Ok(FrameMeta {
+        number,
+        ts_ns: Some(i64::from(b.ts_sec) * 1_000_000_000 + frac),
+        ts_digits: iface.digits(),
+        caplen: b.caplen,
+        origlen: b.origlen,
+        linktype: iface.linktype,
+        interface_id: 0,
+        file_offset,
+        kind: FrameKind::Packet,
+    })
+}
+
 /// Turn one block into a frame (or nothing, for blocks that are not frames).
 fn frame_of(
     interfaces: &mut Vec<Interface>,
@@ -532,18 +587,7 @@ fn frame_of(
             let Some(iface) = legacy else {
                 return Err("packet record before the file header".into());
             };
-            if b.caplen > MAX_PCAP_RECORD {
-                return Err(format!(
-                    "packet claims {} bytes, more than the maximum of {MAX_PCAP_RECORD}",
-                    b.caplen
-                ));
-            }
-            let frac = i64::from(b.ts_usec) * if iface.resol_exp == 9 { 1 } else { 1000 };
-            meta.ts_ns = Some(i64::from(b.ts_sec) * 1_000_000_000 + frac);
-            meta.ts_digits = iface.digits();
-            meta.linktype = iface.linktype;
-            meta.caplen = b.caplen;
-            meta.origlen = b.origlen;
+            meta = legacy_frame(iface, number, &b, file_offset)?;
             b.data
         }
         PcapBlockOwned::LegacyHeader(_) => return Err("a second pcap file header".into()),
