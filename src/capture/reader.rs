@@ -423,15 +423,9 @@ impl Reader {
             {
                 match legacy_frame(iface, self.frames + 1, &block, self.offset) {
                     Ok(meta) => {
-                        let start = block
-                            .data
-                            .as_ptr()
-                            .addr()
-                            .wrapping_sub(arena.as_ptr().addr());
                         self.frames += 1;
-                        batch
-                            .frames
-                            .push((meta, start..start.saturating_add(block.data.len())));
+                        let range = range_in(arena.as_ptr().addr(), block.data);
+                        batch.frames.push((meta, range));
                     }
                     Err(what) => {
                         self.fail(what);
@@ -650,9 +644,14 @@ fn frame_of(
             _ => return Ok(None),
         },
     };
-    // The block's bytes are a slice of the arena: the frame is where they lie in it.
+    Ok(Some((meta, range_in(arena_addr, data))))
+}
+
+/// Where `data`, a slice of the arena at `arena_addr`, lies in it: a frame's bytes are a block's,
+/// never copied out of the arena.
+fn range_in(arena_addr: usize, data: &[u8]) -> std::ops::Range<usize> {
     let start = data.as_ptr().addr().wrapping_sub(arena_addr);
-    Ok(Some((meta, start..start.saturating_add(data.len()))))
+    start..start.saturating_add(data.len())
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {
