@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use foldhash::HashMap;
 
 use crate::tcp::reassembly::Event;
-use crate::wire::http1::{Direction, Message};
+use crate::wire::http1::{Direction, KeepText, Message};
 
 /// Connections tracked at once before idle ones are dropped.
 pub const MAX_CONNS: usize = 1 << 16;
@@ -131,10 +131,8 @@ pub struct HttpTracker {
     buffered_cap: usize,
     /// Heads given up because `buffered` reached its cap.
     pub heads_dropped: u64,
-    /// Messages carry no text (see [`Direction::framing_only`]).
-    framing_only: bool,
-    /// Each message's text is an allocation of its own (see [`Direction::own_texts`]).
-    own_texts: bool,
+    /// What every parser's messages keep of their text.
+    keep: KeepText,
     /// A segment whose bytes wait in a message says its first line ([`Continued::FirstLine`]).
     first_lines: bool,
     /// The messages a segment completes, before they are numbered (kept, emptied, so that
@@ -163,24 +161,26 @@ impl HttpTracker {
             buffered: 0,
             buffered_cap: bytes,
             heads_dropped: 0,
-            framing_only: false,
-            own_texts: false,
+            keep: KeepText::default(),
             first_lines: true,
             done: Vec::new(),
         }
     }
 
     /// Messages keep no text, only their kind, status, framing and sizes (see
-    /// [`Direction::framing_only`]): for readers that only ask which frames carry HTTP.
+    /// [`KeepText::No`]): for readers that only ask which frames carry HTTP.
     pub fn framing_only(mut self) -> HttpTracker {
-        self.framing_only = true;
+        self.keep = KeepText::No;
         self
     }
 
     /// Messages are held past their frame (the `http` table): each keeps a text of its own
-    /// (see [`Direction::own_texts`]), so that what is held is what is counted.
+    /// ([`KeepText::Own`]), so that what is held is what is counted. Framing only keeps no
+    /// text to own, and stays so.
     pub fn holding_messages(mut self) -> HttpTracker {
-        self.own_texts = true;
+        if self.keep != KeepText::No {
+            self.keep = KeepText::Own;
+        }
         self
     }
 
@@ -210,12 +210,11 @@ impl HttpTracker {
             }
             self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
-        let (framing_only, own_texts) = (self.framing_only, self.own_texts);
+        let keep = self.keep;
         let conn = self.conns.entry(s.stream).or_insert_with(|| {
             let mut c = Conn::default();
             for d in &mut c.dirs {
-                d.framing_only = framing_only;
-                d.own_texts = own_texts;
+                d.keep = keep;
             }
             c
         });
@@ -255,7 +254,7 @@ impl HttpTracker {
             }
             if fed && done.is_empty() && dir.in_message() {
                 let line = match (dir.current(), dir.first_line_read()) {
-                    _ if self.framing_only || !self.first_lines => None,
+                    _ if self.keep == KeepText::No || !self.first_lines => None,
                     (Some(m), _) if dir.heads() != heads || m.chunked => {
                         Some(m.first_line().into())
                     }

@@ -366,8 +366,6 @@ impl TcpOptions {
     }
 }
 
-/// Walks TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018); stops at End of Option List, or at an
-/// option cut by the snaplen or with a length below 2.
 /// The big-endian number at `i` of an option's bytes (0 past their end).
 fn be32_at(b: &[u8], i: usize) -> u32 {
     b.get(i..)
@@ -375,6 +373,8 @@ fn be32_at(b: &[u8], i: usize) -> u32 {
         .map_or(0, |x| u32::from_be_bytes(*x))
 }
 
+/// Walks TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018); stops at End of Option List, or at an
+/// option cut by the snaplen or with a length below 2.
 #[derive(Clone, Debug)]
 pub struct TcpOptionIter<'a> {
     rest: &'a [u8],

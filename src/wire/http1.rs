@@ -181,9 +181,9 @@ pub struct Message {
     /// The head's text, which the spans below point into: the head itself when it is valid
     /// UTF-8; otherwise the first line, the start line's parts and the values of the headers
     /// below, each read as lossy UTF-8 and appended. Always valid UTF-8, cut at character
-    /// boundaries by the spans. Shared by its clones, and unless [`Direction::own_texts`],
-    /// with the texts of the messages parsed just before it on this thread (see
-    /// [`shared_text`]); none when parsing for framing only.
+    /// boundaries by the spans. Shared by its clones, and unless kept [`KeepText::Own`], with
+    /// the texts of the messages parsed just before it on this thread (see [`shared_text`]);
+    /// none when parsing for framing only ([`KeepText::No`]).
     text: Option<bytestring::ByteString>,
     first_line: Span,
     host: Option<Span>,
@@ -208,7 +208,7 @@ impl Message {
         matches!(self.start, StartLine::Request { .. })
     }
 
-    /// A piece of the message's text ("" without text, see [`Direction::framing_only`]). The
+    /// A piece of the message's text ("" without text, see [`KeepText::No`]). The
     /// text was checked to be UTF-8 once, when kept; a piece is only checked to end at
     /// characters, which spans do.
     pub fn get(&self, span: Span) -> &str {
@@ -309,24 +309,25 @@ pub struct Direction {
     pub skipped: u64,
     /// Heads completed so far: a piece that moves it completed one.
     heads: u64,
-    /// Frame messages only: a message keeps its kind, status code, method, framing and sizes,
-    /// but none of its text (URI, versions, phrase, first line, header values stay empty). For
-    /// readers that only ask which frames carry HTTP: it saves several allocations a message.
-    pub framing_only: bool,
-    /// Each message's text is an allocation of its own, for readers that hold messages long
-    /// (the `http` table): otherwise texts share allocations with the texts parsed around
-    /// them, and a held message would keep a few dozen of those alive.
-    pub own_texts: bool,
+    /// What its messages keep of their text.
+    pub keep: KeepText,
 }
 
-/// What [`parse_head`] keeps of a head's text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeepText {
-    /// Nothing: framing only (see [`Direction::framing_only`]).
+/// What a parser's messages keep of their heads' text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeepText {
+    /// Nothing: frame messages only. A message keeps its kind, status code, method, framing
+    /// and sizes, but none of its text (URI, versions, phrase, first line, header values stay
+    /// empty). For readers that only ask which frames carry HTTP: it saves several allocations
+    /// a message.
     No,
-    /// In an allocation shared with the texts parsed around it (see [`shared_text`]).
+    /// The text, in an allocation shared with the texts parsed just before and after it on the
+    /// same thread: one allocation for a few dozen messages.
+    #[default]
     Shared,
-    /// In an allocation of its own (see [`Direction::own_texts`]).
+    /// The text, in an allocation of its own: for readers that hold messages long (the `http`
+    /// table), where a shared allocation would keep the texts of a few dozen other messages
+    /// alive.
     Own,
 }
 
@@ -358,8 +359,7 @@ impl Default for Direction {
             current: None,
             skipped: 0,
             heads: 0,
-            framing_only: false,
-            own_texts: false,
+            keep: KeepText::default(),
         }
     }
 }
@@ -619,12 +619,7 @@ impl Direction {
         out: &mut Vec<Message>,
     ) {
         self.heads += 1;
-        let keep = match (self.framing_only, self.own_texts) {
-            (true, _) => KeepText::No,
-            (false, false) => KeepText::Shared,
-            (false, true) => KeepText::Own,
-        };
-        let (msg, framing_length) = parse_head(lines, start, keep);
+        let (msg, framing_length) = parse_head(lines, start, self.keep);
         let has_body = match msg.start {
             StartLine::Request { method, .. } => {
                 *last_method = Some(method);
@@ -1130,7 +1125,7 @@ mod tests {
                 let pieces: Vec<&[u8]> = bytes.chunks(cut).collect();
                 let full = run(&pieces, method).concat();
                 let mut d = Direction {
-                    framing_only: true,
+                    keep: KeepText::No,
                     ..Direction::default()
                 };
                 let mut last = method;
@@ -1262,7 +1257,7 @@ mod tests {
     }
 
     /// Texts cut from shared allocations stay each their own, across as many allocations as
-    /// it takes, while all are alive; with `own_texts`, each has an allocation of its own.
+    /// it takes, while all are alive; kept [`KeepText::Own`], each has an allocation of its own.
     #[test]
     fn shared_texts_stay_apart_and_own_texts_are_apart() {
         let heads: Vec<String> = (0..2 * TEXT_CHUNK / 40)
@@ -1270,7 +1265,7 @@ mod tests {
             .collect();
         for own in [false, true] {
             let mut d = Direction {
-                own_texts: own,
+                keep: if own { KeepText::Own } else { KeepText::Shared },
                 ..Direction::default()
             };
             let mut out = Vec::new();
