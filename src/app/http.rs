@@ -196,11 +196,13 @@ impl HttpTracker {
     /// stream order (the caller's vector, so that a frame's messages cost no allocation of their
     /// own); returned is whether its bytes wait in one not complete yet.
     pub fn segment(&mut self, s: &SegmentInput<'_>, out: &mut Vec<HttpMessage>) -> Segmented {
-        // A connection is tracked from its first payload byte.
-        if s.delivered.is_empty() && !self.conns.contains_key(&s.stream) {
+        // A connection is tracked from its first payload byte. (The stream is looked up once
+        // here and once for its entry below: every TCP segment comes here, half of them ACKs.)
+        let tracked = self.conns.contains_key(&s.stream);
+        if s.delivered.is_empty() && !tracked {
             return Segmented::default();
         }
-        if !self.conns.contains_key(&s.stream) && self.conns.len() >= MAX_CONNS {
+        if !tracked && self.conns.len() >= MAX_CONNS {
             // Drop idle connections, and all of them if that frees less than a quarter, so
             // that the next full scan is at least MAX_CONNS / 4 new connections away.
             self.conns
@@ -277,77 +279,80 @@ impl HttpTracker {
         if let Some(e) = conn.ended.get_mut(side) {
             *e |= s.fin;
         }
-        let next_entry = &mut self.next_entry;
-        let first = out.len();
-        // Exactly: the vector is kept with its frame's state (see `FrameState::reset`), and
-        // grown as usual one message would take room for four.
-        out.reserve_exact(done.len());
-        out.extend(done.drain(..).map(|msg| {
-            let (entry, answers) = if msg.is_request() {
-                let now = RequestRef {
-                    frame: s.frame,
-                    ts_ns: s.ts_ns,
-                    id: *next_entry,
-                };
-                let e = Entry {
-                    id: now.id,
-                    request: Some(now),
-                    answered: false,
-                };
-                *next_entry += 1;
-                if conn.waiting.len() >= MAX_WAITING {
-                    conn.waiting.pop_front();
-                }
-                conn.waiting.push_back(now);
-                (e, None)
-            } else {
-                let e = match conn.tail {
-                    Some(t) if !t.answered => Entry {
-                        answered: true,
-                        ..t
-                    },
-                    _ => {
-                        *next_entry += 1;
-                        Entry {
-                            id: *next_entry - 1,
-                            request: None,
-                            answered: true,
-                        }
+        // Most segments complete no message (ACKs, the middles of bodies).
+        if !done.is_empty() {
+            let next_entry = &mut self.next_entry;
+            let first = out.len();
+            // Exactly: the vector is kept with its frame's state (see `FrameState::reset`), and
+            // grown as usual one message would take room for four.
+            out.reserve_exact(done.len());
+            out.extend(done.drain(..).map(|msg| {
+                let (entry, answers) = if msg.is_request() {
+                    let now = RequestRef {
+                        frame: s.frame,
+                        ts_ns: s.ts_ns,
+                        id: *next_entry,
+                    };
+                    let e = Entry {
+                        id: now.id,
+                        request: Some(now),
+                        answered: false,
+                    };
+                    *next_entry += 1;
+                    if conn.waiting.len() >= MAX_WAITING {
+                        conn.waiting.pop_front();
                     }
-                };
-                // An interim (1xx) response does not end the exchange.
-                let interim = matches!(
-                    msg.start,
-                    crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
-                );
-                let answers = if interim {
-                    conn.waiting.front().copied()
+                    conn.waiting.push_back(now);
+                    (e, None)
                 } else {
-                    conn.waiting.pop_front()
+                    let e = match conn.tail {
+                        Some(t) if !t.answered => Entry {
+                            answered: true,
+                            ..t
+                        },
+                        _ => {
+                            *next_entry += 1;
+                            Entry {
+                                id: *next_entry - 1,
+                                request: None,
+                                answered: true,
+                            }
+                        }
+                    };
+                    // An interim (1xx) response does not end the exchange.
+                    let interim = matches!(
+                        msg.start,
+                        crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
+                    );
+                    let answers = if interim {
+                        conn.waiting.front().copied()
+                    } else {
+                        conn.waiting.pop_front()
+                    };
+                    (e, answers)
                 };
-                (e, answers)
-            };
-            conn.tail = Some(entry);
-            HttpMessage {
-                msg,
-                entry: entry.id,
-                own_entry: entry.id,
-                request_in: entry.request,
-                answers,
-                reassembled: std::mem::take(&mut began_before),
-            }
-        }));
-        let out = out.get_mut(first..).unwrap_or_default();
-        // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
-        // protocol data does.
-        if let Some(last) = conn.tail.filter(|_| !out.is_empty()) {
-            for m in out {
-                m.entry = last.id;
-                m.request_in = if m.msg.is_request() {
-                    None
-                } else {
-                    last.request
-                };
+                conn.tail = Some(entry);
+                HttpMessage {
+                    msg,
+                    entry: entry.id,
+                    own_entry: entry.id,
+                    request_in: entry.request,
+                    answers,
+                    reassembled: std::mem::take(&mut began_before),
+                }
+            }));
+            let out = out.get_mut(first..).unwrap_or_default();
+            // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
+            // protocol data does.
+            if let Some(last) = conn.tail.filter(|_| !out.is_empty()) {
+                for m in out {
+                    m.entry = last.id;
+                    m.request_in = if m.msg.is_request() {
+                        None
+                    } else {
+                        last.request
+                    };
+                }
             }
         }
         if (s.rst || conn.ended == [true, true])
