@@ -108,7 +108,7 @@ pub enum Continued {
     /// The message's first line is complete and its head is not, or the head completed in
     /// this segment, or the body is chunked (tshark's HTTP parses the head again for every
     /// segment of a head or of a chunked body): the Info starts with the first line.
-    FirstLine(Box<str>),
+    FirstLine(bytestring::ByteString),
 }
 
 /// What one segment brings to HTTP, besides the messages it completes.
@@ -258,9 +258,9 @@ impl HttpTracker {
                 let line = match (dir.current(), dir.first_line_read()) {
                     _ if self.keep == KeepText::No || !self.first_lines => None,
                     (Some(m), _) if dir.heads() != heads || m.chunked => {
-                        Some(m.first_line().into())
+                        Some(m.first_line_shared())
                     }
-                    (None, Some(line)) => Some(String::from_utf8_lossy(line).into()),
+                    (None, Some(line)) => Some(String::from_utf8_lossy(line).into_owned().into()),
                     _ => None,
                 };
                 continued = Some(line.map_or(Continued::Segment, Continued::FirstLine));

@@ -41,7 +41,7 @@ pub struct FrameState {
     pub pdu_continued: bool,
     /// With `pdu_continued`, the first line of the HTTP message that tshark shows before that
     /// mark (see [`crate::app::http::Continued`]).
-    pub pdu_first_line: Option<Box<str>>,
+    pub pdu_first_line: Option<bytestring::ByteString>,
     /// The segment's bytes start no HTTP message on a connection that has carried HTTP:
     /// tshark's "Continuation".
     pub http_continuation: bool,
