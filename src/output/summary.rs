@@ -37,13 +37,7 @@ pub fn summary_line(view: &PacketView<'_>, line: &mut String) {
     }
     line.push(' ');
     match text::outer_ipv4(view) {
-        Some((src, dst)) => {
-            line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(src))));
-            text::push_ipv4(line, src);
-            line.push_str(" → ");
-            text::push_ipv4(line, dst);
-            line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(dst))));
-        }
+        Some((src, dst)) => push_ipv4_columns(line, src, dst),
         None => DST.with_borrow_mut(|dst| {
             let src_start = line.len();
             dst.clear();
@@ -67,6 +61,47 @@ thread_local! {
     /// The destination column, written beside the source before both are aligned (one buffer
     /// per rendering thread, so a line costs no allocation).
     static DST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Slots of [`IPV4_COLUMNS`]: a capture's lines come from a handful of conversations at a time.
+const IPV4_COLUMN_SLOTS: usize = 16;
+
+/// A slot of [`IPV4_COLUMNS`]: a source and destination, and their columns.
+type Ipv4Columns = (Option<([u8; 4], [u8; 4])>, String);
+
+thread_local! {
+    /// The address columns of recent lines (`   10.0.1.22 → 10.0.1.10   `), by their two
+    /// addresses, one per slot. Most lines repeat a recent pair: then the columns are one copy
+    /// instead of two addresses written digit by digit, two pads and an arrow (a tenth of a
+    /// line's rendering).
+    static IPV4_COLUMNS: std::cell::RefCell<[Ipv4Columns; IPV4_COLUMN_SLOTS]> =
+        const { std::cell::RefCell::new([const { (None, String::new()) }; IPV4_COLUMN_SLOTS]) };
+}
+
+/// The source and destination columns of an IPv4 packet's line (see [`IPV4_COLUMNS`]).
+fn push_ipv4_columns(line: &mut String, src: [u8; 4], dst: [u8; 4]) {
+    let pair = u64::from(u32::from_be_bytes(src)) << 32 | u64::from(u32::from_be_bytes(dst));
+    let slot = (pair.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % IPV4_COLUMN_SLOTS;
+    IPV4_COLUMNS.with_borrow_mut(|slots| match slots.get_mut(slot) {
+        Some((kept, text)) => {
+            if *kept != Some((src, dst)) {
+                text.clear();
+                write_ipv4_columns(text, src, dst);
+                *kept = Some((src, dst));
+            }
+            line.push_str(text);
+        }
+        None => write_ipv4_columns(line, src, dst),
+    });
+}
+
+/// Source right-aligned and destination left-aligned in 12 characters, with the arrow between.
+fn write_ipv4_columns(line: &mut String, src: [u8; 4], dst: [u8; 4]) {
+    line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(src))));
+    text::push_ipv4(line, src);
+    line.push_str(" → ");
+    text::push_ipv4(line, dst);
+    line.push_str(&spaces(12usize.saturating_sub(text::ipv4_width(dst))));
 }
 
 const SPACES: &str = "                                ";
@@ -182,7 +217,28 @@ impl<W: Write + Send> Sink for SummarySink<W> {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_rel, push_rel_aligned};
+    use super::{IPV4_COLUMN_SLOTS, format_rel, push_ipv4_columns, push_rel_aligned};
+
+    /// Pairs of addresses far more than the slots, in an order that sends many pairs to each
+    /// slot in turn: every line's columns are the pair's own, as `{:>12} → {:<12}` lays them out.
+    #[test]
+    fn remembered_address_columns_are_each_pairs_own() {
+        let pairs: Vec<([u8; 4], [u8; 4])> = (0u8..40)
+            .map(|i| ([10, 0, i % 3, i], [192, 168, 100 + i % 7, 255 - i]))
+            .collect();
+        assert!(pairs.len() > 2 * IPV4_COLUMN_SLOTS);
+        for round in 0..3 {
+            for (i, &(src, dst)) in pairs.iter().enumerate() {
+                // Each round in another order, the last backwards.
+                let (src, dst) = if round == 2 { (dst, src) } else { (src, dst) };
+                let mut line = String::from("x ");
+                push_ipv4_columns(&mut line, src, dst);
+                let show = |a: [u8; 4]| std::net::Ipv4Addr::from(a).to_string();
+                let want = format!("x {:>12} → {:<12}", show(src), show(dst));
+                assert_eq!(line, want, "pair {i}, round {round}");
+            }
+        }
+    }
 
     #[test]
     fn relative_time_keeps_precision_and_sign() {
