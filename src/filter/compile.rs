@@ -131,6 +131,13 @@ fn apply_slice(b: &[u8], ranges: &[Range]) -> Option<Vec<u8>> {
 /// Values of a source in one packet, in occurrence order.
 fn values<'a>(src: &Src, view: &PacketView<'a>) -> SmallVec<[Val<'a>; 4]> {
     let mut out = SmallVec::new();
+    each_value(src, view, |v| out.push(v));
+    out
+}
+
+/// Hand each value of `src` in the packet to `each`, masked and sliced: a comparison with a
+/// literal judges them as they come, without gathering them first.
+fn each_value<'a>(src: &Src, view: &PacketView<'a>, mut each: impl FnMut(Val<'a>)) {
     Registry::get().extract(src.field, view, &mut |v| {
         let mut v = to_val(v);
         if let Some(m) = src.mask {
@@ -146,9 +153,8 @@ fn values<'a>(src: &Src, view: &PacketView<'a>) -> SmallVec<[Val<'a>; 4]> {
                 None => return,
             }
         }
-        out.push(v);
+        each(v);
     });
-    out
 }
 
 fn ipv4_mask(prefix: u8) -> u32 {
@@ -221,19 +227,45 @@ fn op_holds(op: CmpOp, ord: Option<Ordering>) -> bool {
 
 /// Combine per-value verdicts into the operator's meaning over all occurrences.
 fn combine(quant: Quant, op: CmpOp, verdicts: impl Iterator<Item = bool>) -> bool {
-    let (mut any, mut all, mut n) = (false, true, 0usize);
-    for v in verdicts {
-        n += 1;
-        any |= v;
-        all &= v;
+    let mut v = Verdicts::default();
+    verdicts.for_each(|held| v.add(held));
+    v.combined(quant, op)
+}
+
+/// Per-value verdicts, as they come (see [`combine`]).
+#[derive(Clone, Copy)]
+struct Verdicts {
+    any: bool,
+    all: bool,
+    n: usize,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            any: false,
+            all: true,
+            n: 0,
+        }
     }
-    if n == 0 {
-        return false;
+}
+
+impl Verdicts {
+    fn add(&mut self, held: bool) {
+        self.n += 1;
+        self.any |= held;
+        self.all &= held;
     }
-    match (op, quant) {
-        // `!=` is "no occurrence equal": every per-value "not equal" holds.
-        (CmpOp::Ne, _) | (CmpOp::AllEq, _) | (_, Quant::All) => all,
-        _ => any,
+
+    fn combined(self, quant: Quant, op: CmpOp) -> bool {
+        if self.n == 0 {
+            return false;
+        }
+        match (op, quant) {
+            // `!=` is "no occurrence equal": every per-value "not equal" holds.
+            (CmpOp::Ne, _) | (CmpOp::AllEq, _) | (_, Quant::All) => self.all,
+            _ => self.any,
+        }
     }
 }
 
@@ -256,36 +288,35 @@ impl Node {
                 src,
                 op,
                 rhs,
-            } => {
-                let vals = values(src, view);
-                match rhs {
-                    Rhs::Lit(lit) => combine(
+            } => match rhs {
+                Rhs::Lit(lit) => {
+                    let mut verdicts = Verdicts::default();
+                    each_value(src, view, |v| {
+                        verdicts.add(op_holds(*op, cmp_lit(&v, lit)));
+                    });
+                    verdicts.combined(*quant, *op)
+                }
+                Rhs::Field(other) => {
+                    let vals = values(src, view);
+                    let rvals = values(other, view);
+                    if rvals.is_empty() {
+                        return false;
+                    }
+                    combine(
                         *quant,
                         *op,
-                        vals.iter().map(|v| op_holds(*op, cmp_lit(v, lit))),
-                    ),
-                    Rhs::Field(other) => {
-                        let rvals = values(other, view);
-                        if rvals.is_empty() {
-                            return false;
-                        }
-                        combine(
-                            *quant,
-                            *op,
-                            vals.iter().map(|v| {
-                                let each = rvals.iter().map(|r| op_holds(*op, cmp_vals(v, r)));
-                                if matches!(op, CmpOp::Ne | CmpOp::AllEq) {
-                                    each.into_iter().all(|x| x)
-                                } else {
-                                    each.into_iter().any(|x| x)
-                                }
-                            }),
-                        )
-                    }
+                        vals.iter().map(|v| {
+                            let each = rvals.iter().map(|r| op_holds(*op, cmp_vals(v, r)));
+                            if matches!(op, CmpOp::Ne | CmpOp::AllEq) {
+                                each.into_iter().all(|x| x)
+                            } else {
+                                each.into_iter().any(|x| x)
+                            }
+                        }),
+                    )
                 }
-            }
+            },
             Node::In { quant, src, set } => {
-                let vals = values(src, view);
                 let member = |v: &Val<'_>| {
                     set.iter().any(|(lo, hi)| match hi {
                         None => cmp_lit(v, lo) == Some(Ordering::Equal),
@@ -295,7 +326,9 @@ impl Node {
                         }
                     })
                 };
-                combine(*quant, CmpOp::Eq, vals.iter().map(member))
+                let mut verdicts = Verdicts::default();
+                each_value(src, view, |v| verdicts.add(member(&v)));
+                verdicts.combined(*quant, CmpOp::Eq)
             }
             Node::Contains { src, needle } => values(src, view).iter().any(|v| match v {
                 Val::Bytes(b) => memchr::memmem::find(b, needle).is_some(),
