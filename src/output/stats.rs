@@ -317,13 +317,18 @@ impl StatsSink {
             return;
         };
         // The named port; if both are, the lower (the server's, nearly always).
-        let port = match (service_name(transport, a), service_name(transport, b)) {
-            (Some(_), Some(_)) => a.min(b),
-            (Some(_), None) => a,
-            (None, Some(_)) => b,
-            (None, None) => 0,
+        let (port, name) = match (service_name(transport, a), service_name(transport, b)) {
+            (Some(x), Some(y)) => {
+                if a <= b {
+                    (a, x)
+                } else {
+                    (b, y)
+                }
+            }
+            (Some(x), None) => (a, x),
+            (None, Some(y)) => (b, y),
+            (None, None) => (0, "other"),
         };
-        let name = service_name(transport, port).unwrap_or("other");
         let next = self.services.len();
         // Keyed by the transport's kind, not its name: no string hashed per frame.
         let i = *self
