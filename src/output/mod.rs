@@ -30,6 +30,7 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(out)
 }
+
 /// Whether every byte is printable ASCII (0x20 to 0x7e), eight at a time: the text of an HTTP
 /// line is checked on every packet-list line that shows one.
 fn printable_ascii(bytes: &[u8]) -> bool {

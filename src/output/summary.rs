@@ -72,8 +72,10 @@ type Ipv4Columns = (Option<([u8; 4], [u8; 4])>, String);
 thread_local! {
     /// The address columns of recent lines (`   10.0.1.22 → 10.0.1.10   `), by their two
     /// addresses, one per slot. Most lines repeat a recent pair: then the columns are one copy
-    /// instead of two addresses written digit by digit, two pads and an arrow (a tenth of a
-    /// line's rendering).
+    /// instead of two addresses written digit by digit (each checked as UTF-8), two pads and an
+    /// arrow, which were a seventh of the rendering threads' work in the list. A miss (more of
+    /// them in a capture of many pairs at once) writes the columns into the slot and copies
+    /// them from there: one copy more than before.
     static IPV4_COLUMNS: std::cell::RefCell<[Ipv4Columns; IPV4_COLUMN_SLOTS]> =
         const { std::cell::RefCell::new([const { (None, String::new()) }; IPV4_COLUMN_SLOTS]) };
 }
