@@ -41,6 +41,16 @@ const FLAGS: &[&str] = &[
     "tcp.analysis.keep_alive_ack",
     "tcp.analysis.reused_ports",
 ];
+/// The acknowledged segment and the round trips: the tracker finds them only for outputs and
+/// filters that read them (`Tracker::without_ack_rtt`), so asking for them here must turn them
+/// on. Judged by their share of agreement only: about 1% of them differ from tshark's, around
+/// retransmitted segments and on a RST answering a SYN (tshark shows the iRTT there), and
+/// those are not in the allow list.
+const RTTS: &[&str] = &[
+    "tcp.analysis.acks_frame",
+    "tcp.analysis.ack_rtt",
+    "tcp.analysis.initial_rtt",
+];
 
 #[test]
 fn sequence_numbers_and_analysis_flags_agree_with_tshark() {
@@ -64,7 +74,7 @@ fn sequence_numbers_and_analysis_flags_agree_with_tshark() {
             "-e",
             "frame.number",
         ];
-        for f in NUMBERS.iter().chain(FLAGS) {
+        for f in NUMBERS.iter().chain(FLAGS).chain(RTTS) {
             args.push("-e");
             args.push(f);
         }
@@ -77,7 +87,7 @@ fn sequence_numbers_and_analysis_flags_agree_with_tshark() {
             })
             .collect();
         for (frame, row) in &rows {
-            for (i, field) in NUMBERS.iter().chain(FLAGS).enumerate() {
+            for (i, field) in NUMBERS.iter().chain(FLAGS).chain(RTTS).enumerate() {
                 let want = header
                     .iter()
                     .position(|h| h == field)
@@ -96,7 +106,7 @@ fn sequence_numbers_and_analysis_flags_agree_with_tshark() {
                 e.1 += 1;
                 if want == have {
                     e.0 += 1;
-                } else if !allow.covers(&cap, *frame, field) {
+                } else if !RTTS.contains(field) && !allow.covers(&cap, *frame, field) {
                     unexplained.push(format!(
                         "{cap} #{frame} {field}: tshark {want:?}, wirelite {have:?}"
                     ));

@@ -293,6 +293,15 @@ fn needs_pairs(id: FieldId) -> bool {
         )
 }
 
+/// The fields that read which segment an ACK acknowledges (see
+/// [`crate::tcp::Tracker::without_ack_rtt`]).
+fn needs_ack_rtt(id: FieldId) -> bool {
+    matches!(
+        Registry::get().def(id).abbrev,
+        "tcp.analysis.acks_frame" | "tcp.analysis.ack_rtt" | "tcp.analysis.initial_rtt"
+    )
+}
+
 /// `udp.stream`, which costs a table lookup per UDP packet when it is computed.
 fn needs_udp_stream(id: FieldId) -> bool {
     Registry::get().def(id).abbrev == "udp.stream"
@@ -313,6 +322,7 @@ fn serve_reads(
         opts.tcp_state = true;
         opts.tcp_without_analysis = false;
     }
+    opts.tcp_ack_rtt |= reads(fields, filter, needs_ack_rtt);
     opts.http |= reads(fields, filter, needs_http);
     opts.udp_streams |= reads(fields, filter, needs_udp_stream);
     opts.pairing |= reads(fields, filter, needs_pairs);
@@ -383,6 +393,8 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         http: whole_packets,
         udp_streams: show_flow_fields,
         tcp_state: whole_packets,
+        // The summary line shows no acknowledged segment; the detail tree and JSON do.
+        tcp_ack_rtt: show_flow_fields,
         stateless: a.count_only && !reads(&fields, filter.as_ref(), needs_ordered),
         ..Options::default()
     };
@@ -993,6 +1005,8 @@ fn connection_pass(
         decode: decode_options(false, &[], filter),
         collect_connections: true,
         pairing: false,
+        // The table and the flow diagram show no acknowledged segment.
+        tcp_ack_rtt: false,
         ..Options::default()
     };
     serve_reads(path, &mut opts, &[], filter, false)?;

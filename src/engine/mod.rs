@@ -339,6 +339,9 @@ pub struct Options {
     /// reassembly delivers (HTTP, DNS over TCP), and of nothing else the tracker computes.
     /// Ignored when connection summaries are asked for.
     pub tcp_without_analysis: bool,
+    /// With the tracker's analysis, find the segment each ACK acknowledges and its round trip
+    /// (see [`tcp::Tracker::without_ack_rtt`]). Off for outputs that show neither.
+    pub tcp_ack_rtt: bool,
     /// Number UDP conversations (`udp.stream`).
     pub udp_streams: bool,
     /// Answers found by a first pass, for tshark's second-pass fields.
@@ -370,6 +373,7 @@ impl Default for Options {
             http_held: false,
             tcp_state: true,
             tcp_without_analysis: false,
+            tcp_ack_rtt: true,
             udp_streams: false,
             later: None,
             stateless: false,
@@ -448,22 +452,26 @@ pub fn run(
         limits: opts.limits,
         ..Report::default()
     };
+    let mut tracker = match (opts.collect_connections, opts.tcp_without_analysis) {
+        (true, _) => tcp::Tracker::keeping_summaries(),
+        (false, true) => tcp::Tracker::new().without_analysis(),
+        (false, false) => tcp::Tracker::new(),
+    };
+    if !opts.tcp_ack_rtt {
+        tracker = tracker.without_ack_rtt();
+    }
     let mut ordered = Ordered {
-        tcp: match (opts.collect_connections, opts.tcp_without_analysis) {
-            (true, _) => tcp::Tracker::keeping_summaries(),
-            (false, true) => tcp::Tracker::new().without_analysis(),
-            (false, false) => tcp::Tracker::new(),
-        }
-        .reassembling(
-            if opts.http {
-                tcp::Reassembly::All
-            } else {
-                opts.reassembly
-            },
-            opts.limits.reassembly_bytes,
-        )
-        .reassembling_dns(opts.decode.app)
-        .limited(opts.limits.tcp_conns, opts.limits.table_rows),
+        tcp: tracker
+            .reassembling(
+                if opts.http {
+                    tcp::Reassembly::All
+                } else {
+                    opts.reassembly
+                },
+                opts.limits.reassembly_bytes,
+            )
+            .reassembling_dns(opts.decode.app)
+            .limited(opts.limits.tcp_conns, opts.limits.table_rows),
         http: opts.http.then(|| {
             let mut http = crate::app::http::HttpTracker::with_cap(opts.limits.http_bytes);
             if opts.http_framing_only {

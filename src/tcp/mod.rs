@@ -373,6 +373,9 @@ pub struct Tracker {
     pub rows_dropped: u64,
     /// Number streams and reassemble, analysing nothing (see [`Tracker::without_analysis`]).
     without_analysis: bool,
+    /// Remember unacknowledged segments to find the one an ACK acknowledges
+    /// (see [`Tracker::without_ack_rtt`]).
+    ack_rtt: bool,
 }
 
 /// The tracker's reassembly across connections: which to put back in byte order, and the bytes
@@ -459,6 +462,7 @@ impl Default for Tracker {
             rows_cap: crate::limits::Limits::default().table_rows,
             rows_dropped: 0,
             without_analysis: false,
+            ack_rtt: true,
         }
     }
 }
@@ -546,6 +550,17 @@ impl Tracker {
     /// again); reassembly reads the relative sequence number. This keeps exactly those.
     pub fn without_analysis(mut self) -> Tracker {
         self.without_analysis = true;
+        self
+    }
+
+    /// Analysis without the acknowledged segment and its round trip (`tcp.analysis.acks_frame`,
+    /// `tcp.analysis.ack_rtt`, and with them whether `tcp.analysis.initial_rtt` shows on an ACK
+    /// without data), for outputs that show none of them: the packet list, the `tcp` table,
+    /// `stats`. Nothing else reads the unacknowledged segments, and keeping them (a push for
+    /// every segment with data, a pop for every ACK, a queue for every direction) was a
+    /// fifteenth of the `tcp` table's thread that sets the wall time.
+    pub fn without_ack_rtt(mut self) -> Tracker {
+        self.ack_rtt = false;
         self
     }
 
@@ -902,7 +917,7 @@ impl Tracker {
         // The ACK acknowledges the reverse direction's segments up to `ackn`; one that it
         // acknowledges exactly gives the round trip (packet-tcp.c's unacked-segment list).
         let mut acked = None;
-        if ack {
+        if ack && self.ack_rtt {
             while let Some(&(next, frame, ts)) = rev.unacked.front() {
                 if gt(next, ackn) {
                     break;
@@ -916,7 +931,7 @@ impl Tracker {
         if flags & analysis::ZERO_WINDOW_PROBE == 0
             && (fwd.nextseq == 0 || gt(seg_end, fwd.nextseq))
         {
-            if seglen > 0 || syn || fin {
+            if (seglen > 0 || syn || fin) && self.ack_rtt {
                 if fwd.unacked.len() >= MAX_UNACKED {
                     fwd.unacked.pop_front();
                 }
