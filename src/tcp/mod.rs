@@ -555,10 +555,11 @@ impl Tracker {
 
     /// Analysis without the acknowledged segment and its round trip (`tcp.analysis.acks_frame`,
     /// `tcp.analysis.ack_rtt`, and with them whether `tcp.analysis.initial_rtt` shows on an ACK
-    /// without data), for outputs that show none of them: the packet list, the `tcp` table,
-    /// `stats`. Nothing else reads the unacknowledged segments, and keeping them (a push for
-    /// every segment with data, a pop for every ACK, a queue for every direction) was a
-    /// fifteenth of the `tcp` table's thread that sets the wall time.
+    /// without data), for outputs that show none of them: the packet list's summary lines, the
+    /// `tcp` table, the flow diagram. Nothing else reads the unacknowledged segments, and
+    /// keeping them (a push for every segment with data, a pop for every ACK, a queue for every
+    /// direction) was a sixteenth of the instructions of the `tcp` table's thread that sets the
+    /// wall time.
     pub fn without_ack_rtt(mut self) -> Tracker {
         self.ack_rtt = false;
         self
