@@ -225,12 +225,12 @@ impl Message {
     /// message shows it, and a copy each was a malloc, a copy and a free on the thread that
     /// sets the wall time, for one segment in nine of the benchmark's.
     pub fn first_line_shared(&self) -> bytestring::ByteString {
-        let range = self.first_line.start as usize..self.first_line.end as usize;
-        self.text
-            .as_ref()
-            .filter(|t| t.get(range.clone()).is_some())
-            .and_then(|t| bytestring::ByteString::try_from(t.as_bytes().slice(range)).ok())
-            .unwrap_or_default()
+        // The line is a piece of the text ([`Message::get`]'s), so it is sliced out of it
+        // without checking it again.
+        match &self.text {
+            Some(t) => t.slice_ref(self.first_line()),
+            None => bytestring::ByteString::new(),
+        }
     }
 
     pub fn host(&self) -> Option<&str> {
