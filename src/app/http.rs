@@ -81,6 +81,93 @@ struct Conn {
     last_seen: i64,
 }
 
+impl Conn {
+    /// Number the messages a segment completed (`done`, drained) as exchanges, pair each
+    /// response with the request it answers, and append them to `out`, each showing the
+    /// frame's last exchange. `began_before`: the first of them began in an earlier segment.
+    fn number(
+        &mut self,
+        done: &mut Vec<Message>,
+        next_entry: &mut u64,
+        s: &SegmentInput<'_>,
+        mut began_before: bool,
+        out: &mut Vec<HttpMessage>,
+    ) {
+        let first = out.len();
+        // Exactly: the vector is kept with its frame's state (see `FrameState::reset`), and
+        // grown as usual one message would take room for four.
+        out.reserve_exact(done.len());
+        out.extend(done.drain(..).map(|msg| {
+            let (entry, answers) = if msg.is_request() {
+                let now = RequestRef {
+                    frame: s.frame,
+                    ts_ns: s.ts_ns,
+                    id: *next_entry,
+                };
+                let e = Entry {
+                    id: now.id,
+                    request: Some(now),
+                    answered: false,
+                };
+                *next_entry += 1;
+                if self.waiting.len() >= MAX_WAITING {
+                    self.waiting.pop_front();
+                }
+                self.waiting.push_back(now);
+                (e, None)
+            } else {
+                let e = match self.tail {
+                    Some(t) if !t.answered => Entry {
+                        answered: true,
+                        ..t
+                    },
+                    _ => {
+                        *next_entry += 1;
+                        Entry {
+                            id: *next_entry - 1,
+                            request: None,
+                            answered: true,
+                        }
+                    }
+                };
+                // An interim (1xx) response does not end the exchange.
+                let interim = matches!(
+                    msg.start,
+                    crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
+                );
+                let answers = if interim {
+                    self.waiting.front().copied()
+                } else {
+                    self.waiting.pop_front()
+                };
+                (e, answers)
+            };
+            self.tail = Some(entry);
+            HttpMessage {
+                msg,
+                entry: entry.id,
+                own_entry: entry.id,
+                request_in: entry.request,
+                answers,
+                reassembled: std::mem::take(&mut began_before),
+            }
+        }));
+        let out = out.get_mut(first..).unwrap_or_default();
+        // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
+        // protocol data does.
+        if let Some(last) = self.tail.filter(|_| !out.is_empty()) {
+            for m in out {
+                m.entry = last.id;
+                m.request_in = if m.msg.is_request() {
+                    None
+                } else {
+                    last.request
+                };
+            }
+        }
+    }
+}
+
 /// What one TCP segment brings.
 #[derive(Debug)]
 pub struct SegmentInput<'a> {
@@ -281,79 +368,7 @@ impl HttpTracker {
         }
         // Most segments complete no message (ACKs, the middles of bodies).
         if !done.is_empty() {
-            let next_entry = &mut self.next_entry;
-            let first = out.len();
-            // Exactly: the vector is kept with its frame's state (see `FrameState::reset`), and
-            // grown as usual one message would take room for four.
-            out.reserve_exact(done.len());
-            out.extend(done.drain(..).map(|msg| {
-                let (entry, answers) = if msg.is_request() {
-                    let now = RequestRef {
-                        frame: s.frame,
-                        ts_ns: s.ts_ns,
-                        id: *next_entry,
-                    };
-                    let e = Entry {
-                        id: now.id,
-                        request: Some(now),
-                        answered: false,
-                    };
-                    *next_entry += 1;
-                    if conn.waiting.len() >= MAX_WAITING {
-                        conn.waiting.pop_front();
-                    }
-                    conn.waiting.push_back(now);
-                    (e, None)
-                } else {
-                    let e = match conn.tail {
-                        Some(t) if !t.answered => Entry {
-                            answered: true,
-                            ..t
-                        },
-                        _ => {
-                            *next_entry += 1;
-                            Entry {
-                                id: *next_entry - 1,
-                                request: None,
-                                answered: true,
-                            }
-                        }
-                    };
-                    // An interim (1xx) response does not end the exchange.
-                    let interim = matches!(
-                        msg.start,
-                        crate::wire::http1::StartLine::Response { code, .. } if code / 100 == 1
-                    );
-                    let answers = if interim {
-                        conn.waiting.front().copied()
-                    } else {
-                        conn.waiting.pop_front()
-                    };
-                    (e, answers)
-                };
-                conn.tail = Some(entry);
-                HttpMessage {
-                    msg,
-                    entry: entry.id,
-                    own_entry: entry.id,
-                    request_in: entry.request,
-                    answers,
-                    reassembled: std::mem::take(&mut began_before),
-                }
-            }));
-            let out = out.get_mut(first..).unwrap_or_default();
-            // Every message of the frame shows the frame's last entry, as Wireshark's per-frame
-            // protocol data does.
-            if let Some(last) = conn.tail.filter(|_| !out.is_empty()) {
-                for m in out {
-                    m.entry = last.id;
-                    m.request_in = if m.msg.is_request() {
-                        None
-                    } else {
-                        last.request
-                    };
-                }
-            }
+            conn.number(done, &mut self.next_entry, s, began_before, out);
         }
         if (s.rst || conn.ended == [true, true])
             && let Some(c) = self.conns.remove(&s.stream)
