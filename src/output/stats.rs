@@ -32,39 +32,64 @@ pub struct Node {
     pub children: Vec<usize>,
 }
 
-/// Slots of [`StatsSink::recent`]: a capture's frames follow a few dozen paths at most.
+/// Slots of [`StatsSink::recent`], a power of two: a capture's frames follow a few dozen paths
+/// at most.
 const RECENT_PATHS: usize = 32;
 /// The longest path a slot keeps (real paths are shorter).
-const RECENT_DEPTH: usize = 8;
+const RECENT_DEPTH: usize = 12;
 
-/// A path of the hierarchy and the nodes it runs through, below the root.
+/// A path of the hierarchy counted lately: the key of the frames that follow it (see
+/// [`path_key`]) and the nodes it runs through, below the root.
 #[derive(Clone, Copy, Debug, Default)]
 struct RecentPath {
+    key: Option<PathKey>,
     len: usize,
-    names: [&'static str; RECENT_DEPTH],
     nodes: [usize; RECENT_DEPTH],
 }
 
-impl RecentPath {
-    /// Whether this is `path`, told by the names' addresses: the names are static strings, so
-    /// the same path has the same addresses. (Equal names at other addresses only miss.)
-    fn is(&self, path: &[&'static str]) -> bool {
-        self.len == path.len()
-            && self
-                .names
-                .iter()
-                .zip(path)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
-    }
+/// What decides a frame's path in the hierarchy, packed in two words (see [`path_key`]).
+type PathKey = [u64; 2];
 
-    /// The slot a path goes in: a hash of its names' addresses.
-    fn slot(path: &[&'static str]) -> usize {
-        let mut h = path.len() as u64;
-        for name in path {
-            h = (h ^ name.as_ptr().addr() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-        (h >> 32) as usize % RECENT_PATHS
+/// The key of a frame's path: what [`hierarchy_path`] reads to build it, and nothing else, so
+/// that frames with equal keys have equal paths. The first word holds each layer's protocol
+/// and whether it is quoted, a byte each (never 0, so layers absent are told from layers
+/// present); the second, from its top, whether the link layer is cut short, each HTTP
+/// message's body dissector and reassembly (a byte each, with its top bit set), whether the
+/// frame continues HTTP, and the damage mark. A frame with more layers or messages than the
+/// words hold has none, and its path is built every time.
+///
+/// Most frames repeat a path counted lately, and this is cheaper to make and to compare than
+/// the path, which every frame built before (the report's work per frame: 43.5M to 33.3M
+/// instructions on the first 40 MB of BENCHMARKS.md's capture). A protocol has 7 bits and a
+/// body dissector 6, far more than there are of either.
+fn path_key(view: &PacketView<'_>) -> Option<PathKey> {
+    let rec = view.rec;
+    if rec.layers.len() > 8 || view.state.http.len() > 3 {
+        return None;
     }
+    let mut layers = 0u64;
+    for l in &rec.layers {
+        let proto = ProtoTag::of(&l.proto).map_or(0x7f, |t| t as u64 + 1);
+        layers = layers << 8 | u64::from(l.quoted) << 7 | proto;
+    }
+    let mut marks = u64::from(rec.malformed.is_some_and(|m| m.layer == LayerKind::Link));
+    for m in &view.state.http {
+        let body = crate::wire::http1::Body::of(&m.msg).map_or(0, |b| b as u64 + 1);
+        marks = marks << 8 | 0x80 | body << 1 | u64::from(m.reassembled);
+    }
+    marks = marks << 1 | u64::from(view.state.http_continuation);
+    marks = marks << 2 | damage_mark(rec).map_or(0, |m| if m == "_ws.short" { 1 } else { 2 });
+    Some([layers, marks])
+}
+
+/// tshark's mark for a damaged frame, last in its path: cut short by the capture's snap
+/// length, or malformed.
+fn damage_mark(rec: &crate::decode::PacketRecord) -> Option<&'static str> {
+    rec.malformed.map(|m| {
+        let short =
+            matches!(m.kind, MalformedKind::Truncated { .. }) && rec.meta.caplen < rec.meta.origlen;
+        if short { "_ws.short" } else { "_ws.malformed" }
+    })
 }
 
 /// Frames and bytes to one transport port with a service name.
@@ -177,10 +202,8 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
     if view.state.http_continuation {
         path.push("http");
     }
-    if let Some(m) = rec.malformed {
-        let short =
-            matches!(m.kind, MalformedKind::Truncated { .. }) && rec.meta.caplen < rec.meta.origlen;
-        path.push(if short { "_ws.short" } else { "_ws.malformed" });
+    if let Some(mark) = damage_mark(rec) {
+        path.push(mark);
     }
     path.truncate(MAX_DEPTH);
     path
@@ -253,13 +276,26 @@ impl StatsSink {
         })
     }
 
-    /// Count a frame on each node of `path`. Most frames repeat a path counted lately: those
-    /// find its nodes in one slot of `recent`, where walking the tree compares names level by
-    /// level (about a third of the report's work per frame, before).
-    fn count_path(&mut self, path: &[&'static str], bytes: u64) {
-        let slot = RecentPath::slot(path);
+    /// Count a frame on each node of its path: the path's nodes come from the slot of
+    /// `recent` its key leads to, if that slot holds its key; otherwise the path is built
+    /// (`path`) and walked down the tree, comparing names level by level, and kept in the slot.
+    /// A frame without a key (`None`) is always walked.
+    fn count_path(
+        &mut self,
+        key: Option<PathKey>,
+        path: impl FnOnce() -> smallvec::SmallVec<[&'static str; 8]>,
+        bytes: u64,
+    ) {
+        // Each word multiplied, and the slot picked by the top bits, which every bit of both
+        // words reaches. (The middle bits put `eth:ip:tcp` and `eth:ip:tcp:http:...` in one
+        // slot, which they took from each other on every other frame.)
+        let slot = key.map_or(0, |[a, b]| {
+            let h = (a ^ b.wrapping_mul(0x2545_f491_4f6c_dd1d)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            (h >> (u64::BITS - RECENT_PATHS.ilog2())) as usize
+        });
         if let Some(recent) = self.recent.get(slot)
-            && recent.is(path)
+            && key.is_some()
+            && recent.key == key
         {
             for &i in recent.nodes.iter().take(recent.len) {
                 if let Some(n) = self.nodes.get_mut(i) {
@@ -269,7 +305,9 @@ impl StatsSink {
             }
             return;
         }
+        let path = path();
         let mut walked = RecentPath {
+            key,
             len: path.len(),
             ..RecentPath::default()
         };
@@ -292,15 +330,13 @@ impl StatsSink {
                 n.frames += 1;
                 n.bytes += bytes;
             }
-            if let (Some(kept_name), Some(kept_node)) =
-                (walked.names.get_mut(level), walked.nodes.get_mut(level))
-            {
-                *kept_name = name;
-                *kept_node = i;
+            if let Some(kept) = walked.nodes.get_mut(level) {
+                *kept = i;
             }
             at = i;
         }
-        if path.len() <= RECENT_DEPTH
+        if key.is_some()
+            && path.len() <= RECENT_DEPTH
             && let Some(kept) = self.recent.get_mut(slot)
         {
             *kept = walked;
@@ -440,8 +476,7 @@ impl Sink for StatsSink {
             Some((_, n)) => *n += 1,
             None => self.linktypes.push((meta.linktype, 1)),
         }
-        let path = hierarchy_path(view);
-        self.count_path(&path, bytes);
+        self.count_path(path_key(view), || hierarchy_path(view), bytes);
         // A frame counts in the table of its outer IP header's version, if in either (the
         // other would look for its addresses only to find the wrong version).
         match view.rec.outer_ip_is_v6() {
@@ -731,8 +766,9 @@ mod tests {
     }
 
     /// The slots of recent paths give the counts a walk of the tree gives. The paths share
-    /// prefixes, collide in slots, run past the slots' depth, and name the same protocol by
-    /// strings at different addresses (which must land in one node).
+    /// prefixes, collide in slots, run past the slots' depth, name the same protocol by
+    /// strings at different addresses (which must land in one node), and some frames have no
+    /// key.
     #[test]
     fn recent_paths_count_as_the_tree_walk_does() {
         let names: Vec<&'static str> = ["eth", "ip", "tcp", "http", "data-text-lines", "udp"]
@@ -754,9 +790,11 @@ mod tests {
         let mut sink = StatsSink::default();
         let mut want: BTreeMap<Vec<&'static str>, (u64, u64)> = BTreeMap::new();
         for frame in 0..20_000u64 {
-            let path = &paths[next(paths.len())];
+            let which = next(paths.len());
+            let path = &paths[which];
             let bytes = 60 + frame % 1400;
-            sink.count_path(path, bytes);
+            let key = (which % 7 != 0).then_some([which as u64, 1]);
+            sink.count_path(key, || path.iter().copied().collect(), bytes);
             for depth in 1..=path.len() {
                 let e = want.entry(path[..depth].to_vec()).or_default();
                 e.0 += 1;
@@ -764,5 +802,90 @@ mod tests {
             }
         }
         assert_eq!(counted(&sink), want);
+    }
+
+    /// Frames with equal keys have equal paths, on every frame of the test and sample
+    /// captures, as `stats` runs over them: with their HTTP, reassembled segments, ICMP errors,
+    /// VLANs, IPv6 extension headers, cut and damaged frames.
+    #[test]
+    fn a_path_key_tells_its_path() {
+        #[derive(Default)]
+        struct Keys {
+            seen: std::collections::HashMap<PathKey, Vec<&'static str>>,
+            frames: u64,
+        }
+        impl Sink for Keys {
+            fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+                if view.rec.meta.kind != FrameKind::Packet {
+                    return Ok(());
+                }
+                let path = hierarchy_path(view).to_vec();
+                if let Some(key) = path_key(view) {
+                    self.frames += 1;
+                    let first = self.seen.entry(key).or_insert_with(|| path.clone());
+                    assert_eq!(*first, path, "frame {}", view.rec.meta.number);
+                }
+                Ok(())
+            }
+        }
+        let mut captures = Vec::new();
+        let mut dirs = vec![
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")),
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/samples")),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "pcap" || e == "pcapng")
+                {
+                    captures.push(path);
+                }
+            }
+        }
+        assert!(captures.len() > 50, "{captures:?}");
+        let mut keys = Keys::default();
+        for path in &captures {
+            let opts = crate::engine::Options {
+                threads: 1,
+                http: true,
+                http_framing_only: true,
+                tcp_without_analysis: true,
+                pairing: false,
+                ..crate::engine::Options::default()
+            };
+            // (Some are broken on purpose, from their header on.)
+            let Ok(reader) = crate::capture::Reader::open(path.to_str().unwrap()) else {
+                continue;
+            };
+            crate::engine::run(
+                reader,
+                &opts,
+                &crate::engine::MatchAll,
+                &mut keys,
+                &mut |_, _| {},
+            )
+            .unwrap();
+        }
+        // Keys told apart what they must: HTTP, its bodies and reassembly, damage marks.
+        let paths: std::collections::HashSet<_> = keys.seen.values().collect();
+        assert!(
+            keys.frames > 5_000 && paths.len() > 40,
+            "{} {}",
+            keys.frames,
+            paths.len()
+        );
+        for name in [
+            "data-text-lines",
+            "tcp.segments",
+            "_ws.malformed",
+            "_ws.short",
+            "icmp",
+        ] {
+            assert!(paths.iter().any(|p| p.contains(&name)), "{name}");
+        }
     }
 }
