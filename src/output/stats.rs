@@ -92,6 +92,13 @@ fn damage_mark(rec: &crate::decode::PacketRecord) -> Option<&'static str> {
     })
 }
 
+/// Slots of [`StatsSink::recent_services`], a power of two: more than the connections a lab
+/// capture has busy at once.
+const RECENT_SERVICES: usize = 64;
+
+/// A frame's transport (UDP rather than TCP) and its source and destination ports.
+type PortPair = (bool, u16, u16);
+
 /// Frames and bytes to one transport port with a service name.
 #[derive(Clone, Debug)]
 pub struct Service {
@@ -127,6 +134,10 @@ pub struct StatsSink {
     services: Vec<Service>,
     /// (UDP rather than TCP, port) -> index in `services`.
     service_index: HashMap<(bool, u16), usize>,
+    /// The services of port pairs seen lately: (UDP rather than TCP, the two ports) and its
+    /// index in `services`, in the slot their hash picks. A connection's frames all have one
+    /// pair, and this finds its service without naming both ports and hashing one.
+    recent_services: [Option<(PortPair, usize)>; RECENT_SERVICES],
 }
 
 impl Default for StatsSink {
@@ -151,6 +162,7 @@ impl Default for StatsSink {
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
             service_index: HashMap::default(),
+            recent_services: [None; RECENT_SERVICES],
         }
     }
 }
@@ -352,6 +364,29 @@ impl StatsSink {
         } else {
             return;
         };
+        let pair = (transport == "udp", a, b);
+        let h = (u64::from(a) << 17 | u64::from(b) << 1 | u64::from(pair.0))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (h >> (u64::BITS - RECENT_SERVICES.ilog2())) as usize;
+        let i = match self.recent_services.get(slot) {
+            Some(&Some((p, i))) if p == pair => i,
+            _ => {
+                let i = self.service_of(transport, a, b);
+                if let Some(kept) = self.recent_services.get_mut(slot) {
+                    *kept = Some((pair, i));
+                }
+                i
+            }
+        };
+        if let Some(s) = self.services.get_mut(i) {
+            s.frames += 1;
+            s.bytes += bytes;
+        }
+    }
+
+    /// The index in `services` of the service of a frame between ports `a` and `b`, added if
+    /// it is new.
+    fn service_of(&mut self, transport: &'static str, a: u16, b: u16) -> usize {
         // The named port; if both are, the lower (the server's, nearly always).
         let (port, name) = match (service_name(transport, a), service_name(transport, b)) {
             (Some(x), Some(y)) => {
@@ -380,10 +415,7 @@ impl StatsSink {
                 bytes: 0,
             });
         }
-        if let Some(s) = self.services.get_mut(i) {
-            s.frames += 1;
-            s.bytes += bytes;
-        }
+        i
     }
 
     /// Digits of the duration: the more precise of the two times'.
@@ -828,6 +860,29 @@ mod tests {
                 Ok(())
             }
         }
+        let mut keys = Keys::default();
+        each_capture(&mut keys);
+        // Keys told apart what they must: HTTP, its bodies and reassembly, damage marks.
+        let paths: std::collections::HashSet<_> = keys.seen.values().collect();
+        assert!(
+            keys.frames > 5_000 && paths.len() > 40,
+            "{} {}",
+            keys.frames,
+            paths.len()
+        );
+        for name in [
+            "data-text-lines",
+            "tcp.segments",
+            "_ws.malformed",
+            "_ws.short",
+            "icmp",
+        ] {
+            assert!(paths.iter().any(|p| p.contains(&name)), "{name}");
+        }
+    }
+
+    /// Run `sink` over every test and sample capture that opens, as `stats` runs.
+    fn each_capture(sink: &mut dyn Sink) {
         let mut captures = Vec::new();
         let mut dirs = vec![
             std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")),
@@ -847,7 +902,7 @@ mod tests {
             }
         }
         assert!(captures.len() > 50, "{captures:?}");
-        let mut keys = Keys::default();
+        captures.sort();
         for path in &captures {
             let opts = crate::engine::Options {
                 threads: 1,
@@ -865,27 +920,50 @@ mod tests {
                 reader,
                 &opts,
                 &crate::engine::MatchAll,
-                &mut keys,
+                sink,
                 &mut |_, _| {},
             )
             .unwrap();
         }
-        // Keys told apart what they must: HTTP, its bodies and reassembly, damage marks.
-        let paths: std::collections::HashSet<_> = keys.seen.values().collect();
-        assert!(
-            keys.frames > 5_000 && paths.len() > 40,
-            "{} {}",
-            keys.frames,
-            paths.len()
-        );
-        for name in [
-            "data-text-lines",
-            "tcp.segments",
-            "_ws.malformed",
-            "_ws.short",
-            "icmp",
-        ] {
-            assert!(paths.iter().any(|p| p.contains(&name)), "{name}");
+    }
+
+    /// The services of port pairs seen lately give the table that naming every frame's ports
+    /// gives, over the captures' thousands of port pairs (which take each other's slots).
+    #[test]
+    fn recent_services_count_as_naming_every_frame_does() {
+        #[derive(Default)]
+        struct Both {
+            cached: StatsSink,
+            named: StatsSink,
         }
+        impl Sink for Both {
+            fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+                self.cached
+                    .count_service(view, u64::from(view.rec.meta.origlen));
+                let rec = view.rec;
+                let (transport, a, b) = if let Some((_, t)) = rec.tcp() {
+                    ("tcp", t.src_port, t.dst_port)
+                } else if let Some((_, u)) = rec.udp() {
+                    ("udp", u.src_port, u.dst_port)
+                } else {
+                    return Ok(());
+                };
+                let i = self.named.service_of(transport, a, b);
+                let s = &mut self.named.services[i];
+                s.frames += 1;
+                s.bytes += u64::from(rec.meta.origlen);
+                Ok(())
+            }
+        }
+        let mut both = Both::default();
+        each_capture(&mut both);
+        let table = |s: &StatsSink| {
+            s.services
+                .iter()
+                .map(|x| (x.transport, x.port, x.name, x.frames, x.bytes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(table(&both.cached), table(&both.named));
+        assert!(both.named.services.len() > 10 && both.named.service_index.len() > 10);
     }
 }
