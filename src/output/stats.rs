@@ -94,7 +94,7 @@ fn damage_mark(rec: &crate::decode::PacketRecord) -> Option<&'static str> {
 
 /// Slots of [`StatsSink::recent_services`], a power of two: more than the connections a lab
 /// capture has busy at once.
-const RECENT_SERVICES: usize = 64;
+const RECENT_SERVICES: usize = 256;
 
 /// A frame's transport (UDP rather than TCP) and its source and destination ports.
 type PortPair = (bool, u16, u16);
