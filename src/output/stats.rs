@@ -221,6 +221,15 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
     path
 }
 
+/// A frame's transport ("tcp" or "udp") and its source and destination ports, if it has one.
+fn transport_ports(rec: &crate::decode::PacketRecord) -> Option<(&'static str, u16, u16)> {
+    if let Some((_, t)) = rec.tcp() {
+        Some(("tcp", t.src_port, t.dst_port))
+    } else {
+        rec.udp().map(|(_, u)| ("udp", u.src_port, u.dst_port))
+    }
+}
+
 /// Well-known service names of the ports a course lab meets (IANA names, as Wireshark shows them).
 pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
     Some(match (transport, port) {
@@ -356,12 +365,7 @@ impl StatsSink {
     }
 
     fn count_service(&mut self, view: &PacketView<'_>, bytes: u64) {
-        let rec = view.rec;
-        let (transport, a, b) = if let Some((_, t)) = rec.tcp() {
-            ("tcp", t.src_port, t.dst_port)
-        } else if let Some((_, u)) = rec.udp() {
-            ("udp", u.src_port, u.dst_port)
-        } else {
+        let Some((transport, a, b)) = transport_ports(view.rec) else {
             return;
         };
         let pair = (transport == "udp", a, b);
@@ -940,18 +944,13 @@ mod tests {
             fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
                 self.cached
                     .count_service(view, u64::from(view.rec.meta.origlen));
-                let rec = view.rec;
-                let (transport, a, b) = if let Some((_, t)) = rec.tcp() {
-                    ("tcp", t.src_port, t.dst_port)
-                } else if let Some((_, u)) = rec.udp() {
-                    ("udp", u.src_port, u.dst_port)
-                } else {
+                let Some((transport, a, b)) = transport_ports(view.rec) else {
                     return Ok(());
                 };
                 let i = self.named.service_of(transport, a, b);
                 let s = &mut self.named.services[i];
                 s.frames += 1;
-                s.bytes += u64::from(rec.meta.origlen);
+                s.bytes += u64::from(view.rec.meta.origlen);
                 Ok(())
             }
         }
