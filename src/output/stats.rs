@@ -32,19 +32,17 @@ pub struct Node {
     pub children: Vec<usize>,
 }
 
-/// Slots of [`StatsSink::recent`], a power of two: a capture's frames follow a few dozen paths
-/// at most.
-const RECENT_PATHS: usize = 32;
-/// The longest path a slot keeps (real paths are shorter).
-const RECENT_DEPTH: usize = 12;
+/// Keys [`StatsSink::known_paths`] holds at most: a capture's frames follow a few dozen paths,
+/// and a damaged capture's random layers could give a key per frame.
+const KNOWN_PATHS: usize = 4096;
+/// The longest path it keeps (real paths are shorter).
+const KNOWN_DEPTH: usize = 12;
 
-/// A path of the hierarchy counted lately: the key of the frames that follow it (see
-/// [`path_key`]) and the nodes it runs through, below the root.
+/// The nodes a path of the hierarchy runs through, below the root.
 #[derive(Clone, Copy, Debug, Default)]
-struct RecentPath {
-    key: Option<PathKey>,
+struct KnownPath {
     len: usize,
-    nodes: [usize; RECENT_DEPTH],
+    nodes: [usize; KNOWN_DEPTH],
 }
 
 /// What decides a frame's path in the hierarchy, packed in two words (see [`path_key`]).
@@ -58,7 +56,7 @@ type PathKey = [u64; 2];
 /// frame continues HTTP, and the damage mark. A frame with more layers or messages than the
 /// words hold has none, and its path is built every time.
 ///
-/// Most frames repeat a path counted lately, and this is cheaper to make and to compare than
+/// Most frames repeat a path counted before, and this is cheaper to make and to compare than
 /// the path, which every frame built before (the report's work per frame: 43.5M to 33.3M
 /// instructions on the first 40 MB of BENCHMARKS.md's capture). A protocol has 7 bits and a
 /// body dissector 6, far more than there are of either.
@@ -127,8 +125,9 @@ pub struct StatsSink {
     pub linktypes: Vec<(u16, u64)>,
     /// The hierarchy; node 0 is the root (no name).
     pub nodes: Vec<Node>,
-    /// Paths counted lately and the nodes they run through (see [`StatsSink::count_path`]).
-    recent: Vec<RecentPath>,
+    /// The nodes of the paths counted so far, by their frames' key (see
+    /// [`StatsSink::count_path`]).
+    known_paths: HashMap<PathKey, KnownPath>,
     ip: ConvSink,
     ipv6: ConvSink,
     services: Vec<Service>,
@@ -157,7 +156,7 @@ impl Default for StatsSink {
                 bytes: 0,
                 children: Vec::new(),
             }],
-            recent: vec![RecentPath::default(); RECENT_PATHS],
+            known_paths: HashMap::default(),
             ip: ConvSink::new(By::Ip),
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
@@ -297,28 +296,20 @@ impl StatsSink {
         })
     }
 
-    /// Count a frame on each node of its path: the path's nodes come from the slot of
-    /// `recent` its key leads to, if that slot holds its key; otherwise the path is built
-    /// (`path`) and walked down the tree, comparing names level by level, and kept in the slot.
-    /// A frame without a key (`None`) is always walked.
+    /// Count a frame on each node of its path: the path's nodes come from `known_paths` by its
+    /// key, if an earlier frame had the key; otherwise the path is built (`path`), walked down
+    /// the tree comparing names level by level, and kept under the key. A frame without a key
+    /// (`None`) is always walked. (A memory of a few slots picked by a hash of the key was
+    /// cheaper by a lookup, but two busy paths whose keys met in one slot took it from each
+    /// other on every other frame, and which keys meet depends on the hash and the capture.)
     fn count_path(
         &mut self,
         key: Option<PathKey>,
         path: impl FnOnce() -> smallvec::SmallVec<[&'static str; 8]>,
         bytes: u64,
     ) {
-        // Each word multiplied, and the slot picked by the top bits, which every bit of both
-        // words reaches. (The middle bits put `eth:ip:tcp` and `eth:ip:tcp:http:...` in one
-        // slot, which they took from each other on every other frame.)
-        let slot = key.map_or(0, |[a, b]| {
-            let h = (a ^ b.wrapping_mul(0x2545_f491_4f6c_dd1d)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            (h >> (u64::BITS - RECENT_PATHS.ilog2())) as usize
-        });
-        if let Some(recent) = self.recent.get(slot)
-            && key.is_some()
-            && recent.key == key
-        {
-            for &i in recent.nodes.iter().take(recent.len) {
+        if let Some(known) = key.and_then(|k| self.known_paths.get(&k)) {
+            for &i in known.nodes.iter().take(known.len) {
                 if let Some(n) = self.nodes.get_mut(i) {
                     n.frames += 1;
                     n.bytes += bytes;
@@ -327,10 +318,9 @@ impl StatsSink {
             return;
         }
         let path = path();
-        let mut walked = RecentPath {
-            key,
+        let mut walked = KnownPath {
             len: path.len(),
-            ..RecentPath::default()
+            ..KnownPath::default()
         };
         let mut at = 0usize;
         for (level, &name) in path.iter().enumerate() {
@@ -356,11 +346,11 @@ impl StatsSink {
             }
             at = i;
         }
-        if key.is_some()
-            && path.len() <= RECENT_DEPTH
-            && let Some(kept) = self.recent.get_mut(slot)
+        if let Some(key) = key
+            && path.len() <= KNOWN_DEPTH
+            && self.known_paths.len() < KNOWN_PATHS
         {
-            *kept = walked;
+            self.known_paths.insert(key, walked);
         }
     }
 
@@ -801,10 +791,9 @@ mod tests {
         out
     }
 
-    /// The slots of recent paths give the counts a walk of the tree gives. The paths share
-    /// prefixes, collide in slots, run past the slots' depth, name the same protocol by
-    /// strings at different addresses (which must land in one node), and some frames have no
-    /// key.
+    /// The known paths give the counts a walk of the tree gives. The paths share prefixes,
+    /// name the same protocol by strings at different addresses (which must land in one
+    /// node), and some frames have no key.
     #[test]
     fn recent_paths_count_as_the_tree_walk_does() {
         let names: Vec<&'static str> = ["eth", "ip", "tcp", "http", "data-text-lines", "udp"]
