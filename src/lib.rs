@@ -18,5 +18,6 @@ pub mod filter;
 pub mod fuzzing;
 pub mod limits;
 pub mod output;
+pub mod recent;
 pub mod tcp;
 pub mod wire;

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use super::text;
 use crate::engine::{Render, Sink};
 use crate::field::PacketView;
+use crate::recent::Recent;
 
 #[derive(Debug)]
 pub struct SummarySink<W: Write> {
@@ -63,37 +64,39 @@ thread_local! {
     static DST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
-/// Slots of [`IPV4_COLUMNS`]: a capture's lines come from a handful of conversations at a time.
-const IPV4_COLUMN_SLOTS: usize = 16;
-
-/// A slot of [`IPV4_COLUMNS`]: a source and destination, and their columns.
-type Ipv4Columns = (Option<([u8; 4], [u8; 4])>, String);
+/// Sets and ways of [`IPV4_COLUMNS`]: a capture's lines come from a handful of conversations at
+/// a time, and four of them may share a set.
+const IPV4_COLUMN_SETS: usize = 4;
+const IPV4_COLUMN_WAYS: usize = 4;
 
 thread_local! {
     /// The address columns of recent lines (`   10.0.1.22 → 10.0.1.10   `), by their two
-    /// addresses, one per slot. Most lines repeat a recent pair: then the columns are one copy
-    /// instead of two addresses written digit by digit (each checked as UTF-8), two pads and an
-    /// arrow, which were a seventh of the rendering threads' work in the list. A miss (more of
-    /// them in a capture of many pairs at once) writes the columns into the slot and copies
-    /// them from there: one copy more than before.
-    static IPV4_COLUMNS: std::cell::RefCell<[Ipv4Columns; IPV4_COLUMN_SLOTS]> =
-        const { std::cell::RefCell::new([const { (None, String::new()) }; IPV4_COLUMN_SLOTS]) };
+    /// addresses. Most lines repeat a recent pair: then the columns are one copy instead of
+    /// two addresses written digit by digit (each checked as UTF-8), two pads and an arrow,
+    /// which were a seventh of the rendering threads' work in the list. A miss (more of them in
+    /// a capture of many pairs at once) writes the columns into the memory and copies them
+    /// from there: one copy more than before.
+    static IPV4_COLUMNS: std::cell::RefCell<
+        Recent<String, IPV4_COLUMN_SETS, IPV4_COLUMN_WAYS>,
+    > = std::cell::RefCell::new(Recent::default());
 }
 
 /// The source and destination columns of an IPv4 packet's line (see [`IPV4_COLUMNS`]).
 fn push_ipv4_columns(line: &mut String, src: [u8; 4], dst: [u8; 4]) {
     let pair = u64::from(u32::from_be_bytes(src)) << 32 | u64::from(u32::from_be_bytes(dst));
-    let slot = (pair.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % IPV4_COLUMN_SLOTS;
-    IPV4_COLUMNS.with_borrow_mut(|slots| match slots.get_mut(slot) {
-        Some((kept, text)) => {
-            if *kept != Some((src, dst)) {
+    IPV4_COLUMNS.with_borrow_mut(|mem| {
+        if let Some(text) = mem.get(pair) {
+            line.push_str(text);
+            return;
+        }
+        match mem.put(pair) {
+            Some(text) => {
                 text.clear();
                 write_ipv4_columns(text, src, dst);
-                *kept = Some((src, dst));
+                line.push_str(text);
             }
-            line.push_str(text);
+            None => write_ipv4_columns(line, src, dst),
         }
-        None => write_ipv4_columns(line, src, dst),
     });
 }
 
@@ -219,16 +222,18 @@ impl<W: Write + Send> Sink for SummarySink<W> {
 
 #[cfg(test)]
 mod tests {
-    use super::{IPV4_COLUMN_SLOTS, format_rel, push_ipv4_columns, push_rel_aligned};
+    use super::{
+        IPV4_COLUMN_SETS, IPV4_COLUMN_WAYS, format_rel, push_ipv4_columns, push_rel_aligned,
+    };
 
-    /// Pairs of addresses far more than the slots, in an order that sends many pairs to each
-    /// slot in turn: every line's columns are the pair's own, as `{:>12} → {:<12}` lays them out.
+    /// Pairs of addresses far more than the memory holds, in an order that sends many pairs to
+    /// each set in turn: every line's columns are the pair's own, as `{:>12} → {:<12}` lays them out.
     #[test]
     fn remembered_address_columns_are_each_pairs_own() {
         let pairs: Vec<([u8; 4], [u8; 4])> = (0u8..40)
             .map(|i| ([10, 0, i % 3, i], [192, 168, 100 + i % 7, 255 - i]))
             .collect();
-        assert!(pairs.len() > 2 * IPV4_COLUMN_SLOTS);
+        assert!(pairs.len() > 2 * IPV4_COLUMN_SETS * IPV4_COLUMN_WAYS);
         for round in 0..3 {
             for (i, &(src, dst)) in pairs.iter().enumerate() {
                 // Each round in another order, the last backwards.
