@@ -15,6 +15,7 @@ use super::text::{Column, Row, header_line, push_int};
 use crate::decode::{FrameKind, LayerKind, MalformedKind, Proto};
 use crate::engine::Sink;
 use crate::field::{PacketView, ProtoTag};
+use crate::recent::Recent;
 
 /// Rows shown in the conversation, endpoint and service tables of the text report.
 const TOP: usize = 10;
@@ -90,12 +91,10 @@ fn damage_mark(rec: &crate::decode::PacketRecord) -> Option<&'static str> {
     })
 }
 
-/// Slots of [`StatsSink::recent_services`], a power of two: more than the connections a lab
-/// capture has busy at once.
-const RECENT_SERVICES: usize = 256;
-
-/// A frame's transport (UDP rather than TCP) and its source and destination ports.
-type PortPair = (bool, u16, u16);
+/// Sets and ways of [`StatsSink::recent_services`]: more entries than the connections a lab
+/// capture has busy at once, and four of them may share a set.
+const RECENT_SERVICE_SETS: usize = 64;
+const RECENT_SERVICE_WAYS: usize = 4;
 
 /// Frames and bytes to one transport port with a service name.
 #[derive(Clone, Debug)]
@@ -133,10 +132,10 @@ pub struct StatsSink {
     services: Vec<Service>,
     /// (UDP rather than TCP, port) -> index in `services`.
     service_index: HashMap<(bool, u16), usize>,
-    /// The services of port pairs seen lately: (UDP rather than TCP, the two ports) and its
-    /// index in `services`, in the slot their hash picks. A connection's frames all have one
-    /// pair, and this finds its service without naming both ports and hashing one.
-    recent_services: [Option<(PortPair, usize)>; RECENT_SERVICES],
+    /// The services of port pairs seen lately: (UDP rather than TCP, the two ports, packed) and
+    /// their index in `services`. A connection's frames all have one pair, and this finds its
+    /// service without naming both ports and hashing one.
+    recent_services: Recent<usize, RECENT_SERVICE_SETS, RECENT_SERVICE_WAYS>,
 }
 
 impl Default for StatsSink {
@@ -161,7 +160,7 @@ impl Default for StatsSink {
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
             service_index: HashMap::default(),
-            recent_services: [None; RECENT_SERVICES],
+            recent_services: Recent::default(),
         }
     }
 }
@@ -358,16 +357,14 @@ impl StatsSink {
         let Some((transport, a, b)) = transport_ports(view.rec) else {
             return;
         };
-        let pair = (transport == "udp", a, b);
-        let h = (u64::from(a) << 17 | u64::from(b) << 1 | u64::from(pair.0))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let slot = (h >> (u64::BITS - RECENT_SERVICES.ilog2())) as usize;
-        let i = match self.recent_services.get(slot) {
-            Some(&Some((p, i))) if p == pair => i,
-            _ => {
+        // The transport and both ports, packed.
+        let pair = u64::from(a) << 17 | u64::from(b) << 1 | u64::from(transport == "udp");
+        let i = match self.recent_services.get(pair) {
+            Some(&i) => i,
+            None => {
                 let i = self.service_of(transport, a, b);
-                if let Some(kept) = self.recent_services.get_mut(slot) {
-                    *kept = Some((pair, i));
+                if let Some(kept) = self.recent_services.put(pair) {
+                    *kept = i;
                 }
                 i
             }
@@ -921,7 +918,7 @@ mod tests {
     }
 
     /// The services of port pairs seen lately give the table that naming every frame's ports
-    /// gives, over the captures' thousands of port pairs (which take each other's slots).
+    /// gives, over the captures' thousands of port pairs (which take each other's entries).
     #[test]
     fn recent_services_count_as_naming_every_frame_does() {
         #[derive(Default)]
