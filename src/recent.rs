@@ -64,6 +64,9 @@ impl<V, const SETS: usize, const WAYS: usize> Recent<V, SETS, WAYS> {
     /// left it (or the default), for the caller to overwrite: a `String` is rewritten in its
     /// own allocation. `None` only if `WAYS` is 0.
     pub fn put(&mut self, key: u64) -> Option<&mut V> {
+        if WAYS == 0 {
+            return None; // and `rotate_right(1)` would panic on an empty set
+        }
         let set = Self::set_of(key);
         let keys = self.keys.get_mut(set)?;
         let values = self.values.get_mut(set)?;
@@ -113,6 +116,17 @@ mod tests {
         for &k in [keys[0], keys[1], keys[2], keys[4]].iter() {
             assert_eq!(mem.get(k), Some(&(k * 10)), "key {k}");
         }
+    }
+
+    /// A memory of no ways (or no sets) keeps nothing and hands out no entry.
+    #[test]
+    fn an_empty_shape_keeps_nothing() {
+        let mut no_ways = Recent::<u64, 4, 0>::default();
+        assert!(no_ways.put(1).is_none());
+        assert!(no_ways.get(1).is_none());
+        let mut no_sets = Recent::<u64, 0, 4>::default();
+        assert!(no_sets.put(1).is_none());
+        assert!(no_sets.get(1).is_none());
     }
 
     /// Another set's keys take nothing from this one's; an entry given to a new key comes with

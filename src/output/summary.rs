@@ -227,7 +227,8 @@ mod tests {
     };
 
     /// Pairs of addresses far more than the memory holds, in an order that sends many pairs to
-    /// each set in turn: every line's columns are the pair's own, as `{:>12} → {:<12}` lays them out.
+    /// each set in turn: every line's columns are the pair's own, as `{:>12} → {:<12}` lays
+    /// them out.
     #[test]
     fn remembered_address_columns_are_each_pairs_own() {
         let pairs: Vec<([u8; 4], [u8; 4])> = (0u8..40)
