@@ -349,7 +349,10 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let fields = resolve_fields(&a.fields)?;
     // A bad filter is reported before any packet is read.
     let filter = a.filter.as_deref().map(compile_filter).transpose()?;
-    let buffered = io::BufWriter::with_capacity(256 * 1024, &mut *out);
+    // Rendered batches (about 250 KB of list lines each) are larger than the buffer and go
+    // straight to `out` (see `output::write_all_parts`); what sinks write a packet at a time
+    // is gathered into writes of this size.
+    let buffered = io::BufWriter::with_capacity(64 * 1024, &mut *out);
     // Only the summary, the detail tree and full JSON show every layer of a packet.
     let whole_packets = match a.format.as_str() {
         _ if a.count_only => false,

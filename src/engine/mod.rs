@@ -248,9 +248,10 @@ pub trait Sink: Send {
     fn renderer(&self) -> Option<&dyn Render> {
         None
     }
-    /// Write what the renderer made of a run of consecutive shown packets.
-    fn write_rendered(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let _ = bytes;
+    /// Write what the renderer made of a run of consecutive shown packets, in pieces that
+    /// follow one another (see [`crate::output::write_all_parts`]).
+    fn write_rendered(&mut self, parts: &[String]) -> std::io::Result<()> {
+        let _ = parts;
         Ok(())
     }
     /// A sink to which only the number of shown frames matters (`--count`) returns true: the
@@ -957,10 +958,9 @@ fn write_staged(
                     })
                     .collect()
             });
-            for (bytes, shown) in parts {
-                sink.write_rendered(bytes.as_bytes())?;
-                total += shown;
-            }
+            let (texts, shown): (Vec<String>, Vec<u64>) = parts.into_iter().unzip();
+            sink.write_rendered(&texts)?;
+            total += shown.iter().sum::<u64>();
         } else if matcher.matches_all() {
             // Only a count: a sink that takes every frame is streamed instead (see `consume`).
             sink.shown(n as u64);

@@ -56,6 +56,16 @@ impl<W: Write> FieldsSink<W> {
         }
     }
 
+    /// The header line (with `-E header=y`), once, before the first text that `some` says
+    /// comes, or at the end if none came.
+    fn header_before(&mut self, some: bool) -> io::Result<()> {
+        if !some || !self.render.opts.header || self.header_done {
+            return Ok(());
+        }
+        self.header_done = true;
+        self.header()
+    }
+
     fn header(&mut self) -> io::Result<()> {
         let names: Vec<&str> = self.render.fields.iter().map(|(n, _)| n.as_str()).collect();
         writeln!(self.out, "{}", names.join(&self.render.opts.separator))
@@ -117,7 +127,9 @@ impl<W: Write + Send> Sink for FieldsSink<W> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         self.render.render(view, &mut line);
-        let written = self.write_rendered(line.as_bytes());
+        let written = self
+            .header_before(!line.is_empty())
+            .and_then(|()| self.out.write_all(line.as_bytes()));
         self.line = line;
         written
     }
@@ -126,19 +138,13 @@ impl<W: Write + Send> Sink for FieldsSink<W> {
         Some(&self.render)
     }
 
-    fn write_rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.render.opts.header && !self.header_done && !bytes.is_empty() {
-            self.header_done = true;
-            self.header()?;
-        }
-        self.out.write_all(bytes)
+    fn write_rendered(&mut self, parts: &[String]) -> io::Result<()> {
+        self.header_before(parts.iter().any(|p| !p.is_empty()))?;
+        super::write_all_parts(&mut self.out, parts)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        if self.render.opts.header && !self.header_done {
-            self.header_done = true;
-            self.header()?;
-        }
+        self.header_before(true)?;
         self.out.flush()
     }
 }

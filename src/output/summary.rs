@@ -211,8 +211,8 @@ impl<W: Write + Send> Sink for SummarySink<W> {
         Some(&SummaryRender)
     }
 
-    fn write_rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
+    fn write_rendered(&mut self, parts: &[String]) -> io::Result<()> {
+        super::write_all_parts(&mut self.out, parts)
     }
 
     fn finish(&mut self) -> io::Result<()> {
