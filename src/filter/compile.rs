@@ -291,9 +291,22 @@ impl Node {
             } => match rhs {
                 Rhs::Lit(lit) => {
                     let mut verdicts = Verdicts::default();
-                    each_value(src, view, |v| {
-                        verdicts.add(op_holds(*op, cmp_lit(&v, lit)));
-                    });
+                    if let (Lit::Uint(b), None, None) = (lit, src.mask, &src.slice) {
+                        // A number against a number (`tcp.port==80`, the commonest test):
+                        // judged on the value as the registry gives it, without making it a
+                        // `Val` first, which was most of the test's cost.
+                        Registry::get().extract(src.field, view, &mut |v| {
+                            let ord = match v {
+                                Value::Uint(a) => Some(a.cmp(b)),
+                                other => cmp_lit(&to_val(other), lit),
+                            };
+                            verdicts.add(op_holds(*op, ord));
+                        });
+                    } else {
+                        each_value(src, view, |v| {
+                            verdicts.add(op_holds(*op, cmp_lit(&v, lit)));
+                        });
+                    }
                     verdicts.combined(*quant, *op)
                 }
                 Rhs::Field(other) => {
