@@ -23,12 +23,22 @@ pub fn write_all_parts<W: std::io::Write + ?Sized>(
     use std::io::{ErrorKind, IoSlice};
     let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p.as_bytes())).collect();
     let mut left = slices.as_mut_slice();
+    let mut unwritten: usize = parts.iter().map(String::len).sum();
     // Skip empty parts: a write of nothing must not be taken for a writer that took nothing.
     IoSlice::advance_slices(&mut left, 0);
     while !left.is_empty() {
         match out.write_vectored(left) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut left, n),
+            // A writer claiming more than it was given would make `advance_slices` panic.
+            Ok(n) if n > unwritten => {
+                return Err(std::io::Error::other(
+                    "a write took more bytes than it was given",
+                ));
+            }
+            Ok(n) => {
+                unwritten -= n;
+                IoSlice::advance_slices(&mut left, n);
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -156,6 +166,17 @@ mod tests {
         // A writer that takes nothing of some text is an error, not a loop.
         let err = write_all_parts(&mut none, &parts).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+        // One that claims more than it was given is an error, not a panic.
+        struct Boastful;
+        impl Write for Boastful {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                Ok(buf.len() + 1)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(write_all_parts(&mut Boastful, &parts).is_err());
     }
 
     /// Every byte value, at every place of texts one word long, longer and shorter, among the
