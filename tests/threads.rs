@@ -82,3 +82,62 @@ fn small_batches_do_not_change_the_output() {
         }
     }
 }
+
+/// Counts frames, as `list -Y F --count` does: with a filter over packet fields only, the pool
+/// decodes and filters every batch itself.
+struct Count(u64);
+
+impl wirelite::engine::Sink for Count {
+    fn packet(&mut self, _: &wirelite::field::PacketView<'_>) -> std::io::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn counts_only(&self) -> bool {
+        true
+    }
+    fn shown(&mut self, n: u64) {
+        self.0 += n;
+    }
+}
+
+/// A filter that panics on one frame: a stand-in for a decoder's bug.
+struct PanicsOn(u64);
+
+impl wirelite::engine::Matcher for PanicsOn {
+    fn matches(&self, view: &wirelite::field::PacketView<'_>) -> bool {
+        assert!(view.rec.meta.number != self.0, "frame {} panics", self.0);
+        true
+    }
+}
+
+#[test]
+fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
+    use std::sync::mpsc;
+    use wirelite::engine::{self, Options};
+    // A frame a batch, the panic in the third: the ordered stage has taken the batches before
+    // it, and the reader has more than the batches in flight to give after it.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lab-http.pcap");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let reader = wirelite::capture::Reader::open(path.to_str().unwrap()).unwrap();
+        let opts = Options {
+            threads: 2,
+            batch_frames: 1,
+            stateless: true,
+            tcp_state: false,
+            pairing: false,
+            ..Options::default()
+        };
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine::run(reader, &opts, &PanicsOn(3), &mut Count(0), &mut |_, _| {})
+        }));
+        let _ = tx.send(ran.is_err());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(panicked) => assert!(
+            panicked,
+            "the run ended without raising the decoder's panic"
+        ),
+        Err(_) => panic!("the run still waits for the batch whose decoder panicked"),
+    }
+}

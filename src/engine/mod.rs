@@ -9,6 +9,7 @@
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -496,7 +497,7 @@ pub fn run(
         pairing: opts.pairing,
         ..Ordered::default()
     };
-    let (decoded_tx, decoded_rx) = mpsc::channel::<(u64, Decoded)>();
+    let (decoded_tx, decoded_rx) = mpsc::channel::<(u64, std::thread::Result<Decoded>)>();
     // Each batch in flight holds the buffers of a spent one, taken before the batch is read and
     // sent back once the batch is written: they bound the batches alive, and are read and
     // decoded into again.
@@ -534,19 +535,24 @@ pub fn run(
                         let bytes_read = reader.bytes_read();
                         let tx = decoded_tx.clone();
                         s.spawn(move |_| {
-                            let (records, counted) = if count_on_pool {
-                                let (kept, tally) =
-                                    decode_and_count(&batch, decode_opts, matcher, records);
-                                (kept, Some(tally))
-                            } else {
-                                (decode_batch(&batch, decode_opts, records), None)
-                            };
-                            let decoded = Decoded {
-                                batch,
-                                records,
-                                counted,
-                                bytes_read,
-                            };
+                            // A panic is sent in the batch's place: the ordered stage stops
+                            // there, where it would wait for the batch forever, and the reader
+                            // for the spent batches the ordered stage holds.
+                            let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                let (records, counted) = if count_on_pool {
+                                    let (kept, tally) =
+                                        decode_and_count(&batch, decode_opts, matcher, records);
+                                    (kept, Some(tally))
+                                } else {
+                                    (decode_batch(&batch, decode_opts, records), None)
+                                };
+                                Decoded {
+                                    batch,
+                                    records,
+                                    counted,
+                                    bytes_read,
+                                }
+                            }));
                             // Fails only when the consumer stopped early.
                             let _ = tx.send((seq, decoded));
                         });
@@ -555,9 +561,12 @@ pub fn run(
                 });
                 reader.take_error()
             })?;
-        let mut decoded_rx = InOrder::new(decoded_rx);
+        let mut batches = Batches {
+            in_order: InOrder::new(decoded_rx),
+            panic: None,
+        };
         let consumed = consume(
-            &mut decoded_rx,
+            &mut batches,
             &recycle,
             pool,
             opts,
@@ -568,13 +577,18 @@ pub fn run(
             progress,
         );
         // The reader may be waiting for a spent batch: with the last sender gone, it stops.
-        drop(decoded_rx);
+        let panic = batches.panic.take();
+        drop(batches);
         drop(recycle);
-        // A decoder's panic ended the reader's scope: raise it here, or the output would end
-        // early without a word.
         let capture_error = producer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // A decoder's panic ended the batches early (and the reader's scope raised it too,
+        // caught by the join above): raise it here, or the output would end early without a
+        // word.
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
         Ok::<_, std::io::Error>((consumed, capture_error))
     })?;
     let (consumed, capture_error) = result;
@@ -609,6 +623,28 @@ pub fn run(
     }
     sink.finish()?;
     Ok(report)
+}
+
+/// The decoded batches in capture order, up to the last or to one whose decoding panicked
+/// (kept in `panic`, for [`run`] to raise once the other threads have stopped).
+struct Batches {
+    in_order: InOrder<std::thread::Result<Decoded>>,
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Batches {
+    fn recv(&mut self) -> Option<Decoded> {
+        if self.panic.is_some() {
+            return None;
+        }
+        match self.in_order.recv()? {
+            Ok(decoded) => Some(decoded),
+            Err(panic) => {
+                self.panic = Some(panic);
+                None
+            }
+        }
+    }
 }
 
 /// A batch and its decoded records, in capture order.
@@ -735,7 +771,7 @@ const RENDER_CHUNK: usize = 256;
 
 #[allow(clippy::too_many_arguments)]
 fn consume(
-    rx: &mut InOrder<Decoded>,
+    rx: &mut Batches,
     recycle: &mpsc::Sender<Spent>,
     pool: &rayon::ThreadPool,
     opts: &Options,
@@ -774,7 +810,7 @@ fn consume(
 
 /// The ordered stage for sinks that take each frame as it comes (see [`consume`]).
 fn stream(
-    rx: &mut InOrder<Decoded>,
+    rx: &mut Batches,
     recycle: &mpsc::Sender<Spent>,
     opts: &Options,
     sink: &mut dyn Sink,
@@ -836,7 +872,7 @@ type Spare = (Vec<FrameState>, Vec<Option<Vec<u8>>>);
 
 /// The ordered stage, batch by batch, handing each to [`write_staged`].
 fn stage(
-    rx: &mut InOrder<Decoded>,
+    rx: &mut Batches,
     tx: &mpsc::SyncSender<Staged>,
     spare: &mpsc::Receiver<Spare>,
     opts: &Options,
