@@ -309,7 +309,7 @@ impl Matcher for MatchAll {
 /// How to run the pipeline.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Decode threads; 0 means one per core.
+    /// Decode threads; 0 means one per core, or one fewer with `http` (see [`pool_threads`]).
     pub threads: usize,
     /// Stop after reading this many frames (`-c`, as tshark: the filter applies to those).
     pub max_frames: Option<u64>,
@@ -435,6 +435,25 @@ pub const BATCH_FRAMES: usize = 2048;
 /// Bytes of input per batch by default (a batch may exceed it by one record).
 pub const BATCH_BYTES: usize = 2 << 20;
 
+/// The pool's threads: as many as asked for, or by default one per core, but one fewer
+/// (at least one) when the ordered stage parses HTTP. Then that stage's thread is the
+/// pipeline's slowest and needs a core to itself, and decoding needs less than the other: a
+/// second decoding thread only shares a core with the ordered stage. An idle rayon worker
+/// yields its core some 32 times before it sleeps, each time switching the ordered stage out
+/// and in again: stats made 37,801 context switches on the 1.10 GiB capture of BENCHMARKS.md
+/// with two threads, 1,707 with one.
+fn pool_threads(opts: &Options) -> usize {
+    if opts.threads > 0 {
+        return opts.threads;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if opts.http {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores
+    }
+}
+
 /// Run the whole pipeline over one capture. `progress` is called with the bytes read so far after
 /// each batch. Returns an error only when the sink fails (e.g. a closed pipe).
 pub fn run(
@@ -445,7 +464,7 @@ pub fn run(
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<Report> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+        .num_threads(pool_threads(opts))
         .thread_name(|i| format!("wirelite-decode-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
