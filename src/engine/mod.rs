@@ -309,7 +309,8 @@ impl Matcher for MatchAll {
 /// How to run the pipeline.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Decode threads; 0 means one per core, or one fewer with `http` (see [`pool_threads`]).
+    /// Decode threads; 0 means one per core, or one fewer with `http`: the ordered stage's
+    /// thread then needs a core to itself.
     pub threads: usize,
     /// Stop after reading this many frames (`-c`, as tshark: the filter applies to those).
     pub max_frames: Option<u64>,
