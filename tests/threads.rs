@@ -131,12 +131,18 @@ fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             engine::run(reader, &opts, &PanicsOn(3), &mut Count(0), &mut |_, _| {})
         }));
-        let _ = tx.send(ran.is_err());
+        // The message of the panic raised, if the run raised one.
+        let raised = ran.err().map(|p| match p.downcast::<String>() {
+            Ok(text) => *text,
+            Err(_) => "a panic without a message".to_string(),
+        });
+        let _ = tx.send(raised);
     });
     match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(panicked) => assert!(
-            panicked,
-            "the run ended without raising the decoder's panic"
+        Ok(raised) => assert_eq!(
+            raised.as_deref(),
+            Some("frame 3 panics"),
+            "the run did not raise the decoder's panic"
         ),
         Err(_) => panic!("the run still waits for the batch whose decoder panicked"),
     }

@@ -603,9 +603,8 @@ pub fn run(
         let capture_error = producer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // A decoder's panic ended the batches early (and the reader's scope raised it too,
-        // caught by the join above): raise it here, or the output would end early without a
-        // word.
+        // A decoder's panic ended the batches early (the batches before it were written): raise
+        // it here, or the output would end early without a word.
         if let Some(panic) = panic {
             std::panic::resume_unwind(panic);
         }
