@@ -283,15 +283,13 @@ impl HttpTracker {
     /// stream order (the caller's vector, so that a frame's messages cost no allocation of their
     /// own); returned is whether its bytes wait in one not complete yet.
     pub fn segment(&mut self, s: &SegmentInput<'_>, out: &mut Vec<HttpMessage>) -> Segmented {
-        // A connection is tracked from its first payload byte. (The stream is looked up once
-        // here and once for its entry below: every TCP segment comes here, half of them ACKs.)
-        let tracked = self.conns.contains_key(&s.stream);
-        if s.delivered.is_empty() && !tracked {
-            return Segmented::default();
-        }
-        if !tracked && self.conns.len() >= MAX_CONNS {
-            // Drop idle connections, and all of them if that frees less than a quarter, so
-            // that the next full scan is at least MAX_CONNS / 4 new connections away.
+        if self.conns.len() >= MAX_CONNS
+            && !s.delivered.is_empty()
+            && !self.conns.contains_key(&s.stream)
+        {
+            // A new connection when the table is full: drop idle connections, and all of them
+            // if that frees less than a quarter, so that the next full scan is at least
+            // MAX_CONNS / 4 new connections away.
             self.conns
                 .retain(|_, c| s.ts_ns.saturating_sub(c.last_seen) < IDLE_NS);
             if self.conns.len() > MAX_CONNS / 4 * 3 {
@@ -299,14 +297,22 @@ impl HttpTracker {
             }
             self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
+        // A connection is tracked from its first payload byte. (The stream is looked up once:
+        // every TCP segment comes here, half of them ACKs.)
         let keep = self.keep;
-        let conn = self.conns.entry(s.stream).or_insert_with(|| {
-            let mut c = Conn::default();
-            for d in &mut c.dirs {
-                d.keep = keep;
+        let conn = match self.conns.entry(s.stream) {
+            std::collections::hash_map::Entry::Occupied(tracked) => tracked.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) if s.delivered.is_empty() => {
+                return Segmented::default();
             }
-            c
-        });
+            std::collections::hash_map::Entry::Vacant(new) => new.insert({
+                let mut c = Conn::default();
+                for d in &mut c.dirs {
+                    d.keep = keep;
+                }
+                c
+            }),
+        };
         conn.last_seen = s.ts_ns;
         let side = usize::from(s.dir & 1);
         let done = &mut self.done;
@@ -379,5 +385,59 @@ impl HttpTracker {
             continued,
             continuation,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One segment of stream `stream` (from the client) carrying `payload` whole, in order.
+    fn request(
+        http: &mut HttpTracker,
+        stream: u32,
+        ts_ns: i64,
+        payload: &[u8],
+    ) -> Vec<HttpMessage> {
+        let delivered = [Event::Tail(0)];
+        let mut out = Vec::new();
+        http.segment(
+            &SegmentInput {
+                stream,
+                dir: 0,
+                delivered: if payload.is_empty() { &[] } else { &delivered },
+                payload,
+                fin: false,
+                rst: false,
+                frame: u64::from(stream) + 1,
+                ts_ns,
+            },
+            &mut out,
+        );
+        out
+    }
+
+    /// Past `MAX_CONNS` connections the idle ones are dropped, and a new connection is still
+    /// tracked; a segment without payload on a connection not tracked starts none.
+    #[test]
+    fn the_connections_tracked_stay_bounded() {
+        let mut http = HttpTracker::default();
+        let get = b"GET / HTTP/1.1\r\n\r\n";
+        let n = u32::try_from(MAX_CONNS).unwrap();
+        // A head begun on every connection, each an idle time before the next ones.
+        for stream in 0..n {
+            assert!(request(&mut http, stream, 0, b"GET / HTTP/1.1\r\n").is_empty());
+        }
+        assert_eq!(http.conns.len(), MAX_CONNS);
+        assert!(request(&mut http, n, IDLE_NS + 1, &[]).is_empty());
+        assert_eq!(http.conns.len(), MAX_CONNS, "an ACK alone tracks nothing");
+        // A new connection past the bound: the idle ones go, with the bytes they held.
+        let done = request(&mut http, n, IDLE_NS + 1, get);
+        assert_eq!(done.len(), 1);
+        assert_eq!(http.conns.len(), 1);
+        assert_eq!(http.buffered, 0);
+        // A connection dropped is new when it comes back: its old head is gone.
+        assert!(request(&mut http, 0, IDLE_NS + 2, b"\r\n").is_empty());
+        assert_eq!(request(&mut http, 0, IDLE_NS + 3, get).len(), 1);
     }
 }
