@@ -1,6 +1,7 @@
 //! The ordered stage makes the output independent of the number of decode threads and of where
-//! batches end: `--threads 1`, the default (one per core) and more threads than cores print the
-//! same bytes, for every command that reads packets through the pipeline.
+//! batches end: `--threads 1`, the default (one per core, one fewer for the commands that parse
+//! HTTP) and more threads than cores print the same bytes, for every command that reads packets
+//! through the pipeline.
 
 use crate::support;
 

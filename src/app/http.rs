@@ -425,7 +425,7 @@ mod tests {
         let mut http = HttpTracker::default();
         let get = b"GET / HTTP/1.1\r\n\r\n";
         let n = u32::try_from(MAX_CONNS).unwrap();
-        // A head begun on every connection, each an idle time before the next ones.
+        // A head begun on every connection at time 0: all idle by the time of the next ones.
         for stream in 0..n {
             assert!(request(&mut http, stream, 0, b"GET / HTTP/1.1\r\n").is_empty());
         }
