@@ -109,7 +109,8 @@ impl std::io::Write for FirstWrite {
 
 #[test]
 fn follow_writes_the_stream_as_it_is_read() {
-    use wirelite::output::follow::{FollowSink, Format, Transport};
+    use wirelite::output::Transport;
+    use wirelite::output::follow::{FollowSink, Format};
     // One connection of 20,000 segments of 600 bytes: 12 MB, a few batches' worth many times.
     let conn = support::TcpConn::new(([10, 0, 1, 20], 40000), ([10, 0, 1, 10], 8080));
     let frames = (0..20_000u32).map(|i| conn.segment(true, 1 + i * 600, 1, "A", &[b'x'; 600]));

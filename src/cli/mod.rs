@@ -581,7 +581,8 @@ fn tcp_table(a: args::TcpArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
 }
 
 fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
-    use crate::output::follow::{FollowSink, Format, Transport};
+    use crate::output::Transport;
+    use crate::output::follow::{FollowSink, Format};
     let path = capture_path(&a.capture)?;
     let Some(format) = Format::parse(&a.format) else {
         bail!(usage(format!(

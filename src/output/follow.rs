@@ -7,27 +7,12 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::Transport;
 use super::text::push_endpoint;
 use crate::engine::Sink;
 use crate::field::PacketView;
 use crate::tcp::reassembly::Event;
 use crate::tcp::{self, Endpoint};
-
-/// What is followed: a TCP connection (its byte stream) or a UDP conversation (its datagrams).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Tcp,
-    Udp,
-}
-
-impl Transport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-        }
-    }
-}
 
 /// A follow output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

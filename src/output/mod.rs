@@ -12,6 +12,23 @@ pub use fields::{FieldsOptions, FieldsSink, Occurrence};
 pub use json::{JsonSink, JsonStyle};
 pub use summary::SummarySink;
 
+/// A transport with ports: what `follow` follows (a TCP connection's byte stream or a UDP
+/// conversation's datagrams), and what `stats` names services by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
 /// Write every part, in order, in as few calls as `out` takes them: vectored writes, which a
 /// `BufWriter` passes straight to its writer, without copying them into its buffer, once they
 /// hold at least its capacity (the packet list's text, 200 MB for a 1 GiB capture, was copied

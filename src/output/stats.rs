@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
+use super::Transport;
 use super::conv::{self, By, ConvSink, SortBy};
 use super::text::{Column, Row, header_line, push_int};
 use crate::decode::{FrameKind, LayerKind, MalformedKind, Proto};
@@ -99,7 +100,7 @@ const RECENT_SERVICE_WAYS: usize = 4;
 /// Frames and bytes to one transport port with a service name.
 #[derive(Clone, Debug)]
 pub struct Service {
-    pub transport: &'static str,
+    pub transport: Transport,
     pub port: u16,
     pub name: &'static str,
     pub frames: u64,
@@ -131,7 +132,7 @@ pub struct StatsSink {
     ipv6: ConvSink,
     services: Vec<Service>,
     /// (UDP rather than TCP, port) -> index in `services`.
-    service_index: HashMap<(bool, u16), usize>,
+    service_index: HashMap<(Transport, u16), usize>,
     /// The services of port pairs seen lately: (UDP rather than TCP, the two ports, packed) and
     /// their index in `services`. A connection's frames all have one pair, and this finds its
     /// service without naming both ports and hashing one.
@@ -219,17 +220,19 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
     path
 }
 
-/// A frame's transport ("tcp" or "udp") and its source and destination ports, if it has one.
-fn transport_ports(rec: &crate::decode::PacketRecord) -> Option<(&'static str, u16, u16)> {
+/// A frame's transport and its source and destination ports, if it has one.
+fn transport_ports(rec: &crate::decode::PacketRecord) -> Option<(Transport, u16, u16)> {
     if let Some((_, t)) = rec.tcp() {
-        Some(("tcp", t.src_port, t.dst_port))
+        Some((Transport::Tcp, t.src_port, t.dst_port))
     } else {
-        rec.udp().map(|(_, u)| ("udp", u.src_port, u.dst_port))
+        rec.udp()
+            .map(|(_, u)| (Transport::Udp, u.src_port, u.dst_port))
     }
 }
 
 /// Well-known service names of the ports a course lab meets (IANA names, as Wireshark shows them).
-pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
+pub fn service_name(transport: Transport, port: u16) -> Option<&'static str> {
+    use Transport::Udp;
     Some(match (transport, port) {
         (_, 20) => "ftp-data",
         (_, 21) => "ftp",
@@ -237,30 +240,30 @@ pub fn service_name(transport: &str, port: u16) -> Option<&'static str> {
         (_, 23) => "telnet",
         (_, 25) => "smtp",
         (_, 53) => "dns",
-        ("udp", 67) => "dhcp-server",
-        ("udp", 68) => "dhcp-client",
-        ("udp", 69) => "tftp",
+        (Udp, 67) => "dhcp-server",
+        (Udp, 68) => "dhcp-client",
+        (Udp, 69) => "tftp",
         (_, 80) => "http",
         (_, 110) => "pop3",
-        ("udp", 123) => "ntp",
+        (Udp, 123) => "ntp",
         (_, 143) => "imap",
-        ("udp", 137) => "netbios-ns",
-        ("udp", 138) => "netbios-dgm",
+        (Udp, 137) => "netbios-ns",
+        (Udp, 138) => "netbios-dgm",
         (_, 139) => "netbios-ssn",
-        ("udp", 161) => "snmp",
-        ("udp", 162) => "snmp-trap",
+        (Udp, 161) => "snmp",
+        (Udp, 162) => "snmp-trap",
         (_, 179) => "bgp",
         (_, 389) => "ldap",
         (_, 443) => "https",
         (_, 445) => "microsoft-ds",
-        ("udp", 500) => "isakmp",
-        ("udp", 514) => "syslog",
+        (Udp, 500) => "isakmp",
+        (Udp, 514) => "syslog",
         (_, 587) => "submission",
         (_, 636) => "ldaps",
         (_, 853) => "domain-s",
         (_, 993) => "imaps",
         (_, 995) => "pop3s",
-        ("udp", 1900) => "ssdp",
+        (Udp, 1900) => "ssdp",
         (_, 3306) => "mysql",
         (_, 3389) => "ms-wbt-server",
         (_, 5353) => "mdns",
@@ -358,7 +361,7 @@ impl StatsSink {
             return;
         };
         // The transport and both ports, packed.
-        let pair = u64::from(a) << 17 | u64::from(b) << 1 | u64::from(transport == "udp");
+        let pair = u64::from(a) << 17 | u64::from(b) << 1 | u64::from(transport == Transport::Udp);
         let i = match self.recent_services.get(pair) {
             Some(&i) => i,
             None => {
@@ -377,7 +380,7 @@ impl StatsSink {
 
     /// The index in `services` of the service of a frame between ports `a` and `b`, added if
     /// it is new.
-    fn service_of(&mut self, transport: &'static str, a: u16, b: u16) -> usize {
+    fn service_of(&mut self, transport: Transport, a: u16, b: u16) -> usize {
         // The named port; if both are, the lower (the server's, nearly always).
         let (port, name) = match (service_name(transport, a), service_name(transport, b)) {
             (Some(x), Some(y)) => {
@@ -392,11 +395,7 @@ impl StatsSink {
             (None, None) => (0, "other"),
         };
         let next = self.services.len();
-        // Keyed by the transport's kind, not its name: no string hashed per frame.
-        let i = *self
-            .service_index
-            .entry((transport == "udp", port))
-            .or_insert(next);
+        let i = *self.service_index.entry((transport, port)).or_insert(next);
         if i == next {
             self.services.push(Service {
                 transport,
@@ -581,7 +580,7 @@ pub fn stats_json(s: &StatsSink, file: &str, format: &str) -> Json {
         "conversations": conv::conv_json(By::Ip, &convs)["conversations"].clone(),
         "endpoints": conv::endpoints_json(By::Ip, &eps)["endpoints"].clone(),
         "services": s.services().iter().map(|x| json!({
-            "transport": x.transport, "port": x.port, "service": x.name,
+            "transport": x.transport.name(), "port": x.port, "service": x.name,
             "frames": x.frames, "bytes": x.bytes,
         })).collect::<Vec<_>>(),
     })
@@ -746,7 +745,7 @@ pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
                 o,
                 "  {:<14} {:>3}/{:<6} {:>9} frames {:>12} bytes  {}",
                 x.name,
-                x.transport,
+                x.transport.name(),
                 port,
                 x.frames,
                 x.bytes,
