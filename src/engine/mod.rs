@@ -1013,9 +1013,14 @@ fn write_staged(
                     })
                     .collect()
             });
-            let (texts, shown): (Vec<String>, Vec<u64>) = parts.into_iter().unzip();
+            let texts: Vec<String> = parts
+                .into_iter()
+                .map(|(text, shown)| {
+                    total += shown;
+                    text
+                })
+                .collect();
             sink.write_rendered(&texts)?;
-            total += shown.iter().sum::<u64>();
         } else if matcher.matches_all() {
             // Only a count: a sink that takes every frame is streamed instead (see `consume`).
             sink.shown(n as u64);
