@@ -6,7 +6,6 @@
 //! `>`, `contains`, `matches`, `in` hold when *any* occurrence does; `!=` when *no* occurrence is
 //! equal; `===` when all are; `!==`/`~=` when some is not.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use smallvec::SmallVec;
@@ -69,92 +68,148 @@ pub enum Node {
     },
 }
 
-/// A value in comparable form.
-#[derive(Clone, Debug, PartialEq)]
-enum Val<'a> {
+/// A value as a field-to-field test (`tcp.srcport > tcp.dstport`) compares it with another:
+/// the kinds that compare with each other made one (numbers, text and bytes, times).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Val<'v> {
     U(u64),
     I(i64),
     F(f64),
     Ipv4(u32),
     Ipv6([u8; 16]),
-    /// MAC addresses stay inline: comparing them must not allocate.
     Mac([u8; 6]),
-    Bytes(Cow<'a, [u8]>),
+    Bytes(&'v [u8]),
     Time(i64),
 }
 
-fn to_val(v: Value<'_>) -> Val<'_> {
+#[inline]
+fn to_val<'v>(v: &'v Value<'_>) -> Val<'v> {
     match v {
         Value::Present => Val::U(1),
-        Value::Bool(b) => Val::U(u64::from(b)),
-        Value::Uint(u) => Val::U(u),
-        Value::Int(i) => Val::I(i),
-        Value::Ipv4(a) => Val::Ipv4(u32::from_be_bytes(a)),
-        Value::Ipv6(a) => Val::Ipv6(a),
-        Value::Ether(m) => Val::Mac(m),
-        Value::Str(Cow::Borrowed(s)) => Val::Bytes(Cow::Borrowed(s.as_bytes())),
-        Value::Str(Cow::Owned(s)) => Val::Bytes(Cow::Owned(s.into_bytes())),
-        Value::Bytes(b) => Val::Bytes(Cow::Borrowed(b)),
-        Value::AbsTime(t) | Value::RelTime(t) => Val::Time(t),
-        Value::Double(d) => Val::F(d),
+        Value::Bool(b) => Val::U(u64::from(*b)),
+        Value::Uint(u) => Val::U(*u),
+        Value::Int(i) => Val::I(*i),
+        Value::Ipv4(a) => Val::Ipv4(u32::from_be_bytes(*a)),
+        Value::Ipv6(a) => Val::Ipv6(*a),
+        Value::Ether(m) => Val::Mac(*m),
+        Value::Str(s) => Val::Bytes(s.as_bytes()),
+        Value::Bytes(b) => Val::Bytes(b),
+        Value::AbsTime(t) | Value::RelTime(t) => Val::Time(*t),
+        Value::Double(d) => Val::F(*d),
+    }
+}
+
+/// A value kept past the registry's call that gave it (the right side of a field-to-field
+/// test, read once for every value of the left): its bytes copied.
+#[derive(Debug)]
+enum Kept {
+    Val(Val<'static>),
+    Bytes(Vec<u8>),
+}
+
+impl Kept {
+    fn of(v: Val<'_>) -> Kept {
+        match v {
+            Val::Bytes(b) => Kept::Bytes(b.to_vec()),
+            Val::U(x) => Kept::Val(Val::U(x)),
+            Val::I(x) => Kept::Val(Val::I(x)),
+            Val::F(x) => Kept::Val(Val::F(x)),
+            Val::Ipv4(x) => Kept::Val(Val::Ipv4(x)),
+            Val::Ipv6(x) => Kept::Val(Val::Ipv6(x)),
+            Val::Mac(x) => Kept::Val(Val::Mac(x)),
+            Val::Time(x) => Kept::Val(Val::Time(x)),
+        }
+    }
+
+    fn val(&self) -> Val<'_> {
+        match self {
+            Kept::Val(v) => *v,
+            Kept::Bytes(b) => Val::Bytes(b),
+        }
     }
 }
 
 /// The bytes of a value, for slicing.
-fn val_bytes<'a>(v: &Val<'a>) -> Option<Cow<'a, [u8]>> {
+fn value_bytes<'v>(v: &'v Value<'_>) -> Option<&'v [u8]> {
     match v {
-        Val::Bytes(b) => Some(b.clone()),
-        Val::Ipv4(a) => Some(Cow::Owned(a.to_be_bytes().to_vec())),
-        Val::Ipv6(a) => Some(Cow::Owned(a.to_vec())),
-        Val::Mac(m) => Some(Cow::Owned(m.to_vec())),
+        Value::Str(s) => Some(s.as_bytes()),
+        Value::Bytes(b) => Some(b),
+        Value::Ipv4(a) => Some(a),
+        Value::Ipv6(a) => Some(a),
+        Value::Ether(m) => Some(m),
         _ => None,
     }
 }
 
-/// Apply slice ranges; None when a range falls off the end (the test is then false).
-fn apply_slice(b: &[u8], ranges: &[Range]) -> Option<Vec<u8>> {
-    let len = i64::try_from(b.len()).ok()?;
-    let mut out = Vec::new();
-    for r in ranges {
+/// Apply slice ranges to `b`, into `out`; false when a range falls off the end (the test is
+/// then false).
+fn apply_slice(b: &[u8], ranges: &[Range], out: &mut Vec<u8>) -> bool {
+    let Ok(len) = i64::try_from(b.len()) else {
+        return false;
+    };
+    out.clear();
+    ranges.iter().all(|r| {
         let start = if r.start < 0 { len + r.start } else { r.start };
         let n = r.len.unwrap_or(len - start);
         if start < 0 || n < 0 || start + n > len {
-            return None;
+            return false;
         }
-        out.extend_from_slice(
-            b.get(usize::try_from(start).ok()?..usize::try_from(start + n).ok()?)?,
-        );
+        let piece = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(start + n).ok())
+            .and_then(|(from, to)| b.get(from..to));
+        piece.is_some_and(|p| {
+            out.extend_from_slice(p);
+            true
+        })
+    })
+}
+
+/// Hand each value of `src` in the packet to `each`, in occurrence order, as the registry gives
+/// it, masked and sliced: a test judges them as they come, without gathering or converting them.
+fn each_value(src: &Src, view: &PacketView<'_>, mut each: impl FnMut(&Value<'_>)) {
+    let reg = Registry::get();
+    match (&src.slice, src.mask) {
+        (None, None) => reg.extract(src.field, view, &mut |v| each(&v)),
+        (None, Some(m)) => reg.extract(src.field, view, &mut |v| {
+            each(&match v {
+                Value::Int(i) => Value::Int(i & m as i64),
+                v => match unsigned(&v) {
+                    Some(u) => Value::Uint(u & m),
+                    None => v,
+                },
+            });
+        }),
+        // (A mask leaves no bytes to slice: numbers have none.)
+        (Some(ranges), _) => {
+            let mut sliced = Vec::new();
+            reg.extract(src.field, view, &mut |v| {
+                if value_bytes(&v).is_some_and(|b| apply_slice(b, ranges, &mut sliced)) {
+                    each(&Value::Bytes(&sliced));
+                }
+            });
+        }
     }
-    Some(out)
 }
 
-/// Values of a source in one packet, in occurrence order.
-fn values<'a>(src: &Src, view: &PacketView<'a>) -> SmallVec<[Val<'a>; 4]> {
-    let mut out = SmallVec::new();
-    each_value(src, view, |v| out.push(v));
-    out
+/// A value that compares as an unsigned number: a number, a boolean (1 or 0), a present field
+/// without a value (1).
+fn unsigned(v: &Value<'_>) -> Option<u64> {
+    match v {
+        Value::Uint(u) => Some(*u),
+        Value::Bool(b) => Some(u64::from(*b)),
+        Value::Present => Some(1),
+        _ => None,
+    }
 }
 
-/// Hand each value of `src` in the packet to `each`, masked and sliced: a comparison with a
-/// literal judges them as they come, without gathering them first.
-fn each_value<'a>(src: &Src, view: &PacketView<'a>, mut each: impl FnMut(Val<'a>)) {
-    Registry::get().extract(src.field, view, &mut |v| {
-        let mut v = to_val(v);
-        if let Some(m) = src.mask {
-            v = match v {
-                Val::U(u) => Val::U(u & m),
-                Val::I(i) => Val::I(i & m as i64),
-                other => other,
-            };
-        }
-        if let Some(ranges) = &src.slice {
-            match val_bytes(&v).and_then(|b| apply_slice(&b, ranges)) {
-                Some(b) => v = Val::Bytes(Cow::Owned(b)),
-                None => return,
-            }
-        }
-        each(v);
-    });
+/// The text or bytes of a value, for `contains` and `matches`.
+fn text_bytes<'v>(v: &'v Value<'_>) -> Option<&'v [u8]> {
+    match v {
+        Value::Str(s) => Some(s.as_bytes()),
+        Value::Bytes(b) => Some(b),
+        _ => None,
+    }
 }
 
 fn ipv4_mask(prefix: u8) -> u32 {
@@ -174,31 +229,43 @@ fn ipv6_masked(a: &[u8; 16], prefix: u8) -> [u8; 16] {
     out
 }
 
-/// Compare a value with a literal: equality (network membership for CIDR) and ordering.
-fn cmp_lit(v: &Val<'_>, lit: &Lit) -> Option<Ordering> {
+/// Compare a value, as the registry gives it, with a literal: equality (network membership for
+/// CIDR) and ordering. A number against a number (`tcp.port==80`, the commonest test) is
+/// judged where the test is; the other kinds in a call.
+#[inline]
+fn cmp_lit(v: &Value<'_>, lit: &Lit) -> Option<Ordering> {
     match (v, lit) {
-        (Val::U(a), Lit::Uint(b)) => Some(a.cmp(b)),
-        (Val::U(a), Lit::Int(b)) => Some(i128::from(*a).cmp(&i128::from(*b))),
-        (Val::I(a), Lit::Int(b)) => Some(a.cmp(b)),
-        (Val::I(a), Lit::Uint(b)) => Some(i128::from(*a).cmp(&i128::from(*b))),
-        (Val::Ipv4(a), Lit::Ipv4 { addr, prefix }) => {
+        (Value::Uint(a), Lit::Uint(b)) => Some(a.cmp(b)),
+        _ => cmp_lit_other(v, lit),
+    }
+}
+
+#[inline(never)]
+fn cmp_lit_other(v: &Value<'_>, lit: &Lit) -> Option<Ordering> {
+    match (v, lit) {
+        (Value::Int(a), Lit::Int(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Lit::Uint(b)) => Some(i128::from(*a).cmp(&i128::from(*b))),
+        (Value::Ipv4(a), Lit::Ipv4 { addr, prefix }) => {
             let m = ipv4_mask(*prefix);
-            Some((a & m).cmp(&(addr & m)))
+            Some((u32::from_be_bytes(*a) & m).cmp(&(addr & m)))
         }
-        (Val::Ipv6(a), Lit::Ipv6 { addr, prefix }) => {
+        (Value::Ipv6(a), Lit::Ipv6 { addr, prefix }) => {
             Some(ipv6_masked(a, *prefix).cmp(&ipv6_masked(addr, *prefix)))
         }
-        (Val::Bytes(a), Lit::Bytes(b)) => Some(a.as_ref().cmp(b.as_slice())),
-        (Val::Mac(a), Lit::Bytes(b)) => Some(a.as_slice().cmp(b.as_slice())),
-        (Val::Time(a), Lit::Time(b)) => Some(a.cmp(b)),
-        (Val::F(a), Lit::Double(b)) => a.partial_cmp(b),
-        (Val::U(a), Lit::Double(b)) => (*a as f64).partial_cmp(b),
+        (Value::Str(a), Lit::Bytes(b)) => Some(a.as_bytes().cmp(b.as_slice())),
+        (Value::Bytes(a), Lit::Bytes(b)) => Some((*a).cmp(b.as_slice())),
+        (Value::Ether(a), Lit::Bytes(b)) => Some(a.as_slice().cmp(b.as_slice())),
+        (Value::AbsTime(a) | Value::RelTime(a), Lit::Time(b)) => Some(a.cmp(b)),
+        (Value::Double(a), Lit::Double(b)) => a.partial_cmp(b),
+        (_, Lit::Uint(b)) => Some(unsigned(v)?.cmp(b)),
+        (_, Lit::Int(b)) => Some(i128::from(unsigned(v)?).cmp(&i128::from(*b))),
+        (_, Lit::Double(b)) => (unsigned(v)? as f64).partial_cmp(b),
         _ => None,
     }
 }
 
-fn cmp_vals(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
-    match (a, b) {
+fn cmp_vals(a: Val<'_>, b: Val<'_>) -> Option<Ordering> {
+    match (&a, &b) {
         (Val::U(x), Val::U(y)) => Some(x.cmp(y)),
         (Val::I(x), Val::I(y)) => Some(x.cmp(y)),
         (Val::U(x), Val::I(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
@@ -225,14 +292,8 @@ fn op_holds(op: CmpOp, ord: Option<Ordering>) -> bool {
     }
 }
 
-/// Combine per-value verdicts into the operator's meaning over all occurrences.
-fn combine(quant: Quant, op: CmpOp, verdicts: impl Iterator<Item = bool>) -> bool {
-    let mut v = Verdicts::default();
-    verdicts.for_each(|held| v.add(held));
-    v.combined(quant, op)
-}
-
-/// Per-value verdicts, as they come (see [`combine`]).
+/// Per-value verdicts, as they come, combined into the operator's meaning over all
+/// occurrences.
 #[derive(Clone, Copy)]
 struct Verdicts {
     any: bool,
@@ -277,60 +338,46 @@ impl Node {
             Node::Xor(a, b) => a.eval(view) != b.eval(view),
             Node::Not(a) => !a.eval(view),
             Node::Exists(src) => {
-                let vals = values(src, view);
-                match src.mask {
-                    Some(_) => vals.iter().any(|v| !matches!(v, Val::U(0) | Val::I(0))),
-                    None => !vals.is_empty(),
-                }
+                let mut any = false;
+                each_value(src, view, |v| {
+                    // A masked field is there when its masked bits are not all zero.
+                    any |= src.mask.is_none() || !matches!(v, Value::Uint(0) | Value::Int(0));
+                });
+                any
             }
             Node::Cmp {
                 quant,
                 src,
                 op,
                 rhs,
-            } => match rhs {
-                Rhs::Lit(lit) => {
-                    let mut verdicts = Verdicts::default();
-                    if let (Lit::Uint(b), None, None) = (lit, src.mask, &src.slice) {
-                        // A number against a number (`tcp.port==80`, the commonest test):
-                        // judged on the value as the registry gives it, without making it a
-                        // `Val` first, which was most of the test's cost.
-                        Registry::get().extract(src.field, view, &mut |v| {
-                            let ord = match v {
-                                Value::Uint(a) => Some(a.cmp(b)),
-                                other => cmp_lit(&to_val(other), lit),
-                            };
-                            verdicts.add(op_holds(*op, ord));
-                        });
-                    } else {
+            } => {
+                let mut verdicts = Verdicts::default();
+                match rhs {
+                    Rhs::Lit(lit) => each_value(src, view, |v| {
+                        verdicts.add(op_holds(*op, cmp_lit(v, lit)));
+                    }),
+                    Rhs::Field(other) => {
+                        let mut rvals: SmallVec<[Kept; 4]> = SmallVec::new();
+                        each_value(other, view, |r| rvals.push(Kept::of(to_val(r))));
+                        if rvals.is_empty() {
+                            return false;
+                        }
                         each_value(src, view, |v| {
-                            verdicts.add(op_holds(*op, cmp_lit(&v, lit)));
+                            let v = to_val(v);
+                            let mut each =
+                                rvals.iter().map(|r| op_holds(*op, cmp_vals(v, r.val())));
+                            verdicts.add(if matches!(op, CmpOp::Ne | CmpOp::AllEq) {
+                                each.all(|x| x)
+                            } else {
+                                each.any(|x| x)
+                            });
                         });
                     }
-                    verdicts.combined(*quant, *op)
                 }
-                Rhs::Field(other) => {
-                    let vals = values(src, view);
-                    let rvals = values(other, view);
-                    if rvals.is_empty() {
-                        return false;
-                    }
-                    combine(
-                        *quant,
-                        *op,
-                        vals.iter().map(|v| {
-                            let each = rvals.iter().map(|r| op_holds(*op, cmp_vals(v, r)));
-                            if matches!(op, CmpOp::Ne | CmpOp::AllEq) {
-                                each.into_iter().all(|x| x)
-                            } else {
-                                each.into_iter().any(|x| x)
-                            }
-                        }),
-                    )
-                }
-            },
+                verdicts.combined(*quant, *op)
+            }
             Node::In { quant, src, set } => {
-                let member = |v: &Val<'_>| {
+                let member = |v: &Value<'_>| {
                     set.iter().any(|(lo, hi)| match hi {
                         None => cmp_lit(v, lo) == Some(Ordering::Equal),
                         Some(hi) => {
@@ -340,17 +387,24 @@ impl Node {
                     })
                 };
                 let mut verdicts = Verdicts::default();
-                each_value(src, view, |v| verdicts.add(member(&v)));
+                each_value(src, view, |v| verdicts.add(member(v)));
                 verdicts.combined(*quant, CmpOp::Eq)
             }
-            Node::Contains { src, needle } => values(src, view).iter().any(|v| match v {
-                Val::Bytes(b) => memchr::memmem::find(b, needle).is_some(),
-                _ => false,
-            }),
-            Node::Matches { src, re } => values(src, view).iter().any(|v| match v {
-                Val::Bytes(b) => re.is_match(b),
-                _ => false,
-            }),
+            Node::Contains { src, needle } => {
+                let mut found = false;
+                each_value(src, view, |v| {
+                    found |=
+                        text_bytes(v).is_some_and(|b| memchr::memmem::find(b, needle).is_some());
+                });
+                found
+            }
+            Node::Matches { src, re } => {
+                let mut found = false;
+                each_value(src, view, |v| {
+                    found |= text_bytes(v).is_some_and(|b| re.is_match(b));
+                });
+                found
+            }
         }
     }
 }
@@ -899,11 +953,13 @@ mod tests {
     #[test]
     fn slices_off_the_end_are_absent() {
         let r = |start, len| Range { start, len };
-        assert_eq!(apply_slice(&[1, 2, 3, 4], &[r(-2, None)]), Some(vec![3, 4]));
-        assert_eq!(apply_slice(&[1, 2, 3, 4], &[r(2, Some(5))]), None);
-        assert_eq!(
-            apply_slice(&[1, 2, 3, 4], &[r(0, Some(1)), r(3, Some(1))]),
-            Some(vec![1, 4])
-        );
+        // One buffer for all, as a filter reuses it: each slice starts it afresh.
+        let mut out = vec![9, 9, 9];
+        let mut slice =
+            |ranges: &[Range]| apply_slice(&[1, 2, 3, 4], ranges, &mut out).then(|| out.clone());
+        assert_eq!(slice(&[r(-2, None)]), Some(vec![3, 4]));
+        assert_eq!(slice(&[r(2, Some(5))]), None);
+        assert_eq!(slice(&[r(0, Some(1)), r(3, Some(1))]), Some(vec![1, 4]));
+        assert_eq!(slice(&[r(-5, Some(1))]), None);
     }
 }
