@@ -131,7 +131,7 @@ pub struct StatsSink {
     ip: ConvSink,
     ipv6: ConvSink,
     services: Vec<Service>,
-    /// (UDP rather than TCP, port) -> index in `services`.
+    /// (transport, port) -> index in `services`.
     service_index: HashMap<(Transport, u16), usize>,
     /// The services of port pairs seen lately: (UDP rather than TCP, the two ports, packed) and
     /// their index in `services`. A connection's frames all have one pair, and this finds its
