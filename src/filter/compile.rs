@@ -149,14 +149,22 @@ fn apply_slice(b: &[u8], ranges: &[Range], out: &mut Vec<u8>) -> bool {
     };
     out.clear();
     ranges.iter().all(|r| {
-        let start = if r.start < 0 { len + r.start } else { r.start };
-        let n = r.len.unwrap_or(len - start);
-        if start < 0 || n < 0 || start + n > len {
-            return false;
-        }
-        let piece = usize::try_from(start)
-            .ok()
-            .zip(usize::try_from(start + n).ok())
+        // A negative start counts from the end. The numbers are the filter's, so every sum is
+        // checked: `frame[1:9223372036854775807]` is a range off the end, not an overflow.
+        let start = if r.start < 0 {
+            len.checked_add(r.start)
+        } else {
+            Some(r.start)
+        };
+        let end = start.and_then(|s| match r.len {
+            Some(n) if n >= 0 => s.checked_add(n),
+            Some(_) => None,
+            None => Some(len),
+        });
+        let piece = start
+            .zip(end)
+            .filter(|&(s, e)| s >= 0 && e <= len)
+            .and_then(|(s, e)| Some((usize::try_from(s).ok()?, usize::try_from(e).ok()?)))
             .and_then(|(from, to)| b.get(from..to));
         piece.is_some_and(|p| {
             out.extend_from_slice(p);
@@ -961,5 +969,12 @@ mod tests {
         assert_eq!(slice(&[r(2, Some(5))]), None);
         assert_eq!(slice(&[r(0, Some(1)), r(3, Some(1))]), Some(vec![1, 4]));
         assert_eq!(slice(&[r(-5, Some(1))]), None);
+        assert_eq!(slice(&[r(5, None)]), None);
+        assert_eq!(slice(&[r(4, None)]), Some(vec![]));
+        // The filter's numbers, at their extremes: off the end, never an overflow.
+        assert_eq!(slice(&[r(1, Some(i64::MAX))]), None);
+        assert_eq!(slice(&[r(i64::MIN, None)]), None);
+        assert_eq!(slice(&[r(i64::MAX, Some(i64::MAX))]), None);
+        assert_eq!(slice(&[r(0, Some(-1))]), None);
     }
 }

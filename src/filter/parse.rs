@@ -602,7 +602,8 @@ fn parse_range(w: &str) -> Option<Range> {
         let (start, end) = (num(a)?, num(b)?);
         return Some(Range {
             start,
-            len: Some(end - start + 1),
+            // Checked: the numbers are the user's (`[-9223372036854775807-9223372036854775807]`).
+            len: Some(end.checked_sub(start)?.checked_add(1)?),
         });
     }
     Some(Range {
@@ -667,6 +668,11 @@ mod tests {
                 start: 9,
                 len: Some(1)
             })
+        );
+        // A range whose length does not fit is no range (not an overflow).
+        assert_eq!(
+            parse_range("-9223372036854775807-9223372036854775807"),
+            None
         );
     }
 
