@@ -8,8 +8,6 @@
 
 use std::cmp::Ordering;
 
-use smallvec::SmallVec;
-
 use super::error::{FilterError, Span};
 use super::parse::{CmpOp, Expr, Operand, Quant, Range, SetElem};
 use crate::field::{FieldId, FieldType, PacketView, Registry, Stage, Value};
@@ -69,7 +67,8 @@ pub enum Node {
 }
 
 /// A value as a field-to-field test (`tcp.srcport > tcp.dstport`) compares it with another:
-/// the kinds that compare with each other made one (numbers, text and bytes, times).
+/// the kinds that compare with each other made one (numbers, text and bytes, times). Both sides
+/// borrow their bytes from the registry's values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Val<'v> {
     U(u64),
@@ -96,36 +95,6 @@ fn to_val<'v>(v: &'v Value<'_>) -> Val<'v> {
         Value::Bytes(b) => Val::Bytes(b),
         Value::AbsTime(t) | Value::RelTime(t) => Val::Time(*t),
         Value::Double(d) => Val::F(*d),
-    }
-}
-
-/// A value kept past the registry's call that gave it (the right side of a field-to-field
-/// test, read once for every value of the left): its bytes copied.
-#[derive(Debug)]
-enum Kept {
-    Val(Val<'static>),
-    Bytes(Vec<u8>),
-}
-
-impl Kept {
-    fn of(v: Val<'_>) -> Kept {
-        match v {
-            Val::Bytes(b) => Kept::Bytes(b.to_vec()),
-            Val::U(x) => Kept::Val(Val::U(x)),
-            Val::I(x) => Kept::Val(Val::I(x)),
-            Val::F(x) => Kept::Val(Val::F(x)),
-            Val::Ipv4(x) => Kept::Val(Val::Ipv4(x)),
-            Val::Ipv6(x) => Kept::Val(Val::Ipv6(x)),
-            Val::Mac(x) => Kept::Val(Val::Mac(x)),
-            Val::Time(x) => Kept::Val(Val::Time(x)),
-        }
-    }
-
-    fn val(&self) -> Val<'_> {
-        match self {
-            Kept::Val(v) => *v,
-            Kept::Bytes(b) => Val::Bytes(b),
-        }
     }
 }
 
@@ -365,21 +334,26 @@ impl Node {
                         verdicts.add(op_holds(*op, cmp_lit(v, lit)));
                     }),
                     Rhs::Field(other) => {
-                        let mut rvals: SmallVec<[Kept; 4]> = SmallVec::new();
-                        each_value(other, view, |r| rvals.push(Kept::of(to_val(r))));
-                        if rvals.is_empty() {
-                            return false;
-                        }
+                        // Each value of the left against every value of the right, read
+                        // again for each: field-to-field tests are rare, and the right side is
+                        // then neither gathered nor copied. No value on the right: false.
+                        let mut right_empty = false;
                         each_value(src, view, |v| {
                             let v = to_val(v);
-                            let mut each =
-                                rvals.iter().map(|r| op_holds(*op, cmp_vals(v, r.val())));
+                            let mut against = Verdicts::default();
+                            each_value(other, view, |r| {
+                                against.add(op_holds(*op, cmp_vals(v, to_val(r))));
+                            });
+                            right_empty |= against.n == 0;
                             verdicts.add(if matches!(op, CmpOp::Ne | CmpOp::AllEq) {
-                                each.all(|x| x)
+                                against.all
                             } else {
-                                each.any(|x| x)
+                                against.any
                             });
                         });
+                        if right_empty {
+                            return false;
+                        }
                     }
                 }
                 verdicts.combined(*quant, *op)
