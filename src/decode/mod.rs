@@ -59,24 +59,15 @@ impl Default for DecodeOptions {
 
 /// Decode one frame with everything on. `data` is the captured bytes; `meta` moves into the record.
 pub fn decode_frame(meta: FrameMeta, data: &[u8], range: std::ops::Range<usize>) -> PacketRecord {
-    decode_frame_with(meta, data, range, DecodeOptions::default())
-}
-
-/// Decode one frame, skipping what `opts` turns off.
-pub fn decode_frame_with(
-    meta: FrameMeta,
-    data: &[u8],
-    range: std::ops::Range<usize>,
-    opts: DecodeOptions,
-) -> PacketRecord {
     let mut rec = PacketRecord::default();
-    decode_frame_into(&mut rec, meta, data, range, opts);
+    decode_frame_into(&mut rec, meta, data, range, DecodeOptions::default());
     rec
 }
 
-/// [`decode_frame_with`] into a record that is already there (a batch's records are reused):
-/// the layers are written in place, where building a record and moving it into its batch
-/// copied its few hundred bytes twice per frame.
+/// Decode one frame, skipping what `opts` turns off, into a record that is already there (a
+/// batch's records are reused, and the count decodes every frame into one): the layers are
+/// written in place, where building a record and moving it into its batch copied its few
+/// hundred bytes twice per frame.
 pub fn decode_frame_into(
     rec: &mut PacketRecord,
     meta: FrameMeta,
