@@ -218,31 +218,86 @@ fn ip_tables_count_streams_that_share_a_cache_slot_by_their_addresses() {
     for c in &mut conns {
         c.handshake();
     }
-    let mut order: Vec<usize> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in 0..N {
         if i < N - 4096 {
-            order.extend([i, i + 4096]);
+            groups.push(vec![i, i + 4096]);
         } else if i < 4096 {
-            order.push(i);
+            groups.push(vec![i]);
         }
     }
-    for &i in &order {
-        let c = &mut conns[i];
+    for (i, c) in conns.iter_mut().enumerate() {
         c.data(true, format!("request {i}\n").as_bytes());
         c.data(false, &vec![b'x'; i % 700]);
+        c.data(true, b"thanks\n");
     }
-    // Frames in the order written: handshakes first, then the interleaved data.
+    // Handshakes first, then the data of the streams that share a slot: a request each, then
+    // each stream's response and next request. The response finds the other stream in the
+    // slot and takes it back, from the stream's second direction; the request after it finds
+    // its stream there.
     let mut frames = Vec::new();
     for c in &conns {
         frames.extend(c.frames[..3].iter().cloned());
     }
-    for &i in &order {
-        frames.extend(conns[i].frames[3..].iter().cloned());
+    for group in &groups {
+        frames.extend(group.iter().map(|&i| conns[i].frames[3].clone()));
+        for &i in group {
+            frames.extend(conns[i].frames[4..].iter().cloned());
+        }
     }
     let p = support::temp_capture("stream-cache.pcap", &support::pcap(1, frames));
     let p = p.to_str().unwrap();
 
-    // What the frames' addresses add up to: (a, b) -> [frames a->b, bytes a->b, b->a ...].
+    let want = address_sums(p);
+    assert_eq!(want.len(), N);
+    assert_eq!(
+        ip_rows(&json(&["conv", p, "--by", "ip", "-T", "json"])),
+        want
+    );
+    assert_eq!(ip_rows(&json(&["stats", p, "-T", "json"])), want);
+}
+
+/// The IP tables remember, for a TCP stream, which of its two directions goes from side A to
+/// side B. Here the second connection between two hosts is opened by side B (its first segment
+/// goes from B to A), and a third runs between two ports of one address, all of whose frames
+/// tshark counts from A to B. Each frame must count the way its addresses say.
+#[test]
+fn ip_tables_count_a_streams_directions_by_their_addresses() {
+    use support::TcpConn;
+    let (a, b) = ([10, 0, 1, 10], [10, 0, 1, 21]);
+    let mut conns = [
+        TcpConn::new((a, 40000), (b, 80)),
+        TcpConn::new((b, 40001), (a, 22)),
+        TcpConn::new((a, 40002), (a, 8080)),
+    ];
+    let mut frames = Vec::new();
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.handshake();
+        for round in 0..3 {
+            c.data(true, &vec![b'q'; 10 + i + round]);
+            c.data(false, &vec![b'r'; 100 + 7 * i + round]);
+        }
+        frames.extend(c.frames.iter().cloned());
+    }
+    let p = support::temp_capture("stream-directions.pcap", &support::pcap(1, frames));
+    let p = p.to_str().unwrap();
+    let want = address_sums(p);
+    let (a, b) = ("10.0.1.10".to_string(), "10.0.1.21".to_string());
+    // Frames both ways between the two hosts; from the address to itself, all from A to B.
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert!(want[&(a.clone(), b)].iter().all(|&n| n > 0), "{want:?}");
+    assert_eq!(want[&(a.clone(), a)][2], 0, "{want:?}");
+    assert_eq!(
+        ip_rows(&json(&["conv", p, "--by", "ip", "-T", "json"])),
+        want
+    );
+    assert_eq!(ip_rows(&json(&["stats", p, "-T", "json"])), want);
+}
+
+/// What the frames' IP addresses add up to, conversation by conversation: (a, b) -> [frames a
+/// to b, bytes a to b, frames b to a, bytes b to a], side A being the first frame's source. A
+/// frame from an address to itself counts from A to B, as in tshark's tables.
+fn address_sums(p: &str) -> BTreeMap<(String, String), [u64; 4]> {
     let out = support::wirelite(&[
         "list",
         p,
@@ -255,7 +310,7 @@ fn ip_tables_count_streams_that_share_a_cache_slot_by_their_addresses() {
         "-e",
         "frame.len",
     ]);
-    let mut want: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
+    let mut sums: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
     for line in support::stdout(&out).lines() {
         let f: Vec<&str> = line.split('\t').collect();
         let (src, dst, len) = (
@@ -263,38 +318,39 @@ fn ip_tables_count_streams_that_share_a_cache_slot_by_their_addresses() {
             f[1].to_string(),
             f[2].parse::<u64>().unwrap(),
         );
-        if let Some(c) = want.get_mut(&(dst.clone(), src.clone())) {
+        if src != dst
+            && let Some(c) = sums.get_mut(&(dst.clone(), src.clone()))
+        {
             c[2] += 1;
             c[3] += len;
         } else {
-            let c = want.entry((src, dst)).or_default();
+            let c = sums.entry((src, dst)).or_default();
             c[0] += 1;
             c[1] += len;
         }
     }
-    assert_eq!(want.len(), N);
+    sums
+}
 
-    let rows = |doc: &serde_json::Value| -> BTreeMap<(String, String), [u64; 4]> {
-        doc["conversations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                let n = |k: &str| c[k].as_u64().unwrap();
-                (
-                    (side(&c["a"]), side(&c["b"])),
-                    [
-                        n("frames_a_to_b"),
-                        n("bytes_a_to_b"),
-                        n("frames_b_to_a"),
-                        n("bytes_b_to_a"),
-                    ],
-                )
-            })
-            .collect()
-    };
-    assert_eq!(rows(&json(&["conv", p, "--by", "ip", "-T", "json"])), want);
-    assert_eq!(rows(&json(&["stats", p, "-T", "json"])), want);
+/// A JSON table's IP conversations, as [`address_sums`] gives them.
+fn ip_rows(doc: &serde_json::Value) -> BTreeMap<(String, String), [u64; 4]> {
+    doc["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let n = |k: &str| c[k].as_u64().unwrap();
+            (
+                (side(&c["a"]), side(&c["b"])),
+                [
+                    n("frames_a_to_b"),
+                    n("bytes_a_to_b"),
+                    n("frames_b_to_a"),
+                    n("bytes_b_to_a"),
+                ],
+            )
+        })
+        .collect()
 }
 
 /// `stats` counts each frame in the IPv4 or the IPv6 table by its outer IP header, without

@@ -105,9 +105,25 @@ enum Key {
 
 /// `by_stream`'s mark for a stream with no conversation (yet).
 const NO_CONVERSATION: u32 = u32::MAX;
-/// Slots of `ConvSink::by_tcp_stream` (8 bytes each); more than the connections a capture
+/// Slots of `ConvSink::by_tcp_stream` (12 bytes each); more than the connections a capture
 /// usually has open at once.
 const TCP_CACHE: usize = 4096;
+
+/// A TCP stream's conversation in an IP table, and which of the stream's two directions
+/// (`tcp::SegmentInfo::dir`) go from side A to side B. Both can: a stream between two ports
+/// of one address.
+#[derive(Clone, Copy, Debug)]
+struct StreamConv {
+    stream: u32,
+    conversation: u32,
+    forward: [bool; 2],
+}
+
+const NO_STREAM_CONV: StreamConv = StreamConv {
+    stream: NO_CONVERSATION,
+    conversation: NO_CONVERSATION,
+    forward: [false; 2],
+};
 
 /// Collects the conversations of one kind. Packets are matched by raw address bytes; the text
 /// of an address is made once, when its conversation first appears.
@@ -121,11 +137,11 @@ pub struct ConvSink {
     by_stream: Vec<u32>,
     /// Conversations by address pair (Ethernet, IP), and streams past `by_stream`.
     by_key: HashMap<Key, usize>,
-    /// IP tables only: the conversations of TCP streams seen lately, as (stream, conversation)
-    /// in the slot `stream % TCP_CACHE`. A TCP stream's frames all have one address pair, so
-    /// most frames find theirs here instead of hashing two addresses in `by_key`. Fixed in size:
-    /// its memory does not grow with the capture's streams. Empty for the other kinds.
-    by_tcp_stream: Vec<(u32, u32)>,
+    /// IP tables only: the conversations of TCP streams seen lately, in the slot
+    /// `stream % TCP_CACHE`. A TCP stream's frames all have one address pair, so most frames
+    /// find theirs here, and their direction in it, without making the two addresses. Fixed in
+    /// size: its memory does not grow with the capture's streams. Empty for the other kinds.
+    by_tcp_stream: Vec<StreamConv>,
     pub conversations: Vec<Conversation>,
     /// Each conversation's side A, raw, to tell the direction of a packet.
     first_src: Vec<tcp::Endpoint>,
@@ -142,7 +158,7 @@ impl ConvSink {
             by_stream: Vec::new(),
             by_key: HashMap::default(),
             by_tcp_stream: if matches!(by, By::Ip | By::Ipv6) {
-                vec![(NO_CONVERSATION, NO_CONVERSATION); TCP_CACHE]
+                vec![NO_STREAM_CONV; TCP_CACHE]
             } else {
                 Vec::new()
             },
@@ -230,6 +246,14 @@ fn mac_endpoint(m: &[u8; 6]) -> tcp::Endpoint {
     }
 }
 
+/// tshark 4.0 counts an IPv6 fragment in the IPv6 tables only when it completes a datagram
+/// (IPv4 fragments all count): checked on zeek__ipv6-fragmented-dns.
+fn left_out_of_ipv6(by: By, view: &PacketView<'_>) -> bool {
+    by == By::Ipv6
+        && view.state.ip_reassembly.is_none()
+        && view.rec.ipv6().is_some_and(|ip| ip.fragment.is_some())
+}
+
 /// The frame's (source, destination, stream) for this kind of conversation, if it has one.
 fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint, Option<u32>)> {
     let rec = view.rec;
@@ -241,12 +265,7 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint,
             _ => None,
         }),
         By::Ip | By::Ipv6 => {
-            // tshark 4.0 counts an IPv6 fragment in the IPv6 tables only when it completes a
-            // datagram (IPv4 fragments all count): checked on zeek__ipv6-fragmented-dns.
-            if by == By::Ipv6
-                && view.state.ip_reassembly.is_none()
-                && rec.ipv6().is_some_and(|ip| ip.fragment.is_some())
-            {
+            if left_out_of_ipv6(by, view) {
                 return None;
             }
             let (s, d) = tcp::endpoints(rec, 0, 0)?;
@@ -279,32 +298,38 @@ impl Sink for ConvSink {
     }
 
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        let bytes = u64::from(view.rec.meta.origlen);
+        // An IP table's slot for the frame's TCP stream, and the conversation it holds for it:
+        // found there, the frame needs neither its addresses (making and ordering them was
+        // most of what a frame cost here) nor a hash lookup.
+        let tcp = (!self.by_tcp_stream.is_empty())
+            .then_some(view.state.tcp.as_ref())
+            .flatten();
+        let slot = tcp.map(|t| t.stream as usize % TCP_CACHE);
+        if let (Some(t), Some(slot)) = (tcp, slot)
+            && let Some(&cached) = self.by_tcp_stream.get(slot)
+            && cached.stream == t.stream
+            && cached.conversation != NO_CONVERSATION
+            && !left_out_of_ipv6(self.by, view)
+        {
+            let forward = cached.forward.get(usize::from(t.dir)).copied();
+            self.count(
+                cached.conversation as usize,
+                forward.unwrap_or(true),
+                view,
+                bytes,
+            );
+            return Ok(());
+        }
         let Some((src, dst, stream)) = sides(self.by, view) else {
             return Ok(());
         };
-        let now = view.state.time_relative_ns.unwrap_or(0);
-        let bytes = u64::from(view.rec.meta.origlen);
-        // An IP table's slot for the frame's TCP stream, and the conversation it holds for it.
-        let tcp_slot = if self.by_tcp_stream.is_empty() {
-            None
-        } else {
-            view.state
-                .tcp
-                .as_ref()
-                .map(|t| (t.stream, t.stream as usize % TCP_CACHE))
-        };
-        let cached = tcp_slot.and_then(|(stream, slot)| match self.by_tcp_stream.get(slot) {
-            Some(&(s, i)) if s == stream && i != NO_CONVERSATION => Some(i as usize),
-            _ => None,
-        });
-        // Made only when the cache has no answer: ordering the two addresses was a quarter of
-        // what a frame cost here when it has one.
-        let key = || match stream {
+        let key = match stream {
             Some(n) => Key::Stream(n),
             None if src <= dst => Key::Pair(src, dst),
             None => Key::Pair(dst, src),
         };
-        let i = match cached.or_else(|| self.find(key())) {
+        let i = match self.find(key) {
             Some(i) => i,
             None if self.conversations.len() >= self.max_rows => {
                 self.frames_left_out += 1;
@@ -312,7 +337,8 @@ impl Sink for ConvSink {
             }
             None => {
                 let i = self.conversations.len();
-                self.index(key(), i);
+                self.index(key, i);
+                let now = view.state.time_relative_ns.unwrap_or(0);
                 self.conversations.push(Conversation {
                     a: side(self.by, &src),
                     b: side(self.by, &dst),
@@ -327,13 +353,32 @@ impl Sink for ConvSink {
                 i
             }
         };
-        if cached.is_none()
-            && let Some((stream, slot)) = tcp_slot
-            && let (Some(entry), Ok(i)) = (self.by_tcp_stream.get_mut(slot), u32::try_from(i))
+        let a = self.first_src.get(i);
+        let forward = a == Some(&src);
+        if let (Some(t), Some(slot)) = (tcp, slot)
+            && let (Some(entry), Ok(conversation)) =
+                (self.by_tcp_stream.get_mut(slot), u32::try_from(i))
         {
-            *entry = (stream, i);
+            // The stream's other direction goes from `dst`.
+            let mut both = [forward, a == Some(&dst)];
+            if t.dir != 0 {
+                both.reverse();
+            }
+            *entry = StreamConv {
+                stream: t.stream,
+                conversation,
+                forward: both,
+            };
         }
-        let forward = self.first_src.get(i) == Some(&src);
+        self.count(i, forward, view, bytes);
+        Ok(())
+    }
+}
+
+impl ConvSink {
+    /// Count a frame of `bytes` in conversation `i`, from side A (`forward`) or from side B.
+    fn count(&mut self, i: usize, forward: bool, view: &PacketView<'_>, bytes: u64) {
+        let now = view.state.time_relative_ns.unwrap_or(0);
         if let Some(c) = self.conversations.get_mut(i) {
             if forward {
                 c.frames_ab += 1;
@@ -346,7 +391,6 @@ impl Sink for ConvSink {
             c.start_ns = c.start_ns.min(now);
             c.last_ns = c.last_ns.max(now);
         }
-        Ok(())
     }
 }
 
