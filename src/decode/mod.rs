@@ -83,6 +83,7 @@ pub fn decode_frame_into(
     let mut d = Decoder {
         data,
         layers: &mut rec.layers,
+        outer: Outer::default(),
         malformed: None,
         quoted: false,
         fragment: false,
@@ -93,7 +94,7 @@ pub fn decode_frame_into(
     }
     let fragment = d.fragment;
     rec.malformed = d.malformed;
-    rec.index_layers();
+    rec.outer = d.outer;
     // Asked only of frames with a fragment's header: the layers' walk cost every frame about
     // 40 instructions.
     rec.ip_fragment = fragment && fragment_of(rec, data).is_some();
@@ -217,9 +218,11 @@ fn resume(
     {
         rec.layers.pop();
     }
+    // The layer popped is after the outer headers: their indices stand.
     let mut d = Decoder {
         data: buf,
         layers: &mut rec.layers,
+        outer: rec.outer,
         malformed: rec.malformed,
         quoted: false,
         fragment: false,
@@ -227,12 +230,14 @@ fn resume(
     };
     more(&mut d);
     rec.malformed = d.malformed;
-    rec.index_layers();
+    rec.outer = d.outer;
 }
 
 struct Decoder<'a> {
     data: &'a [u8],
     layers: &'a mut Layers,
+    /// Where the first IP and TCP headers outside any ICMP error are in `layers`.
+    outer: Outer,
     malformed: Option<Malformed>,
     /// Decoding the datagram quoted inside an ICMP error: lengths refer to the original datagram.
     quoted: bool,
@@ -260,6 +265,15 @@ fn to_u32(n: usize) -> u32 {
 impl<'a> Decoder<'a> {
     #[inline(always)]
     fn push(&mut self, proto: Proto, offset: usize, hdr_len: usize, end: usize) {
+        // Each caller pushes one kind of layer: inlined, these checks fold away.
+        if !self.quoted {
+            let at = u32::try_from(self.layers.len()).ok();
+            match proto {
+                Proto::Ipv4(_) | Proto::Ipv6(_) if self.outer.ip.is_none() => self.outer.ip = at,
+                Proto::Tcp(_) if self.outer.tcp.is_none() => self.outer.tcp = at,
+                _ => {}
+            }
+        }
         self.layers.push(Layer {
             proto,
             offset: to_u32(offset),
@@ -1041,6 +1055,86 @@ mod tests {
                     tsecr: 1747445795
                 }
             ]
+        );
+    }
+
+    /// The outer headers the decoder notes as it pushes layers are the first IP and the first
+    /// TCP layer outside any ICMP error, as a walk of the layers finds them: on every frame of
+    /// the test and sample captures (ICMP errors, IPv6 extension chains, tunnels, damage among
+    /// them), every prefix of their first frames, and after reassembly adds layers.
+    #[test]
+    fn outer_headers_are_the_first_unquoted_ones() {
+        fn walk(rec: &PacketRecord) -> Outer {
+            let first = |want: fn(&Proto) -> bool| {
+                (rec.layers.iter())
+                    .position(|l| !l.quoted && want(&l.proto))
+                    .map(|i| i as u32)
+            };
+            Outer {
+                ip: first(|p| matches!(p, Proto::Ipv4(_) | Proto::Ipv6(_))),
+                tcp: first(|p| matches!(p, Proto::Tcp(_))),
+            }
+        }
+        let mut dirs = vec![
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")),
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/samples")),
+        ];
+        let (mut frames, mut quoted, mut with_tcp) = (0, 0, 0);
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let Ok(mut reader) = crate::capture::Reader::open(path.to_str().unwrap()) else {
+                    continue;
+                };
+                let mut first = true;
+                while let Some(batch) = reader.next_batch(1024, 1 << 20) {
+                    for (m, range) in &batch.frames {
+                        let data = &batch.arena[range.clone()];
+                        let cuts = if first { data.len() } else { 0 };
+                        first = false;
+                        for n in (0..cuts).chain([data.len()]) {
+                            let r = decode_frame(m.clone(), &data[..n], 0..n);
+                            assert_eq!(r.outer, walk(&r), "{path:?} #{} cut {n}", m.number);
+                            frames += 1;
+                            quoted += usize::from(r.layers.iter().any(|l| l.quoted));
+                            with_tcp += usize::from(r.outer.tcp.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            frames > 10_000 && quoted > 10 && with_tcp > 5_000,
+            "{frames} {quoted} {with_tcp}"
+        );
+
+        // A reassembled datagram's TCP header comes after the fragment's IP header.
+        let mut r = decode_frame(
+            meta(linktype::LINUX_SLL, SLL_SYN.len()),
+            SLL_SYN,
+            0..SLL_SYN.len(),
+        );
+        r.layers.truncate(2);
+        r.outer.tcp = None;
+        r.layers.push(Layer {
+            proto: Proto::Data,
+            offset: 36,
+            hdr_len: 0,
+            end: 76,
+            quoted: false,
+        });
+        decode_reassembled(&mut r, SLL_SYN, 36, 6, DecodeOptions::default());
+        assert_eq!(r.outer, walk(&r));
+        assert_eq!(
+            r.outer,
+            Outer {
+                ip: Some(1),
+                tcp: Some(2)
+            }
         );
     }
 
