@@ -1060,8 +1060,8 @@ mod tests {
 
     /// The outer headers the decoder notes as it pushes layers are the first IP and the first
     /// TCP layer outside any ICMP error, as a walk of the layers finds them: on every frame of
-    /// the test and sample captures (ICMP errors, IPv6 extension chains, tunnels, damage among
-    /// them), every prefix of their first frames, and after reassembly adds layers.
+    /// the test and sample captures (ICMP errors, IPv6 extension chains and damaged headers
+    /// among them), every prefix of their first frames, and after reassembly adds layers.
     #[test]
     fn outer_headers_are_the_first_unquoted_ones() {
         fn walk(rec: &PacketRecord) -> Outer {

@@ -575,7 +575,7 @@ pub struct PacketRecord {
 /// Indices in a record's layers of its first IP header (v4 or v6) and its first TCP header that
 /// are not quoted in an ICMP error: what the ordered stage asks of every frame (the tracker's
 /// segment and endpoints), noted by the decoder as it pushes the layers, where a walk of the
-/// layers after decoding cost every frame about 40 instructions.
+/// layers after decoding cost every frame about 28 instructions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Outer {
     pub(super) ip: Option<u32>,
