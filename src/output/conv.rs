@@ -302,9 +302,7 @@ impl Sink for ConvSink {
         // An IP table's slot for the frame's TCP stream, and the conversation it holds for it:
         // found there, the frame needs neither its addresses (making and ordering them was
         // most of what a frame cost here) nor a hash lookup.
-        let tcp = (!self.by_tcp_stream.is_empty())
-            .then_some(view.state.tcp.as_ref())
-            .flatten();
+        let tcp = (view.state.tcp.as_ref()).filter(|_| !self.by_tcp_stream.is_empty());
         let slot = tcp.map(|t| t.stream as usize % TCP_CACHE);
         if let (Some(t), Some(slot)) = (tcp, slot)
             && let Some(&cached) = self.by_tcp_stream.get(slot)
