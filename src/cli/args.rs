@@ -145,6 +145,10 @@ pub struct CaptureArgs {
     /// cut short is reported on stderr
     #[arg(long, value_name = "MB", default_value_t = crate::limits::DEFAULT_MAX_MEMORY >> 20)]
     pub max_memory: u64,
+
+    /// Frames per decode batch (tuning and tests)
+    #[arg(long, value_name = "N", default_value_t = crate::engine::BATCH_FRAMES, hide = true)]
+    pub batch_frames: usize,
 }
 
 impl CaptureArgs {
@@ -306,10 +310,6 @@ pub struct ListArgs {
     /// Read only the first N packets (as tshark: a -Y filter then applies to those N)
     #[arg(short = 'c', value_name = "N")]
     pub count: Option<u64>,
-
-    /// Frames per decode batch (tuning and tests)
-    #[arg(long, value_name = "N", default_value_t = crate::engine::BATCH_FRAMES, hide = true)]
-    pub batch_frames: usize,
 
     /// Accepted for tshark compatibility: name resolution is always off
     #[arg(short = 'n', hide = true)]

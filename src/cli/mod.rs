@@ -389,9 +389,9 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     };
     let mut opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits: a.capture.limits(),
         max_frames: a.count,
-        batch_frames: a.batch_frames,
         decode,
         http: whole_packets,
         udp_streams: show_flow_fields,
@@ -605,6 +605,7 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
     let stream: u32 = number.parse().map_err(|_| bad_stream())?;
     let opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits: a.capture.limits(),
         decode: decode_options(false, &[], None),
         reassembly: match transport {
@@ -642,6 +643,7 @@ fn pairs_run<S: Sink>(
     let limits = capture.limits();
     let mut opts = Options {
         threads: capture.threads,
+        batch_frames: capture.batch_frames,
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         // The tables read no TCP analysis; DNS over TCP needs the streams reassembled.
@@ -690,6 +692,7 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let limits = a.capture.limits();
     let mut opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits,
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
@@ -871,6 +874,7 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
     // numbers the streams, or does not run, unless the filter reads more (`serve_reads`).
     let mut opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         tcp_state: by == By::Tcp,
@@ -911,6 +915,7 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     // The hierarchy shows HTTP, which needs the HTTP parser.
     let mut opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         http: true,
@@ -963,6 +968,7 @@ fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
     let mut opts = Options {
         threads: a.capture.threads,
+        batch_frames: a.capture.batch_frames,
         limits: a.capture.limits(),
         // The chart counts frames: the tracker runs only for a filter that reads what it
         // computes (`serve_reads`).
@@ -1006,6 +1012,7 @@ fn connection_pass(
 ) -> Result<(engine::Report, StreamSink)> {
     let mut opts = Options {
         threads: capture.threads,
+        batch_frames: capture.batch_frames,
         limits: capture.limits(),
         decode: decode_options(false, &[], filter),
         collect_connections: true,
