@@ -148,3 +148,37 @@ fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
         Err(_) => panic!("the run still waits for the batch whose decoder panicked"),
     }
 }
+
+/// Without a filter, `stats` counts its IP tables and services of each batch on the decoding
+/// thread that decoded it, and adds the batches' counts in capture order (a batch with an IP
+/// fragment is counted frame by frame). With a filter every frame is counted one by one on
+/// the ordered stage's thread: `-Y frame` picks every frame, so both must print the same, with
+/// the default batches and with batches of 3 frames (conversations and services that span
+/// batches, first met in later ones, the time origin taken in the first).
+#[test]
+fn stats_counted_by_batch_equal_stats_counted_frame_by_frame() {
+    let mut rows = 0;
+    for cap in support::captures() {
+        let path = support::capture_path(&cap);
+        let p = path.to_str().unwrap();
+        let one_by_one = support::wirelite(&["stats", p, "-T", "json", "-Y", "frame"]);
+        for batch in [None, Some("3")] {
+            let mut args = vec!["stats", p, "-T", "json"];
+            if let Some(n) = batch {
+                args.extend(["--batch-frames", n, "--threads", "4"]);
+            }
+            let batched = support::wirelite(&args);
+            assert_eq!(
+                support::stdout(&one_by_one),
+                support::stdout(&batched),
+                "{cap}, batches of {batch:?} frames"
+            );
+            assert_eq!(one_by_one.status.code(), batched.status.code(), "{cap}");
+        }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&support::stdout(&one_by_one)) {
+            rows += json["conversations"].as_array().map_or(0, Vec::len);
+        }
+    }
+    // The tables compared are not empty.
+    assert!(rows > 100, "{rows} conversations");
+}

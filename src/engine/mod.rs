@@ -9,8 +9,9 @@
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
+use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use rayon::prelude::*;
 
@@ -277,6 +278,36 @@ pub trait Sink: Send {
     fn cut_short(&self, cut: &mut crate::limits::CutShort) {
         let _ = cut;
     }
+    /// What the sink can count of a batch on the decoding thread that decoded it, if anything
+    /// (see [`Precount`]).
+    fn precount(&self) -> Option<Arc<dyn Precount>> {
+        None
+    }
+    /// A batch's frames come next, on a run whose sink has a [`Sink::precount`]: `counted` is
+    /// what it counted of them, to be added now (their frames are then not to be counted
+    /// again by [`Sink::packet`]), or `None` when the batch was not counted so and its frames
+    /// count one by one. `first_ts_ns` is the capture's first frame's time, which the ordered
+    /// stage's relative times count from.
+    fn batch(&mut self, counted: Option<Box<dyn Counting>>, first_ts_ns: i64) {
+        let _ = (counted, first_ts_ns);
+    }
+}
+
+/// Counts a sink makes of a batch on the decoding thread that decodes it, from its records as
+/// decoded, before the ordered stage: work taken off the ordered stage's thread, which sets the
+/// wall time of the commands that have one. The sink adds them in capture order
+/// ([`Sink::batch`]). Only where every frame reaches the sink as decoded: no filter, no `-c`,
+/// and no IP fragment in the batch (reassembly changes a fragment's record).
+pub trait Precount: Send + Sync {
+    /// Counts for a new batch.
+    fn start(&self) -> Box<dyn Counting>;
+}
+
+/// One batch's counts (see [`Precount`]). Each record is added as soon as it is decoded, while
+/// it is in the cache: added after the whole batch, the records had left it, and the counting
+/// took as long as the decoding.
+pub trait Counting: Any + Send {
+    fn add(&mut self, rec: &PacketRecord);
 }
 
 /// Renders one packet's output from its view alone; see [`Sink::renderer`].
@@ -533,6 +564,11 @@ pub fn run(
         && !ordered.tcp_state
         && opts.later.is_none()
         && ordered.udp.is_none();
+    // Every frame reaches a streamed sink as decoded but for `-c`, which stops mid-batch.
+    let precount = (!count_on_pool && streams(sink, matcher) && opts.max_frames.is_none())
+        .then(|| sink.precount())
+        .flatten();
+    let precount = precount.as_deref();
 
     let result = std::thread::scope(|scope| {
         let pool = &pool;
@@ -559,17 +595,20 @@ pub fn run(
                             // there, where it would wait for the batch forever, and the reader
                             // for the spent batches the ordered stage holds.
                             let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                let (records, counted) = if count_on_pool {
+                                let (records, counted, precounted) = if count_on_pool {
                                     let (kept, tally) =
                                         decode_and_count(&batch, decode_opts, matcher, records);
-                                    (kept, Some(tally))
+                                    (kept, Some(tally), None)
                                 } else {
-                                    (decode_batch(&batch, decode_opts, records), None)
+                                    let (records, precounted) =
+                                        decode_batch(&batch, decode_opts, records, precount);
+                                    (records, None, precounted)
                                 };
                                 Decoded {
                                     batch,
                                     records,
                                     counted,
+                                    precounted,
                                     bytes_read,
                                 }
                             }));
@@ -686,6 +725,8 @@ struct Decoded {
     records: Vec<PacketRecord>,
     /// On the counting fast path: what the pool counted of the frames it did not keep.
     counted: Option<Tally>,
+    /// What the sink's [`Precount`] counted of the batch, if it did.
+    precounted: Option<Box<dyn Counting>>,
     bytes_read: u64,
 }
 
@@ -708,21 +749,30 @@ impl Tally {
 }
 
 /// Decode a batch into `records`, a used batch's vector: its records are overwritten in place,
-/// which costs no allocation and no copy of a record.
+/// which costs no allocation and no copy of a record. With a sink's [`Precount`], each record
+/// is counted as it is decoded, unless the batch has an IP fragment.
 fn decode_batch(
     batch: &capture::Batch,
     opts: decode::DecodeOptions,
     mut records: Vec<PacketRecord>,
-) -> Vec<PacketRecord> {
+    precount: Option<&dyn Precount>,
+) -> (Vec<PacketRecord>, Option<Box<dyn Counting>>) {
     let arena = &batch.arena;
     let n = batch.frames.len();
     records.truncate(n);
     records.resize_with(n, PacketRecord::default);
+    let mut counting = precount.map(Precount::start);
     for (rec, (meta, range)) in records.iter_mut().zip(&batch.frames) {
         let data = arena.get(range.clone()).unwrap_or(&[]);
         decode::decode_frame_into(rec, meta.clone(), data, range.clone(), opts);
+        if rec.ip_fragment {
+            counting = None;
+        }
+        if let Some(c) = &mut counting {
+            c.add(rec);
+        }
     }
-    records
+    (records, counting)
 }
 
 /// The counting fast path (see [`Options::stateless`]): decode and filter each frame with an
@@ -816,9 +866,7 @@ fn consume(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
-    // A sink that takes every frame and renders nothing gets each frame as soon as the ordered
-    // stage has it (tcp, conv, stats, http without a filter).
-    if sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only() {
+    if streams(sink, matcher) {
         return stream(rx, recycle, opts, sink, ordered, report, progress);
     }
     // Otherwise the filter, the renderer and the sink take a batch on another thread while this
@@ -863,6 +911,7 @@ fn count(
         batch,
         mut records,
         counted,
+        precounted: _, // only on streamed runs
         bytes_read,
     }) = rx.recv()
     {
@@ -901,7 +950,13 @@ fn count(
     Ok(())
 }
 
-/// The ordered stage for sinks that take each frame as it comes (see [`consume`]).
+/// Whether `sink` takes each frame as soon as the ordered stage has it, on the stage's thread:
+/// a sink that takes every frame and renders nothing (tcp, conv, stats, http without a filter).
+fn streams(sink: &dyn Sink, matcher: &dyn Matcher) -> bool {
+    sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only()
+}
+
+/// The ordered stage for sinks that take each frame as it comes (see [`streams`]).
 fn stream(
     rx: &mut Batches,
     recycle: &mpsc::Sender<Spent>,
@@ -912,13 +967,22 @@ fn stream(
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     let reads_packets = sink.reads_packets();
+    let precounts = sink.precount().is_some();
     while let Some(Decoded {
         batch,
         mut records,
         counted: _, // only on the counting path, which never streams
+        precounted,
         bytes_read,
     }) = rx.recv()
     {
+        if precounts {
+            // The first frame's time, as the ordered stage takes it from the first frame.
+            if let Some(rec) = records.first() {
+                ordered.first_ts.get_or_insert(rec.meta.ts_ns.unwrap_or(0));
+            }
+            sink.batch(precounted, ordered.first_ts.unwrap_or(0));
+        }
         let arena = &batch.arena;
         let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
         // One state, reset for every frame, stays in cache instead of joining a batch of
@@ -974,7 +1038,8 @@ fn stage(
     while let Some(Decoded {
         batch,
         mut records,
-        counted: _, // only on the counting path, which has no writer (see `count`)
+        counted: _,    // only on the counting path, which has no writer (see `count`)
+        precounted: _, // only on streamed runs
         bytes_read,
     }) = rx.recv()
     {

@@ -175,6 +175,70 @@ impl ConvSink {
         self
     }
 
+    /// Add a batch's counts (see [`PairCounts`]); `first_ts_ns` is the capture's first frame's
+    /// time, which times are relative to. Conversations new to the table come in the order the
+    /// batch first met them, so the table is the one its frames would have made one by one.
+    pub fn add_batch(&mut self, counts: &PairCounts, first_ts_ns: i64) {
+        // A frame's time from the start, as the ordered stage gives it (0 without a timestamp);
+        // earliest and latest of a pair's frames, as `count` keeps them.
+        let relative = |t: Option<i64>| t.map(|t| t.saturating_sub(first_ts_ns));
+        let v6 = self.by == By::Ipv6;
+        let endpoint = |addr: u128| tcp::Endpoint {
+            addr: addr.to_be_bytes(),
+            v6,
+            port: 0,
+        };
+        for p in &counts.pairs {
+            let untimed = p.untimed.then_some(0);
+            let start = relative(p.earliest).into_iter().chain(untimed).min();
+            let last = relative(p.latest).into_iter().chain(untimed).max();
+            let ends = p.ends.map(endpoint);
+            let [lo, hi] = ends;
+            let i = match self.find(Key::Pair(lo, hi)) {
+                Some(i) => i,
+                None if self.conversations.len() >= self.max_rows => {
+                    self.frames_left_out += p.frames.iter().sum::<u64>();
+                    continue;
+                }
+                None => {
+                    let i = self.conversations.len();
+                    self.index(Key::Pair(lo, hi), i);
+                    let (src, dst) = if p.first_from_higher {
+                        (hi, lo)
+                    } else {
+                        (lo, hi)
+                    };
+                    self.conversations.push(Conversation {
+                        a: side(self.by, &src),
+                        b: side(self.by, &dst),
+                        frames_ab: 0,
+                        bytes_ab: 0,
+                        frames_ba: 0,
+                        bytes_ba: 0,
+                        start_ns: start.unwrap_or(0),
+                        last_ns: last.unwrap_or(0),
+                    });
+                    self.first_src.push(src);
+                    i
+                }
+            };
+            let a = self.first_src.get(i).copied();
+            if let Some(c) = self.conversations.get_mut(i) {
+                for ((from, frames), bytes) in ends.iter().zip(p.frames).zip(p.bytes) {
+                    if Some(*from) == a {
+                        c.frames_ab += frames;
+                        c.bytes_ab += bytes;
+                    } else {
+                        c.frames_ba += frames;
+                        c.bytes_ba += bytes;
+                    }
+                }
+                c.start_ns = start.map_or(c.start_ns, |s| c.start_ns.min(s));
+                c.last_ns = last.map_or(c.last_ns, |l| c.last_ns.max(l));
+            }
+        }
+    }
+
     /// The conversation `key` names, if it has one.
     fn find(&self, key: Key) -> Option<usize> {
         if let Key::Stream(n) = key
@@ -288,6 +352,95 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint,
             let (_, u) = rec.udp()?;
             let (s, d) = tcp::endpoints(rec, u.src_port, u.dst_port)?;
             Some((s, d, view.state.udp_stream))
+        }
+    }
+}
+
+/// An IP table's counts of one batch, made on the decoding thread that decoded it (see
+/// [`crate::engine::Precount`]): what [`ConvSink::packet`] counts of the batch's frames, by
+/// address pair in the order the pairs first appear, with the frames' own times.
+/// [`ConvSink::add_batch`] adds them in capture order, as if its frames had come one by one.
+#[derive(Debug, Default)]
+pub struct PairCounts {
+    pairs: Vec<PairCount>,
+    /// (lower, higher address) -> index in `pairs`.
+    index: HashMap<(u128, u128), usize>,
+    /// The pair of the frame counted last: a batch's frames come in runs of a few from one
+    /// pair, which then need no hash.
+    last: usize,
+}
+
+#[derive(Debug)]
+struct PairCount {
+    /// The pair's lower and higher address, as big-endian numbers of their 16 bytes (an IPv4
+    /// address in the first 4), which order as the addresses do: equal for a host talking to
+    /// itself.
+    ends: [u128; 2],
+    /// Whether the pair's first frame in the batch came from `ends[1]`.
+    first_from_higher: bool,
+    /// Frames and bytes from `ends[0]` and from `ends[1]`.
+    frames: [u64; 2],
+    bytes: [u64; 2],
+    /// The earliest and latest timestamps, and whether a frame had none (which counts as the
+    /// capture's start).
+    earliest: Option<i64>,
+    latest: Option<i64>,
+    untimed: bool,
+}
+
+impl PairCounts {
+    /// Count one frame of the batch, as decoded: what [`ConvSink::packet`] and `sides` count
+    /// of it in a table `by` IP or IPv6 when nothing needs the ordered stage's state (the
+    /// batch has no IP fragment, so no frame is reassembled or left out as one).
+    pub fn add(&mut self, by: By, rec: &crate::decode::PacketRecord) {
+        use crate::decode::Proto;
+        let (src, dst) = match rec.outer_ip().map(|l| &l.proto) {
+            Some(Proto::Ipv4(ip)) if by == By::Ip => {
+                let at_top = |a: [u8; 4]| u128::from(u32::from_be_bytes(a)) << 96;
+                (at_top(ip.src), at_top(ip.dst))
+            }
+            // (Not an IPv6 frame with a fragment header the decoder found no fragment in.)
+            Some(Proto::Ipv6(ip)) if by == By::Ipv6 && ip.fragment.is_none() => {
+                (u128::from_be_bytes(ip.src), u128::from_be_bytes(ip.dst))
+            }
+            _ => return,
+        };
+        let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
+        // (Compared one number at a time: compared as an array, the pair was stored to the
+        // stack in halves and read back whole, which stalled every frame.)
+        let i = match self.pairs.get(self.last) {
+            Some(p) if p.ends[0] == lo && p.ends[1] == hi => self.last,
+            _ => {
+                let next = self.pairs.len();
+                let i = *self.index.entry((lo, hi)).or_insert(next);
+                if i == next {
+                    self.pairs.push(PairCount {
+                        ends: [lo, hi],
+                        first_from_higher: src != lo,
+                        frames: [0; 2],
+                        bytes: [0; 2],
+                        earliest: None,
+                        latest: None,
+                        untimed: false,
+                    });
+                }
+                self.last = i;
+                i
+            }
+        };
+        if let Some(p) = self.pairs.get_mut(i) {
+            let from = usize::from(src != lo);
+            if let (Some(f), Some(b)) = (p.frames.get_mut(from), p.bytes.get_mut(from)) {
+                *f += 1;
+                *b += u64::from(rec.meta.origlen);
+            }
+            match rec.meta.ts_ns {
+                Some(t) => {
+                    p.earliest = Some(p.earliest.map_or(t, |e| e.min(t)));
+                    p.latest = Some(p.latest.map_or(t, |l| l.max(t)));
+                }
+                None => p.untimed = true,
+            }
         }
     }
 }
