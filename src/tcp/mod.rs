@@ -107,10 +107,11 @@ fn ip_endpoints(
         }
         match &l.proto {
             Proto::Ipv4(ip) => {
-                let mut s = [0u8; 16];
-                let mut d = [0u8; 16];
-                s.get_mut(..4)?.copy_from_slice(&ip.src);
-                d.get_mut(..4)?.copy_from_slice(&ip.dst);
+                // The address in the first 4 bytes, the rest zero, made as one number: copied
+                // into a zeroed array, it was stored in pieces and read back whole by the
+                // comparisons and hashes that follow, which stalled every frame.
+                let at_top = |a: [u8; 4]| (u128::from(u32::from_be_bytes(a)) << 96).to_be_bytes();
+                let (s, d) = (at_top(ip.src), at_top(ip.dst));
                 Some((
                     Endpoint {
                         addr: s,
