@@ -5,7 +5,10 @@
 //! every frame and renders nothing gets each frame straight from the ordered stage; otherwise a
 //! writer thread filters, renders (on the pool) and writes batch N while the ordered stage runs
 //! over batch N+1. Output is identical for any number of threads because everything stateful
-//! happens in the ordered stage, and the writer keeps capture order.
+//! happens in the ordered stage, and the writer keeps capture order. Two shortcuts keep work off
+//! the ordered stage's thread: a count over packet fields is filtered and counted on the pool
+//! (the stage only adds the tallies, with no writer), and a streamed sink may count on the pool
+//! what needs no state ([`Precount`]), added in capture order.
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
