@@ -331,7 +331,15 @@ impl Conn {
 type Key = (Endpoint, Endpoint);
 
 fn key(a: Endpoint, b: Endpoint) -> Key {
-    if a <= b { (a, b) } else { (b, a) }
+    // Chosen field by field: an endpoint's flag and port are stored apart where it is made, and
+    // copying a whole endpoint read them back as one word, which stalled every frame.
+    let swap = b < a;
+    let pick = |x: Endpoint, y: Endpoint| Endpoint {
+        addr: if swap { y.addr } else { x.addr },
+        v6: if swap { y.v6 } else { x.v6 },
+        port: if swap { y.port } else { x.port },
+    };
+    (pick(a, b), pick(b, a))
 }
 
 /// RFC 1982 serial-number comparison: is `a` after `b`?
