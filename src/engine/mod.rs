@@ -306,9 +306,8 @@ pub trait Precount: Send + Sync {
     fn start(&self) -> Box<dyn Counting>;
 }
 
-/// One batch's counts (see [`Precount`]). Each record is added as soon as it is decoded, while
-/// it is in the cache: added after the whole batch, the records had left it, and the counting
-/// took as long as the decoding.
+/// One batch's counts (see [`Precount`]). Each record is added as soon as it is decoded, so
+/// that the batch's records are read once, while they are in the cache.
 pub trait Counting: Any + Send {
     fn add(&mut self, rec: &PacketRecord);
 }
