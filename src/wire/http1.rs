@@ -1081,15 +1081,38 @@ fn header(
     } else if is_lower_name(name, content_length) {
         if !framing.length_seen {
             framing.length_seen = true;
-            let number = std::str::from_utf8(v.trim_ascii()).ok();
-            m.content_length = number.and_then(|t| t.parse().ok());
-            framing.length = number
-                .and_then(|t| t.parse::<i32>().ok())
-                .and_then(|n| u64::try_from(n).ok());
+            (m.content_length, framing.length) = read_content_length(v.trim_ascii());
         }
     } else {
         other(m, (name, v));
     }
+}
+
+/// A Content-Length value read two ways in one pass: as a number (`str::parse::<u64>`: an
+/// optional `+`, then digits), and as Wireshark frames a body by it (`str::parse::<i32>`, which
+/// takes a `-` too, and none if negative). Every message with a body has one: parsing it twice,
+/// after checking it as UTF-8, was a fiftieth of the ordered stage's work in `stats`.
+fn read_content_length(text: &[u8]) -> (Option<u64>, Option<u64>) {
+    let (negative, digits) = match text {
+        [b'+', rest @ ..] => (false, rest),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return (None, None);
+    }
+    let value = digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    });
+    let Some(n) = value else {
+        return (None, None); // past u64, so past i32 too
+    };
+    let framing = match negative {
+        // -0 is 0 to `parse::<i32>`; anything below is no length.
+        true => (n == 0).then_some(0),
+        false => (n <= i32::MAX as u64).then_some(n),
+    };
+    ((!negative).then_some(n), framing)
 }
 
 /// A chunk-size line's size (hex, extensions after `;` ignored), as `sscanf("%x")` reads it.
@@ -1114,6 +1137,61 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_length_reads_as_the_two_parses_it_replaces() {
+        let parses = |t: &str| {
+            (
+                t.parse::<u64>().ok(),
+                t.parse::<i32>().ok().and_then(|n| u64::try_from(n).ok()),
+            )
+        };
+        let mut texts: Vec<String> = [
+            "",
+            "+",
+            "-",
+            "0",
+            "-0",
+            "+0",
+            "5",
+            "+5",
+            "-5",
+            "007",
+            "12a",
+            "a12",
+            "1 2",
+            "++1",
+            "+-1",
+            "-+1",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "-2147483649",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "-18446744073709551616",
+            "\u{e9}1",
+            "1\u{e9}",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // Every string of up to three characters from these.
+        let alphabet = ["", "+", "-", "0", "1", "9", "x", " "];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    texts.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for t in &texts {
+            assert_eq!(super::read_content_length(t.as_bytes()), parses(t), "{t:?}");
+        }
+        // Not UTF-8: neither parse would read it.
+        assert_eq!(super::read_content_length(b"1\xff"), (None, None));
+    }
 
     #[test]
     fn names_match_as_eq_ignore_ascii_case_matches_them() {
