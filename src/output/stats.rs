@@ -109,20 +109,7 @@ pub struct Service {
 
 #[derive(Debug)]
 pub struct StatsSink {
-    pub packets: u64,
-    /// Sum of the frames' lengths on the wire (capinfos' "Data size").
-    pub bytes: u64,
-    /// Sum of the bytes captured.
-    pub captured: u64,
-    /// The earliest and the latest timestamp (capinfos' first and last packet time).
-    pub first_ns: Option<i64>,
-    pub last_ns: Option<i64>,
-    /// The timestamp digits (6 or 9) of the frames those times came from: capinfos prints each
-    /// time as precisely as its frame has it, and the duration as the more precise of the two.
-    pub first_digits: u8,
-    pub last_digits: u8,
-    /// Frames per link type, in order of first appearance.
-    pub linktypes: Vec<(u16, u64)>,
+    pub totals: Totals,
     /// The hierarchy; node 0 is the root (no name).
     pub nodes: Vec<Node>,
     /// The nodes of the paths counted so far, by their frames' key (see
@@ -137,16 +124,17 @@ pub struct StatsSink {
     /// their index in `services`. A connection's frames all have one pair, and this finds its
     /// service without naming both ports and hashing one.
     recent_services: Recent<usize, RECENT_SERVICE_SETS, RECENT_SERVICE_WAYS>,
-    /// The IP tables and the services of the batch under way were counted on its decoding
-    /// thread (see [`BatchCounts`]), not frame by frame.
+    /// The totals, the IP tables and the services of the batch under way were counted on its
+    /// decoding thread (see [`BatchCounts`]), not frame by frame.
     precounted: bool,
 }
 
-/// What stats counts of a batch on the thread that decoded it (see [`Precount`]): the IP
-/// tables and the services, which need nothing but the frames' records. Counted on the
+/// What stats counts of a batch on the thread that decoded it (see [`Precount`]): the totals,
+/// the IP tables and the services, which need nothing but the frames' records. Counted on the
 /// ordered stage's thread, they were about a tenth of the run (measured by leaving them out).
 #[derive(Debug, Default)]
 struct BatchCounts {
+    totals: Totals,
     ip: PairCounts,
     ipv6: PairCounts,
     /// Frames and bytes by transport and port pair, in order of first appearance.
@@ -174,6 +162,7 @@ impl Counting for BatchCounts {
         if rec.meta.kind != FrameKind::Packet {
             return;
         }
+        self.totals.add(&rec.meta);
         match rec.outer_ip_is_v6() {
             Some(false) => self.ip.add(By::Ip, rec),
             Some(true) => self.ipv6.add(By::Ipv6, rec),
@@ -207,9 +196,28 @@ fn port_pair(transport: Transport, a: u16, b: u16) -> u64 {
     u64::from(a) << 17 | u64::from(b) << 1 | u64::from(transport == Transport::Udp)
 }
 
-impl Default for StatsSink {
+/// What capinfos counts of a capture's frames.
+#[derive(Debug)]
+pub struct Totals {
+    pub packets: u64,
+    /// Sum of the frames' lengths on the wire (capinfos' "Data size").
+    pub bytes: u64,
+    /// Sum of the bytes captured.
+    pub captured: u64,
+    /// The earliest and the latest timestamp (capinfos' first and last packet time).
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// The timestamp digits (6 or 9) of the frames those times came from: capinfos prints each
+    /// time as precisely as its frame has it, and the duration as the more precise of the two.
+    pub first_digits: u8,
+    pub last_digits: u8,
+    /// Frames per link type, in order of first appearance.
+    pub linktypes: Vec<(u16, u64)>,
+}
+
+impl Default for Totals {
     fn default() -> Self {
-        StatsSink {
+        Totals {
             packets: 0,
             bytes: 0,
             captured: 0,
@@ -218,6 +226,61 @@ impl Default for StatsSink {
             first_digits: 6,
             last_digits: 6,
             linktypes: Vec::new(),
+        }
+    }
+}
+
+impl Totals {
+    /// Count one frame (a packet: capinfos does not count pcapng custom blocks).
+    fn add(&mut self, meta: &crate::decode::FrameMeta) {
+        self.add_all(&Totals {
+            packets: 1,
+            bytes: u64::from(meta.origlen),
+            captured: u64::from(meta.caplen),
+            first_ns: meta.ts_ns,
+            last_ns: meta.ts_ns,
+            first_digits: meta.ts_digits,
+            last_digits: meta.ts_digits,
+            linktypes: Vec::new(),
+        });
+        self.add_linktype(meta.linktype, 1);
+    }
+
+    /// Add the totals of frames that come after those counted so far. The earliest time is
+    /// the first frame's to have it, the latest the last's, as frame by frame.
+    fn add_all(&mut self, later: &Totals) {
+        self.packets += later.packets;
+        self.bytes += later.bytes;
+        self.captured += later.captured;
+        if let Some(ts) = later.first_ns
+            && self.first_ns.is_none_or(|f| ts < f)
+        {
+            self.first_ns = Some(ts);
+            self.first_digits = later.first_digits;
+        }
+        if let Some(ts) = later.last_ns
+            && self.last_ns.is_none_or(|l| ts > l)
+        {
+            self.last_ns = Some(ts);
+            self.last_digits = later.last_digits;
+        }
+        for &(linktype, n) in &later.linktypes {
+            self.add_linktype(linktype, n);
+        }
+    }
+
+    fn add_linktype(&mut self, linktype: u16, n: u64) {
+        match self.linktypes.iter_mut().find(|(lt, _)| *lt == linktype) {
+            Some((_, count)) => *count += n,
+            None => self.linktypes.push((linktype, n)),
+        }
+    }
+}
+
+impl Default for StatsSink {
+    fn default() -> Self {
+        StatsSink {
+            totals: Totals::default(),
             nodes: vec![Node {
                 name: "",
                 frames: 0,
@@ -478,12 +541,12 @@ impl StatsSink {
 
     /// Digits of the duration: the more precise of the two times'.
     pub fn duration_digits(&self) -> u8 {
-        self.first_digits.max(self.last_digits)
+        self.totals.first_digits.max(self.totals.last_digits)
     }
 
     /// Nanoseconds between the earliest and the latest frame.
     pub fn duration_ns(&self) -> i64 {
-        match (self.first_ns, self.last_ns) {
+        match (self.totals.first_ns, self.totals.last_ns) {
             (Some(a), Some(b)) => b.saturating_sub(a),
             _ => 0,
         }
@@ -497,17 +560,17 @@ impl StatsSink {
         let epoch = |ns: i64| {
             ns.div_euclid(1_000_000_000) as f64 + ns.rem_euclid(1_000_000_000) as f64 / 1e9
         };
-        let secs = match (self.first_ns, self.last_ns) {
+        let secs = match (self.totals.first_ns, self.totals.last_ns) {
             (Some(a), Some(b)) => epoch(b) - epoch(a),
             _ => 0.0,
         };
         let per_sec = |x: u64| (secs > 0.0).then(|| x as f64 / secs);
-        let avg = Some(self.bytes as f64 / self.packets.max(1) as f64);
+        let avg = Some(self.totals.bytes as f64 / self.totals.packets.max(1) as f64);
         (
-            per_sec(self.bytes),
-            per_sec(self.bytes).map(|b| b * 8.0),
+            per_sec(self.totals.bytes),
+            per_sec(self.totals.bytes).map(|b| b * 8.0),
             avg,
-            per_sec(self.packets),
+            per_sec(self.totals.packets),
         )
     }
 
@@ -544,32 +607,12 @@ impl Sink for StatsSink {
             // tshark lists pcapng custom blocks as frames; capinfos does not count them.
             return Ok(());
         }
-        self.packets += 1;
         let bytes = u64::from(meta.origlen);
-        self.bytes += bytes;
-        self.captured += u64::from(meta.caplen);
-        if let Some(ts) = meta.ts_ns {
-            if self.first_ns.is_none_or(|f| ts < f) {
-                self.first_ns = Some(ts);
-                self.first_digits = meta.ts_digits;
-            }
-            if self.last_ns.is_none_or(|l| ts > l) {
-                self.last_ns = Some(ts);
-                self.last_digits = meta.ts_digits;
-            }
-        }
-        match self
-            .linktypes
-            .iter_mut()
-            .find(|(lt, _)| *lt == meta.linktype)
-        {
-            Some((_, n)) => *n += 1,
-            None => self.linktypes.push((meta.linktype, 1)),
-        }
         self.count_path(path_key(view), || hierarchy_path(view), bytes);
         if self.precounted {
             return Ok(());
         }
+        self.totals.add(meta);
         // A frame counts in the table of its outer IP header's version, if in either (the
         // other would look for its addresses only to find the wrong version).
         match view.rec.outer_ip_is_v6() {
@@ -590,6 +633,7 @@ impl Sink for StatsSink {
             counted.and_then(|c| (c as Box<dyn std::any::Any>).downcast::<BatchCounts>().ok());
         self.precounted = counts.is_some();
         if let Some(c) = counts {
+            self.totals.add_all(&c.totals);
             self.ip.add_batch(&c.ip, first_ts_ns);
             self.ipv6.add_batch(&c.ipv6, first_ts_ns);
             for &(transport, a, b, frames, bytes) in &c.ports {
@@ -655,15 +699,15 @@ pub fn stats_json(s: &StatsSink, file: &str, format: &str) -> Json {
     json!({
         "file": file,
         "format": format,
-        "link_types": s.linktypes.iter().map(|(lt, n)| json!({
+        "link_types": s.totals.linktypes.iter().map(|(lt, n)| json!({
             "linktype": lt, "name": linktype_name(*lt), "frames": n,
         })).collect::<Vec<_>>(),
-        "packets": s.packets,
-        "bytes": s.bytes,
-        "captured_bytes": s.captured,
-        "first_time": s.first_ns.map(|t| seconds(t, s.first_digits)),
-        "last_time": s.last_ns.map(|t| seconds(t, s.last_digits)),
-        "duration": s.first_ns.map(|_| seconds(s.duration_ns(), s.duration_digits())),
+        "packets": s.totals.packets,
+        "bytes": s.totals.bytes,
+        "captured_bytes": s.totals.captured,
+        "first_time": s.totals.first_ns.map(|t| seconds(t, s.totals.first_digits)),
+        "last_time": s.totals.last_ns.map(|t| seconds(t, s.totals.last_digits)),
+        "duration": s.totals.first_ns.map(|_| seconds(s.duration_ns(), s.duration_digits())),
         "data_byte_rate": byte_rate,
         "data_bit_rate": bit_rate,
         "average_packet_size": avg_size,
@@ -733,6 +777,7 @@ pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
     let mut o = String::new();
     let (byte_rate, bit_rate, avg_size, packet_rate) = s.rates();
     let links: Vec<String> = s
+        .totals
         .linktypes
         .iter()
         .map(|(lt, n)| format!("{} ({n} frames)", linktype_name(*lt)))
@@ -740,17 +785,25 @@ pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
     let _ = writeln!(o, "File:                {file}");
     let _ = writeln!(o, "Format:              {format}");
     let _ = writeln!(o, "Link types:          {}", links.join(", "));
-    let _ = writeln!(o, "Packets:             {}", s.packets);
+    let _ = writeln!(o, "Packets:             {}", s.totals.packets);
     let _ = writeln!(
         o,
         "Bytes:               {} ({}), {} captured",
-        s.bytes,
-        human_bytes(s.bytes),
-        s.captured
+        s.totals.bytes,
+        human_bytes(s.totals.bytes),
+        s.totals.captured
     );
-    if let (Some(a), Some(b)) = (s.first_ns, s.last_ns) {
-        let _ = writeln!(o, "First packet:        {}", seconds(a, s.first_digits));
-        let _ = writeln!(o, "Last packet:         {}", seconds(b, s.last_digits));
+    if let (Some(a), Some(b)) = (s.totals.first_ns, s.totals.last_ns) {
+        let _ = writeln!(
+            o,
+            "First packet:        {}",
+            seconds(a, s.totals.first_digits)
+        );
+        let _ = writeln!(
+            o,
+            "Last packet:         {}",
+            seconds(b, s.totals.last_digits)
+        );
         let _ = writeln!(
             o,
             "Duration:            {} s",
@@ -779,8 +832,8 @@ pub fn stats_text(s: &StatsSink, file: &str, format: &str) -> String {
             "  {label:<28} {:>9} {:>12}  {:>5.1}% {}",
             n.frames,
             n.bytes,
-            100.0 * n.bytes as f64 / s.bytes.max(1) as f64,
-            bar(n.bytes, s.bytes, 20)
+            100.0 * n.bytes as f64 / s.totals.bytes.max(1) as f64,
+            bar(n.bytes, s.totals.bytes, 20)
         );
         for &c in &n.children {
             walk(s, c, depth + 1, o);
