@@ -246,8 +246,8 @@ impl Totals {
         self.add_linktype(meta.linktype, 1);
     }
 
-    /// Add the totals of frames that come after those counted so far. The earliest time is
-    /// the first frame's to have it, the latest the last's, as frame by frame.
+    /// Add the totals of frames that come after those counted so far. Of the frames that share
+    /// the earliest (or the latest) time, the first one's digits are kept, as frame by frame.
     fn add_all(&mut self, later: &Totals) {
         self.packets += later.packets;
         self.bytes += later.bytes;
