@@ -201,25 +201,13 @@ impl ConvSink {
                     continue;
                 }
                 None => {
-                    let i = self.conversations.len();
-                    self.index(Key::Pair(lo, hi), i);
                     let (src, dst) = if p.first_from_higher {
                         (hi, lo)
                     } else {
                         (lo, hi)
                     };
-                    self.conversations.push(Conversation {
-                        a: side(self.by, &src),
-                        b: side(self.by, &dst),
-                        frames_ab: 0,
-                        bytes_ab: 0,
-                        frames_ba: 0,
-                        bytes_ba: 0,
-                        start_ns: start.unwrap_or(0),
-                        last_ns: last.unwrap_or(0),
-                    });
-                    self.first_src.push(src);
-                    i
+                    let (start, last) = (start.unwrap_or(0), last.unwrap_or(0));
+                    self.add_conversation(Key::Pair(lo, hi), src, dst, start, last)
                 }
             };
             let a = self.first_src.get(i).copied();
@@ -237,6 +225,32 @@ impl ConvSink {
                 c.last_ns = last.map_or(c.last_ns, |l| c.last_ns.max(l));
             }
         }
+    }
+
+    /// A new conversation, named by `key`, whose first frame went from `src` to `dst`, with
+    /// nothing counted yet; its index.
+    fn add_conversation(
+        &mut self,
+        key: Key,
+        src: tcp::Endpoint,
+        dst: tcp::Endpoint,
+        start_ns: i64,
+        last_ns: i64,
+    ) -> usize {
+        let i = self.conversations.len();
+        self.index(key, i);
+        self.conversations.push(Conversation {
+            a: side(self.by, &src),
+            b: side(self.by, &dst),
+            frames_ab: 0,
+            bytes_ab: 0,
+            frames_ba: 0,
+            bytes_ba: 0,
+            start_ns,
+            last_ns,
+        });
+        self.first_src.push(src);
+        i
     }
 
     /// The conversation `key` names, if it has one.
@@ -487,21 +501,8 @@ impl Sink for ConvSink {
                 return Ok(());
             }
             None => {
-                let i = self.conversations.len();
-                self.index(key, i);
                 let now = view.state.time_relative_ns.unwrap_or(0);
-                self.conversations.push(Conversation {
-                    a: side(self.by, &src),
-                    b: side(self.by, &dst),
-                    frames_ab: 0,
-                    bytes_ab: 0,
-                    frames_ba: 0,
-                    bytes_ba: 0,
-                    start_ns: now,
-                    last_ns: now,
-                });
-                self.first_src.push(src);
-                i
+                self.add_conversation(key, src, dst, now, now)
             }
         };
         let a = self.first_src.get(i);
