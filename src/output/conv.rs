@@ -188,11 +188,11 @@ impl ConvSink {
             v6,
             port: 0,
         };
-        for p in &counts.pairs {
+        for &((lo, hi), ref p) in counts.pairs.iter() {
             let untimed = p.untimed.then_some(0);
             let start = relative(p.earliest).into_iter().chain(untimed).min();
             let last = relative(p.latest).into_iter().chain(untimed).max();
-            let ends = p.ends.map(endpoint);
+            let ends = [lo, hi].map(endpoint);
             let [lo, hi] = ends;
             let i = match self.find(Key::Pair(lo, hi)) {
                 Some(i) => i,
@@ -376,23 +376,17 @@ fn sides(by: By, view: &PacketView<'_>) -> Option<(tcp::Endpoint, tcp::Endpoint,
 /// [`ConvSink::add_batch`] adds them in capture order, as if its frames had come one by one.
 #[derive(Debug, Default)]
 pub struct PairCounts {
-    pairs: Vec<PairCount>,
-    /// (lower, higher address) -> index in `pairs`.
-    index: HashMap<(u128, u128), usize>,
-    /// The pair of the frame counted last: a batch's frames come in runs of a few from one
-    /// pair, which then need no hash.
-    last: usize,
+    /// By the pair's lower and higher address, as big-endian numbers of their 16 bytes (an
+    /// IPv4 address in the first 4), which order as the addresses do: equal for a host talking
+    /// to itself.
+    pairs: super::FirstSeen<(u128, u128), PairCount>,
 }
 
 #[derive(Debug)]
 struct PairCount {
-    /// The pair's lower and higher address, as big-endian numbers of their 16 bytes (an IPv4
-    /// address in the first 4), which order as the addresses do: equal for a host talking to
-    /// itself.
-    ends: [u128; 2],
-    /// Whether the pair's first frame in the batch came from `ends[1]`.
+    /// Whether the pair's first frame in the batch came from the higher address.
     first_from_higher: bool,
-    /// Frames and bytes from `ends[0]` and from `ends[1]`.
+    /// Frames and bytes from the lower address and from the higher one.
     frames: [u64; 2],
     bytes: [u64; 2],
     /// The earliest and latest timestamps, and whether a frame had none (which counts as the
@@ -420,29 +414,15 @@ impl PairCounts {
             _ => return,
         };
         let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
-        // (Compared one number at a time: compared as an array, the pair was stored to the
-        // stack in halves and read back whole, which stalled every frame.)
-        let i = match self.pairs.get(self.last) {
-            Some(p) if p.ends[0] == lo && p.ends[1] == hi => self.last,
-            _ => {
-                let next = self.pairs.len();
-                let i = *self.index.entry((lo, hi)).or_insert(next);
-                if i == next {
-                    self.pairs.push(PairCount {
-                        ends: [lo, hi],
-                        first_from_higher: src != lo,
-                        frames: [0; 2],
-                        bytes: [0; 2],
-                        earliest: None,
-                        latest: None,
-                        untimed: false,
-                    });
-                }
-                self.last = i;
-                i
-            }
-        };
-        if let Some(p) = self.pairs.get_mut(i) {
+        let pair = self.pairs.get_or_add((lo, hi), || PairCount {
+            first_from_higher: src != lo,
+            frames: [0; 2],
+            bytes: [0; 2],
+            earliest: None,
+            latest: None,
+            untimed: false,
+        });
+        if let Some(p) = pair {
             let from = usize::from(src != lo);
             if let (Some(f), Some(b)) = (p.frames.get_mut(from), p.bytes.get_mut(from)) {
                 *f += 1;

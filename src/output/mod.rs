@@ -100,6 +100,50 @@ fn printable_ascii(bytes: &[u8]) -> bool {
     words_printable && words.remainder().iter().all(|b| (0x20..0x7f).contains(b))
 }
 
+/// Values by key, in the order their keys were first met: what a batch counts on its decoding
+/// thread, added to a table later in that order (see [`crate::engine::Precount`]). The key met
+/// last is tried before any hash: a batch's frames come in runs of a few from one connection.
+#[derive(Debug)]
+pub struct FirstSeen<K, V> {
+    entries: Vec<(K, V)>,
+    index: foldhash::HashMap<K, usize>,
+    last: usize,
+}
+
+impl<K, V> Default for FirstSeen<K, V> {
+    fn default() -> Self {
+        FirstSeen {
+            entries: Vec::new(),
+            index: foldhash::HashMap::default(),
+            last: 0,
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash, V> FirstSeen<K, V> {
+    /// The value of `key`, made by `new` if the key is met for the first time.
+    pub fn get_or_add(&mut self, key: K, new: impl FnOnce() -> V) -> Option<&mut V> {
+        let i = match self.entries.get(self.last) {
+            Some((k, _)) if *k == key => self.last,
+            _ => {
+                let next = self.entries.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.entries.push((key, new()));
+                }
+                self.last = i;
+                i
+            }
+        };
+        self.entries.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// The keys and their values, in the order the keys were first met.
+    pub fn iter(&self) -> impl Iterator<Item = &(K, V)> {
+        self.entries.iter()
+    }
+}
+
 pub mod conv;
 pub mod follow;
 pub mod http;

@@ -137,13 +137,8 @@ struct BatchCounts {
     totals: Totals,
     ip: PairCounts,
     ipv6: PairCounts,
-    /// Frames and bytes by transport and port pair, in order of first appearance.
-    ports: Vec<(Transport, u16, u16, u64, u64)>,
-    /// A port pair's index in `ports`, packed (see [`port_pair`]).
-    port_index: HashMap<u64, usize>,
-    /// The port pair of the frame counted last, and its index: a batch's frames come in runs
-    /// of a few from one connection, which then need no hash.
-    last_port_pair: Option<(u64, usize)>,
+    /// Frames and bytes by transport and port pair (packed, see [`port_pair`]).
+    ports: super::FirstSeen<u64, (Transport, u16, u16, u64, u64)>,
 }
 
 /// Counts [`BatchCounts`].
@@ -172,19 +167,7 @@ impl Counting for BatchCounts {
             return;
         };
         let pair = port_pair(transport, a, b);
-        let i = match self.last_port_pair {
-            Some((last, i)) if last == pair => i,
-            _ => {
-                let next = self.ports.len();
-                let i = *self.port_index.entry(pair).or_insert(next);
-                if i == next {
-                    self.ports.push((transport, a, b, 0, 0));
-                }
-                self.last_port_pair = Some((pair, i));
-                i
-            }
-        };
-        if let Some((.., frames, bytes)) = self.ports.get_mut(i) {
+        if let Some((.., frames, bytes)) = self.ports.get_or_add(pair, || (transport, a, b, 0, 0)) {
             *frames += 1;
             *bytes += u64::from(rec.meta.origlen);
         }
@@ -636,7 +619,7 @@ impl Sink for StatsSink {
             self.totals.add_all(&c.totals);
             self.ip.add_batch(&c.ip, first_ts_ns);
             self.ipv6.add_batch(&c.ipv6, first_ts_ns);
-            for &(transport, a, b, frames, bytes) in &c.ports {
+            for &(_, (transport, a, b, frames, bytes)) in c.ports.iter() {
                 let i = self.service_of(transport, a, b);
                 if let Some(s) = self.services.get_mut(i) {
                     s.frames += frames;
