@@ -286,7 +286,7 @@ pub trait Sink: Send {
     fn precount(&self) -> Option<Arc<dyn Precount>> {
         None
     }
-    /// A batch's frames come next, on a run whose sink has a [`Sink::precount`]: `counted` is
+    /// A batch's frames come next, on a run that counts with [`Sink::precount`]: `counted` is
     /// what it counted of them, to be added now (their frames are then not to be counted
     /// again by [`Sink::packet`]), or `None` when the batch was not counted so and its frames
     /// count one by one. `first_ts_ns` is the capture's first frame's time, which the ordered
@@ -645,6 +645,7 @@ pub fn run(
                 opts,
                 matcher,
                 sink,
+                precount.is_some(),
                 &mut ordered,
                 &mut report,
                 progress,
@@ -864,12 +865,15 @@ fn consume(
     opts: &Options,
     matcher: &dyn Matcher,
     sink: &mut dyn Sink,
+    precounts: bool,
     ordered: &mut Ordered,
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     if streams(sink, matcher) {
-        return stream(rx, recycle, opts, sink, ordered, report, progress);
+        return stream(
+            rx, recycle, opts, sink, precounts, ordered, report, progress,
+        );
     }
     // Otherwise the filter, the renderer and the sink take a batch on another thread while this
     // one runs the ordered stage over the next.
@@ -958,18 +962,20 @@ fn streams(sink: &dyn Sink, matcher: &dyn Matcher) -> bool {
     sink.renderer().is_none() && matcher.matches_all() && !sink.counts_only()
 }
 
-/// The ordered stage for sinks that take each frame as it comes (see [`streams`]).
+/// The ordered stage for sinks that take each frame as it comes (see [`streams`]); with
+/// `precounts`, the sink's [`Precount`] counted the batches as they were decoded.
+#[allow(clippy::too_many_arguments)]
 fn stream(
     rx: &mut Batches,
     recycle: &mpsc::Sender<Spent>,
     opts: &Options,
     sink: &mut dyn Sink,
+    precounts: bool,
     ordered: &mut Ordered,
     report: &mut Report,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     let reads_packets = sink.reads_packets();
-    let precounts = sink.precount().is_some();
     while let Some(Decoded {
         batch,
         mut records,
