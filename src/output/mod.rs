@@ -103,12 +103,16 @@ fn printable_ascii(bytes: &[u8]) -> bool {
 /// Values by key, in the order their keys were first met: what a batch counts on its decoding
 /// thread, added to a table later in that order (see [`crate::engine::Precount`]). The key met
 /// last is tried before any hash: a batch's frames come in runs of a few from one connection.
+/// Up to [`SCANNED`] keys, all are compared before the hash: a few keys alternate.
 #[derive(Debug)]
 pub struct FirstSeen<K, V> {
     entries: Vec<(K, V)>,
     index: foldhash::HashMap<K, usize>,
     last: usize,
 }
+
+/// Keys [`FirstSeen`] compares one by one before it hashes.
+const SCANNED: usize = 8;
 
 impl<K, V> Default for FirstSeen<K, V> {
     fn default() -> Self {
@@ -123,8 +127,21 @@ impl<K, V> Default for FirstSeen<K, V> {
 impl<K: Copy + Eq + std::hash::Hash, V> FirstSeen<K, V> {
     /// The value of `key`, made by `new` if the key is met for the first time.
     pub fn get_or_add(&mut self, key: K, new: impl FnOnce() -> V) -> Option<&mut V> {
-        let i = match self.entries.get(self.last) {
+        let i = self.position_or_add(key, new);
+        self.get_mut(i)
+    }
+
+    /// Where `key` is in the order keys were first met, its value made by `new` if the key is
+    /// met for the first time.
+    pub fn position_or_add(&mut self, key: K, new: impl FnOnce() -> V) -> usize {
+        match self.entries.get(self.last) {
             Some((k, _)) if *k == key => self.last,
+            _ if self.entries.len() <= SCANNED
+                && let Some(i) = self.entries.iter().position(|(k, _)| *k == key) =>
+            {
+                self.last = i;
+                i
+            }
             _ => {
                 let next = self.entries.len();
                 let i = *self.index.entry(key).or_insert(next);
@@ -134,8 +151,12 @@ impl<K: Copy + Eq + std::hash::Hash, V> FirstSeen<K, V> {
                 self.last = i;
                 i
             }
-        };
-        self.entries.get_mut(i).map(|(_, v)| v)
+        }
+    }
+
+    /// The value at `position` (see [`FirstSeen::position_or_add`]).
+    pub fn get_mut(&mut self, position: usize) -> Option<&mut V> {
+        self.entries.get_mut(position).map(|(_, v)| v)
     }
 
     /// The keys and their values, in the order the keys were first met.
