@@ -182,3 +182,36 @@ fn stats_counted_by_batch_equal_stats_counted_frame_by_frame() {
     // The tables compared are not empty.
     assert!(rows > 100, "{rows} conversations");
 }
+
+/// A batch counts its frames' layers before the ordered stage takes any of them, except on a
+/// TCP connection with DNS, whose frames the stage counts whole (it adds the messages they
+/// complete to their layers). Here such a connection's frames come first, before UDP and ARP
+/// frames of the same batch (real frames of samples/lab-dns.pcap, reordered): the nodes the
+/// batch made for the later frames must still come after those of the first ones, as tshark
+/// orders a node's children by their first frame.
+#[test]
+fn stats_orders_the_hierarchy_by_first_frame_when_batches_count_layers() {
+    let frames = support::frames_of(&support::capture_path("lab-dns.pcap"));
+    // Frames 13-22: the TCP connection to port 53; 3-4: a query and answer over UDP; 1-2: ARP.
+    let picked = (12..22).chain(2..4).chain(0..2).map(|i| frames[i].clone());
+    let p = support::temp_capture("dns-tcp-first.pcap", &support::pcap(1, picked));
+    let p = p.to_str().unwrap();
+    let one_by_one = support::wirelite(&["stats", p, "-Y", "frame"]);
+    let text = support::stdout(&one_by_one);
+    let names: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Protocol hierarchy"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["eth", "ip", "tcp", "dns", "udp", "dns", "arp"],
+        "{text}"
+    );
+    for batch in ["1024", "5", "11"] {
+        let batched = support::wirelite(&["stats", p, "--batch-frames", batch]);
+        assert_eq!(text, support::stdout(&batched), "batches of {batch}");
+    }
+}

@@ -30,24 +30,37 @@ pub struct Node {
     pub name: &'static str,
     pub frames: u64,
     pub bytes: u64,
-    /// Children in order of first appearance (tshark's order).
+    /// The number of the first frame through it (see [`StatsSink::enter`]).
+    pub first: u64,
+    /// Children in order of first appearance (tshark's order): by `first`.
     pub children: Vec<usize>,
 }
 
-/// Keys [`StatsSink::known_paths`] holds at most: a capture's frames follow a few dozen paths,
-/// and a damaged capture's random layers could give a key per frame.
+/// Keys each map of known paths ([`StatsSink::known_paths`] and the like) holds at most: a
+/// capture's frames follow a few dozen paths, and a damaged capture's random layers could give
+/// a key per frame.
 const KNOWN_PATHS: usize = 4096;
 /// The longest path it keeps (real paths are shorter).
 const KNOWN_DEPTH: usize = 12;
 
-/// The nodes a path of the hierarchy runs through, below the root.
+/// Which of [`StatsSink`]'s maps of known paths (`known_paths`, `known_layers`,
+/// `known_marks`).
+#[derive(Clone, Copy, Debug)]
+enum Known {
+    Paths,
+    Layers,
+    Marks,
+}
+
+/// The nodes a path of the hierarchy runs through, below the node it starts at.
 #[derive(Clone, Copy, Debug, Default)]
 struct KnownPath {
     len: usize,
     nodes: [usize; KNOWN_DEPTH],
 }
 
-/// What decides a frame's path in the hierarchy, packed in two words (see [`path_key`]).
+/// What decides a frame's path in the hierarchy, or a part of it, packed in two words (see
+/// [`path_key`]).
 type PathKey = [u64; 2];
 
 /// The key of a frame's path: what [`hierarchy_path`] reads to build it, and nothing else, so
@@ -63,8 +76,14 @@ type PathKey = [u64; 2];
 /// instructions on the first 40 MB of BENCHMARKS.md's capture). A protocol has 7 bits and a
 /// body dissector 6, far more than there are of either.
 fn path_key(view: &PacketView<'_>) -> Option<PathKey> {
-    let rec = view.rec;
-    if rec.layers.len() > 8 || view.state.http.len() > 3 {
+    let [layers, _] = layers_key(view.rec)?;
+    Some([layers, marks(view)?])
+}
+
+/// The key of the part of a frame's path its layers give ([`layer_path`]): [`path_key`] of a
+/// frame that has nothing after its layers (no HTTP, no damage mark), whose path is that part.
+fn layers_key(rec: &crate::decode::PacketRecord) -> Option<PathKey> {
+    if rec.layers.len() > 8 {
         return None;
     }
     let mut layers = 0u64;
@@ -72,14 +91,32 @@ fn path_key(view: &PacketView<'_>) -> Option<PathKey> {
         let proto = ProtoTag::of(&l.proto).map_or(0x7f, |t| t as u64 + 1);
         layers = layers << 8 | u64::from(l.quoted) << 7 | proto;
     }
-    let mut marks = u64::from(rec.malformed.is_some_and(|m| m.layer == LayerKind::Link));
+    Some([layers, u64::from(link_cut(rec)) << 3])
+}
+
+/// The second word of [`path_key`]: what decides the part of a frame's path after its layers
+/// ([`push_marks`]), and whether its link layer is cut short.
+fn marks(view: &PacketView<'_>) -> Option<u64> {
+    if view.state.http.len() > 3 {
+        return None;
+    }
+    let mut marks = u64::from(link_cut(view.rec));
     for m in &view.state.http {
         let body = crate::wire::http1::Body::of(&m.msg).map_or(0, |b| b as u64 + 1);
         marks = marks << 8 | 0x80 | body << 1 | u64::from(m.reassembled);
     }
     marks = marks << 1 | u64::from(view.state.http_continuation);
-    marks = marks << 2 | damage_mark(rec).map_or(0, |m| if m == "_ws.short" { 1 } else { 2 });
-    Some([layers, marks])
+    let damage = damage_mark(view.rec).map_or(0, |m| if m == "_ws.short" { 1 } else { 2 });
+    Some(marks << 2 | damage)
+}
+
+fn link_cut(rec: &crate::decode::PacketRecord) -> bool {
+    rec.malformed.is_some_and(|m| m.layer == LayerKind::Link)
+}
+
+/// Whether a frame's path continues after its layers: it has HTTP or a damage mark.
+fn has_marks(view: &PacketView<'_>) -> bool {
+    !view.state.http.is_empty() || view.state.http_continuation || view.rec.malformed.is_some()
 }
 
 /// tshark's mark for a damaged frame, last in its path: cut short by the capture's snap
@@ -115,6 +152,18 @@ pub struct StatsSink {
     /// The nodes of the paths counted so far, by their frames' key (see
     /// [`StatsSink::count_path`]).
     known_paths: HashMap<PathKey, KnownPath>,
+    /// The nodes of the parts of paths that batches counted by their layers, by
+    /// [`layers_key`] (see [`StatsSink::batch`]).
+    known_layers: HashMap<PathKey, KnownPath>,
+    /// The nodes of the parts of paths after the layers, by the node the layers end at and
+    /// [`marks`] (see [`StatsSink::count_marks`]).
+    known_marks: HashMap<PathKey, KnownPath>,
+    /// Where the paths of the batch under way stand: for each of its records, in order (see
+    /// [`BatchCounts::frame_layers`]), the node its layers' path ends at and that path's
+    /// length, when the layers were counted with the batch.
+    batch_layers: Vec<Option<(usize, usize)>>,
+    /// The record of the batch under way that comes next.
+    batch_at: usize,
     ip: ConvSink,
     ipv6: ConvSink,
     services: Vec<Service>,
@@ -139,6 +188,25 @@ struct BatchCounts {
     ipv6: PairCounts,
     /// Frames and bytes by transport and port pair (packed, see [`port_pair`]).
     ports: super::FirstSeen<u64, (Transport, u16, u16, u64, u64)>,
+    /// The hierarchy's part that the frames' layers decide, by [`layers_key`].
+    layers: super::FirstSeen<PathKey, LayersCount>,
+    /// For each record of the batch, in order: its position in `layers`, or [`WHOLE`] for a
+    /// record whose path is counted whole on the ordered stage.
+    frame_layers: Vec<u16>,
+}
+
+/// In [`BatchCounts::frame_layers`]: a record not counted by its layers.
+const WHOLE: u16 = u16::MAX;
+
+/// Frames of a batch with one [`layers_key`].
+#[derive(Debug)]
+struct LayersCount {
+    /// Their part of the path ([`layer_path`]).
+    path: smallvec::SmallVec<[&'static str; 8]>,
+    /// The number of the first of them.
+    first: u64,
+    frames: u64,
+    bytes: u64,
 }
 
 /// Counts [`BatchCounts`].
@@ -155,21 +223,52 @@ impl Counting for BatchCounts {
     /// Count a frame as [`StatsSink::packet`] counts it in these tables.
     fn add(&mut self, rec: &crate::decode::PacketRecord) {
         if rec.meta.kind != FrameKind::Packet {
+            self.frame_layers.push(WHOLE);
             return;
         }
+        let bytes = u64::from(rec.meta.origlen);
         self.totals.add(&rec.meta);
         match rec.outer_ip_is_v6() {
             Some(false) => self.ip.add(By::Ip, rec),
             Some(true) => self.ipv6.add(By::Ipv6, rec),
             None => {}
         }
-        let Some((transport, a, b)) = transport_ports(rec) else {
+        let ports = transport_ports(rec);
+        // On a TCP connection with DNS, the ordered stage adds the DNS messages the segment
+        // completes to its layers.
+        let layers_change = ports.is_some_and(|(transport, a, b)| {
+            transport == Transport::Tcp && crate::wire::dns::is_dns_port(a, b)
+        });
+        let counted = match layers_key(rec) {
+            Some(key) if !layers_change => {
+                let at = self.layers.position_or_add(key, || LayersCount {
+                    path: layer_path(rec),
+                    first: rec.meta.number,
+                    frames: 0,
+                    bytes: 0,
+                });
+                let count = self.layers.get_mut(at);
+                match (u16::try_from(at), count) {
+                    (Ok(at), Some(count)) if at != WHOLE => {
+                        count.frames += 1;
+                        count.bytes += bytes;
+                        at
+                    }
+                    _ => WHOLE,
+                }
+            }
+            _ => WHOLE,
+        };
+        self.frame_layers.push(counted);
+        let Some((transport, a, b)) = ports else {
             return;
         };
         let pair = port_pair(transport, a, b);
-        if let Some((.., frames, bytes)) = self.ports.get_or_add(pair, || (transport, a, b, 0, 0)) {
+        if let Some((.., frames, port_bytes)) =
+            self.ports.get_or_add(pair, || (transport, a, b, 0, 0))
+        {
             *frames += 1;
-            *bytes += u64::from(rec.meta.origlen);
+            *port_bytes += bytes;
         }
     }
 }
@@ -268,9 +367,14 @@ impl Default for StatsSink {
                 name: "",
                 frames: 0,
                 bytes: 0,
+                first: 0,
                 children: Vec::new(),
             }],
             known_paths: HashMap::default(),
+            known_layers: HashMap::default(),
+            known_marks: HashMap::default(),
+            batch_layers: Vec::new(),
+            batch_at: 0,
             ip: ConvSink::new(By::Ip),
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
@@ -287,12 +391,21 @@ impl Default for StatsSink {
 /// that TCP or ICMP hold; each HTTP message; and tshark's marks for damaged frames.
 /// (Inline up to 8 levels: one path per frame, and real paths are shorter.)
 pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str; 8]> {
-    let rec = view.rec;
+    let mut path = layer_path(view.rec);
+    if view.rec.meta.kind == FrameKind::Packet {
+        push_marks(view, &mut path);
+    }
+    path.truncate(MAX_DEPTH);
+    path
+}
+
+/// The part of a frame's path in the hierarchy that its layers give (see [`hierarchy_path`]).
+fn layer_path(rec: &crate::decode::PacketRecord) -> smallvec::SmallVec<[&'static str; 8]> {
     let mut path = smallvec::SmallVec::new();
     if rec.meta.kind != FrameKind::Packet {
         return path;
     }
-    let link_cut = rec.malformed.is_some_and(|m| m.layer == LayerKind::Link);
+    let link_cut = link_cut(rec);
     let mut prev: Option<&Proto> = None;
     for l in &rec.layers {
         let skip = match &l.proto {
@@ -313,6 +426,11 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
             prev = Some(&l.proto);
         }
     }
+    path
+}
+
+/// The part of a frame's path in the hierarchy after its layers (see [`hierarchy_path`]).
+fn push_marks(view: &PacketView<'_>, path: &mut smallvec::SmallVec<[&'static str; 8]>) {
     // HTTP once per message the frame completes, each followed by its body's dissector and by
     // `tcp.segments` when TCP reassembled it, in the order of tshark's tree; and on a frame of
     // bytes that start none on a connection that carried HTTP (tshark's "Continuation").
@@ -328,11 +446,9 @@ pub fn hierarchy_path(view: &PacketView<'_>) -> smallvec::SmallVec<[&'static str
     if view.state.http_continuation {
         path.push("http");
     }
-    if let Some(mark) = damage_mark(rec) {
+    if let Some(mark) = damage_mark(view.rec) {
         path.push(mark);
     }
-    path.truncate(MAX_DEPTH);
-    path
 }
 
 /// A frame's transport and its source and destination ports, if it has one.
@@ -413,49 +529,79 @@ impl StatsSink {
         })
     }
 
-    /// Count a frame on each node of its path: the path's nodes come from `known_paths` by its
-    /// key, if an earlier frame had the key; otherwise the path is built (`path`), walked down
-    /// the tree comparing names level by level, and kept under the key. A frame without a key
-    /// (`None`) is always walked. (A memory of a few slots picked by a hash of the key was
-    /// cheaper by a lookup, but two busy paths whose keys met in one slot took it from each
-    /// other on every other frame, and which keys meet depends on the hash and the capture.)
+    /// Count a frame on each node of its path (see [`StatsSink::count_path_in`]); `number` is
+    /// the frame's.
     fn count_path(
         &mut self,
         key: Option<PathKey>,
         path: impl FnOnce() -> smallvec::SmallVec<[&'static str; 8]>,
+        number: u64,
         bytes: u64,
     ) {
-        if let Some(known) = key.and_then(|k| self.known_paths.get(&k)) {
-            for &i in known.nodes.iter().take(known.len) {
+        self.count_path_in(Known::Paths, 0, key, path, number, 1, bytes);
+    }
+
+    /// Count a frame whose layers' path, of `len` nodes ending at node `end`, its batch counted
+    /// (see [`StatsSink::batch`]) on the rest of its path.
+    fn count_marks(&mut self, view: &PacketView<'_>, end: usize, len: usize, bytes: u64) {
+        let key = marks(view).map(|m| [end as u64, m]);
+        let rest = || {
+            let mut path = smallvec::SmallVec::new();
+            push_marks(view, &mut path);
+            path.truncate(MAX_DEPTH.saturating_sub(len));
+            path
+        };
+        self.count_path_in(Known::Marks, end, key, rest, view.rec.meta.number, 1, bytes);
+    }
+
+    /// Count `frames` frames of `bytes` bytes on each node of a path below node `from`, and
+    /// give the node it ends at. The path's nodes come from the map of known paths `known` by
+    /// `key`, if an earlier walk kept them; otherwise the path is built (`path`), walked down the
+    /// tree comparing names level by level (`first` is the number of the first of the frames,
+    /// see [`StatsSink::enter`]), and kept under the key. Without a key the path is always
+    /// walked. (A memory of a few slots picked by a hash of the key was cheaper by a lookup,
+    /// but two busy paths whose keys met in one slot took it from each other on every other
+    /// frame, and which keys meet depends on the hash and the capture.)
+    #[allow(clippy::too_many_arguments)]
+    fn count_path_in(
+        &mut self,
+        known: Known,
+        from: usize,
+        key: Option<PathKey>,
+        path: impl FnOnce() -> smallvec::SmallVec<[&'static str; 8]>,
+        first: u64,
+        frames: u64,
+        bytes: u64,
+    ) -> usize {
+        let map = match known {
+            Known::Paths => &self.known_paths,
+            Known::Layers => &self.known_layers,
+            Known::Marks => &self.known_marks,
+        };
+        if let Some(kept) = key.and_then(|k| map.get(&k)) {
+            for &i in kept.nodes.iter().take(kept.len) {
                 if let Some(n) = self.nodes.get_mut(i) {
-                    n.frames += 1;
+                    n.frames += frames;
                     n.bytes += bytes;
                 }
             }
-            return;
+            return kept
+                .len
+                .checked_sub(1)
+                .and_then(|last| kept.nodes.get(last))
+                .copied()
+                .unwrap_or(from);
         }
         let path = path();
         let mut walked = KnownPath {
             len: path.len(),
             ..KnownPath::default()
         };
-        let mut at = 0usize;
+        let mut at = from;
         for (level, &name) in path.iter().enumerate() {
-            let next = self.nodes.len();
-            let i = self.child(at, name).unwrap_or(next);
-            if i == next {
-                self.nodes.push(Node {
-                    name,
-                    frames: 0,
-                    bytes: 0,
-                    children: Vec::new(),
-                });
-                if let Some(parent) = self.nodes.get_mut(at) {
-                    parent.children.push(i);
-                }
-            }
+            let i = self.enter(at, name, first);
             if let Some(n) = self.nodes.get_mut(i) {
-                n.frames += 1;
+                n.frames += frames;
                 n.bytes += bytes;
             }
             if let Some(kept) = walked.nodes.get_mut(level) {
@@ -463,12 +609,59 @@ impl StatsSink {
             }
             at = i;
         }
+        let map = match known {
+            Known::Paths => &mut self.known_paths,
+            Known::Layers => &mut self.known_layers,
+            Known::Marks => &mut self.known_marks,
+        };
         if let Some(key) = key
             && path.len() <= KNOWN_DEPTH
-            && self.known_paths.len() < KNOWN_PATHS
+            && map.len() < KNOWN_PATHS
         {
-            self.known_paths.insert(key, walked);
+            map.insert(key, walked);
         }
+        at
+    }
+
+    /// The child of node `at` named `name`, made if there is none; `first` is the number of a
+    /// frame through it. Children are kept in order of their first frames, which is the order
+    /// they were made in when frames are counted in capture order. But a batch counts its
+    /// frames' layers before the ordered stage takes any of them (see [`StatsSink::batch`]),
+    /// and a frame counted whole there may then pass, or be a sibling of, a node the batch
+    /// made for a later frame.
+    fn enter(&mut self, at: usize, name: &'static str, first: u64) -> usize {
+        let i = match self.child(at, name) {
+            Some(i) if self.nodes.get(i).is_some_and(|n| n.first <= first) => return i,
+            Some(i) => i,
+            None => {
+                self.nodes.push(Node {
+                    name,
+                    frames: 0,
+                    bytes: 0,
+                    first,
+                    children: Vec::new(),
+                });
+                self.nodes.len() - 1
+            }
+        };
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.first = first;
+        }
+        let Some(mut children) = self
+            .nodes
+            .get_mut(at)
+            .map(|n| std::mem::take(&mut n.children))
+        else {
+            return i;
+        };
+        children.retain(|&c| c != i);
+        let nodes = &self.nodes;
+        let place = children.partition_point(|&c| nodes.get(c).is_some_and(|n| n.first <= first));
+        children.insert(place, i);
+        if let Some(n) = self.nodes.get_mut(at) {
+            n.children = children;
+        }
+        i
     }
 
     fn count_service(&mut self, view: &PacketView<'_>, bytes: u64) {
@@ -585,13 +778,25 @@ impl Sink for StatsSink {
     }
 
     fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+        // Where its layers' path ends, if its batch counted them.
+        let layers = if self.precounted {
+            let at = self.batch_at;
+            self.batch_at += 1;
+            self.batch_layers.get(at).copied().flatten()
+        } else {
+            None
+        };
         let meta = &view.rec.meta;
         if meta.kind != FrameKind::Packet {
             // tshark lists pcapng custom blocks as frames; capinfos does not count them.
             return Ok(());
         }
         let bytes = u64::from(meta.origlen);
-        self.count_path(path_key(view), || hierarchy_path(view), bytes);
+        match layers {
+            Some(_) if !has_marks(view) => {}
+            Some((end, len)) => self.count_marks(view, end, len, bytes),
+            None => self.count_path(path_key(view), || hierarchy_path(view), meta.number, bytes),
+        }
         if self.precounted {
             return Ok(());
         }
@@ -615,7 +820,35 @@ impl Sink for StatsSink {
         let counts =
             counted.and_then(|c| (c as Box<dyn std::any::Any>).downcast::<BatchCounts>().ok());
         self.precounted = counts.is_some();
+        self.batch_layers.clear();
+        self.batch_at = 0;
         if let Some(c) = counts {
+            // Each path of layers in the order of its first frame, as the frames would make
+            // their nodes; the ordered stage counts the rest of each frame's path.
+            let ends: Vec<Option<(usize, usize)>> = c
+                .layers
+                .iter()
+                .map(|(key, l)| {
+                    (l.frames > 0).then(|| {
+                        let path = || l.path.clone();
+                        let end = self.count_path_in(
+                            Known::Layers,
+                            0,
+                            Some(*key),
+                            path,
+                            l.first,
+                            l.frames,
+                            l.bytes,
+                        );
+                        (end, l.path.len())
+                    })
+                })
+                .collect();
+            self.batch_layers.extend(
+                c.frame_layers
+                    .iter()
+                    .map(|&at| ends.get(usize::from(at)).copied().flatten()),
+            );
             self.totals.add_all(&c.totals);
             self.ip.add_batch(&c.ip, first_ts_ns);
             self.ipv6.add_batch(&c.ipv6, first_ts_ns);
@@ -943,7 +1176,7 @@ mod tests {
             let path = &paths[which];
             let bytes = 60 + frame % 1400;
             let key = (which % 7 != 0).then_some([which as u64, 1]);
-            sink.count_path(key, || path.iter().copied().collect(), bytes);
+            sink.count_path(key, || path.iter().copied().collect(), frame, bytes);
             for depth in 1..=path.len() {
                 let e = want.entry(path[..depth].to_vec()).or_default();
                 e.0 += 1;

@@ -201,6 +201,20 @@ pub fn pcap(linktype: u32, frames: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8>
     wirelite::fuzzing::pcap(linktype, frames)
 }
 
+/// The frames of a capture file, as captured, read by wirelite's reader.
+pub fn frames_of(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).expect("capture read");
+    let input = Box::new(std::io::Cursor::new(bytes));
+    let mut reader = wirelite::capture::Reader::from_read("frames", input).expect("a capture");
+    let mut frames = Vec::new();
+    while let Some(batch) = reader.next_batch(1024, 1 << 20) {
+        for (_, range) in &batch.frames {
+            frames.push(batch.arena[range.clone()].to_vec());
+        }
+    }
+    frames
+}
+
 /// Write `bytes` to a file of this test process's temporary directory.
 pub fn temp_capture(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wirelite-tests-{}", std::process::id()));
