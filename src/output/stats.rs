@@ -315,16 +315,10 @@ impl Default for Totals {
 impl Totals {
     /// Count one frame (a packet: capinfos does not count pcapng custom blocks).
     fn add(&mut self, meta: &crate::decode::FrameMeta) {
-        self.add_all(&Totals {
-            packets: 1,
-            bytes: u64::from(meta.origlen),
-            captured: u64::from(meta.caplen),
-            first_ns: meta.ts_ns,
-            last_ns: meta.ts_ns,
-            first_digits: meta.ts_digits,
-            last_digits: meta.ts_digits,
-            linktypes: Vec::new(),
-        });
+        self.packets += 1;
+        self.bytes += u64::from(meta.origlen);
+        self.captured += u64::from(meta.caplen);
+        self.add_times(meta.ts_ns, meta.ts_digits, meta.ts_ns, meta.ts_digits);
         self.add_linktype(meta.linktype, 1);
     }
 
@@ -334,20 +328,37 @@ impl Totals {
         self.packets += later.packets;
         self.bytes += later.bytes;
         self.captured += later.captured;
-        if let Some(ts) = later.first_ns
+        self.add_times(
+            later.first_ns,
+            later.first_digits,
+            later.last_ns,
+            later.last_digits,
+        );
+        for &(linktype, n) in &later.linktypes {
+            self.add_linktype(linktype, n);
+        }
+    }
+
+    /// The earliest and the latest time of frames that come after those counted so far, with
+    /// their digits.
+    fn add_times(
+        &mut self,
+        first: Option<i64>,
+        first_digits: u8,
+        last: Option<i64>,
+        last_digits: u8,
+    ) {
+        if let Some(ts) = first
             && self.first_ns.is_none_or(|f| ts < f)
         {
             self.first_ns = Some(ts);
-            self.first_digits = later.first_digits;
+            self.first_digits = first_digits;
         }
-        if let Some(ts) = later.last_ns
+        if let Some(ts) = last
             && self.last_ns.is_none_or(|l| ts > l)
         {
             self.last_ns = Some(ts);
-            self.last_digits = later.last_digits;
-        }
-        for &(linktype, n) in &later.linktypes {
-            self.add_linktype(linktype, n);
+            self.last_digits = last_digits;
         }
     }
 
