@@ -103,7 +103,7 @@ fn printable_ascii(bytes: &[u8]) -> bool {
 /// Values by key, in the order their keys were first met: what a batch counts on its decoding
 /// thread, added to a table later in that order (see [`crate::engine::Precount`]). The key met
 /// last is tried before any hash: a batch's frames come in runs of a few from one connection.
-/// Up to [`SCANNED`] keys, all are compared before the hash: a few keys alternate.
+/// Up to 8 keys, all are compared before the hash: a few keys alternate.
 #[derive(Debug)]
 pub struct FirstSeen<K, V> {
     entries: Vec<(K, V)>,

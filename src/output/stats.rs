@@ -30,7 +30,7 @@ pub struct Node {
     pub name: &'static str,
     pub frames: u64,
     pub bytes: u64,
-    /// The number of the first frame through it (see [`StatsSink::enter`]).
+    /// The number of the first frame through it.
     pub first: u64,
     /// Children in order of first appearance (tshark's order): by `first`.
     pub children: Vec<usize>,
