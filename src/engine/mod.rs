@@ -501,11 +501,11 @@ fn cores() -> usize {
 /// yields some 32 times before it sleeps: 17,388 `sched_yield` calls in one run of stats). The
 /// bytes the kernel has just copied are decoded on the core that copied them. stats on the
 /// 1.10 GiB capture of BENCHMARKS.md: 0.250 s to 0.236 s (CPU 0.436 s to 0.417 s, context
-/// switches 1,700 to about 350); list and http 3-4% faster. (With more cores and `--threads 1`,
-/// reading and decoding together take about as long as the ordered stage, or less: 0.21 s and
-/// 0.22 s of CPU in stats.) Where the ordered
-/// stage is light, reading and decoding do overlap: `list -Y tcp.port==80 --count --threads 1`
-/// took 0.169 s handing batches over, 0.230 s decoding on the reader.
+/// switches 1,700 to about 350); http 3% faster, the list level. With more cores and
+/// `--threads 1`, reading and decoding together still take about as long as the ordered stage
+/// or less (in stats, 0.21 s and 0.22 s of CPU). Where the ordered stage is light, reading and
+/// decoding do overlap: `list -Y tcp.port==80 --count --threads 1` took 0.169 s handing batches
+/// over, 0.230 s decoding on the reader.
 fn decode_on_reader(opts: &Options, pool_threads: usize) -> bool {
     opts.http && pool_threads == 1
 }
