@@ -156,6 +156,17 @@ impl CaptureArgs {
     pub fn limits(&self) -> crate::limits::Limits {
         crate::limits::Limits::of(self.max_memory.saturating_mul(1 << 20))
     }
+
+    /// The pipeline's options these arguments set (threads, batch size, limits), the others
+    /// at their defaults: what every command starts from.
+    pub fn options(&self) -> crate::engine::Options {
+        crate::engine::Options {
+            threads: self.threads,
+            batch_frames: self.batch_frames,
+            limits: self.limits(),
+            ..crate::engine::Options::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -388,9 +388,6 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         ))),
     };
     let mut opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits: a.capture.limits(),
         max_frames: a.count,
         decode,
         http: whole_packets,
@@ -399,7 +396,7 @@ fn list(a: ListArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         // The summary line shows no acknowledged segment; the detail tree and JSON do.
         tcp_ack_rtt: show_flow_fields,
         stateless: a.count_only && !reads(&fields, filter.as_ref(), needs_ordered),
-        ..Options::default()
+        ..a.capture.options()
     };
     serve_reads(&path, &mut opts, &fields, filter.as_ref(), a.two_pass)?;
     let report = run_pipeline(&path, &opts, filter.as_ref(), sink.as_mut())?;
@@ -604,9 +601,6 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
     };
     let stream: u32 = number.parse().map_err(|_| bad_stream())?;
     let opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits: a.capture.limits(),
         decode: decode_options(false, &[], None),
         reassembly: match transport {
             Transport::Tcp => crate::tcp::Reassembly::Stream(stream),
@@ -618,7 +612,7 @@ fn follow(a: args::FollowArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode>
         tcp_without_analysis: true,
         udp_streams: transport == Transport::Udp,
         pairing: false,
-        ..Options::default()
+        ..a.capture.options()
     };
     let mut sink = FollowSink::new(transport, stream, format, out);
     let report = run_pipeline(&path, &opts, None, &mut sink)?;
@@ -640,16 +634,13 @@ fn pairs_run<S: Sink>(
     filter: Option<Filter>,
     make: impl FnOnce(crate::output::pairs::Keep) -> S,
 ) -> Result<(engine::Report, S)> {
-    let limits = capture.limits();
     let mut opts = Options {
-        threads: capture.threads,
-        batch_frames: capture.batch_frames,
-        limits,
         decode: crate::decode::DecodeOptions { app: true },
         // The tables read no TCP analysis; DNS over TCP needs the streams reassembled.
         tcp_without_analysis: true,
-        ..Options::default()
+        ..capture.options()
     };
+    let limits = opts.limits;
     // The stages the filter's fields need run whoever evaluates it.
     serve_reads(path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = make(crate::output::pairs::Keep::new(filter, limits.table_rows));
@@ -689,11 +680,7 @@ fn dns(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
 fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let path = capture_path(&a.capture)?;
     let (filter, json) = table_options(&a.table)?;
-    let limits = a.capture.limits();
     let mut opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits,
         decode: crate::decode::DecodeOptions { app: true },
         http: true,
         // The table holds messages until their exchange is written, counted by rows.
@@ -701,8 +688,9 @@ fn http(a: args::PairArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         // The table reads the stream and HTTP, nothing else of the TCP tracker's.
         tcp_without_analysis: true,
         pairing: false,
-        ..Options::default()
+        ..a.capture.options()
     };
+    let limits = opts.limits;
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     // The rows are written on a thread of their own: the ordered stage's thread is what sets
     // this command's time, and writing the rows was a fifth of its work.
@@ -873,15 +861,12 @@ fn conv(a: args::ConvArgs, endpoints: bool, out: &mut (dyn Write + Send)) -> Res
     // The table reads `tcp.stream` (by tcp) and nothing else of the TCP tracker's: it only
     // numbers the streams, or does not run, unless the filter reads more (`serve_reads`).
     let mut opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         tcp_state: by == By::Tcp,
         tcp_without_analysis: true,
         udp_streams: by == By::Udp,
         pairing: false,
-        ..Options::default()
+        ..a.capture.options()
     };
     serve_reads(&path, &mut opts, &[], filter.as_ref(), false)?;
     let mut sink = ConvSink::new(by).with_max_rows(opts.limits.table_rows);
@@ -914,16 +899,13 @@ fn stats(a: args::StatsArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
     let (filter, json) = filter_and_format(a.filter.as_deref(), &a.format)?;
     // The hierarchy shows HTTP, which needs the HTTP parser.
     let mut opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits: a.capture.limits(),
         decode: decode_options(false, &[], filter.as_ref()),
         http: true,
         // The hierarchy reads what reassembly delivers (HTTP, DNS over TCP), and the tables
         // nothing of the TCP tracker's.
         tcp_without_analysis: true,
         pairing: false,
-        ..Options::default()
+        ..a.capture.options()
     };
     opts.decode.app = true;
     // The hierarchy asks only which frames carry HTTP; a filter on http.* needs the text.
@@ -967,14 +949,11 @@ fn io_chart(a: args::IoArgs, out: &mut (dyn Write + Send)) -> Result<ExitCode> {
         .map(|f| compile_filter(f))
         .collect::<Result<_>>()?;
     let mut opts = Options {
-        threads: a.capture.threads,
-        batch_frames: a.capture.batch_frames,
-        limits: a.capture.limits(),
         // The chart counts frames: the tracker runs only for a filter that reads what it
         // computes (`serve_reads`).
         tcp_state: false,
         pairing: false,
-        ..Options::default()
+        ..a.capture.options()
     };
     opts.decode.app = filters
         .iter()
@@ -1011,15 +990,12 @@ fn connection_pass(
     flow_of: Option<u32>,
 ) -> Result<(engine::Report, StreamSink)> {
     let mut opts = Options {
-        threads: capture.threads,
-        batch_frames: capture.batch_frames,
-        limits: capture.limits(),
         decode: decode_options(false, &[], filter),
         collect_connections: true,
         pairing: false,
         // The table and the flow diagram show no acknowledged segment.
         tcp_ack_rtt: false,
-        ..Options::default()
+        ..capture.options()
     };
     serve_reads(path, &mut opts, &[], filter, false)?;
     let mut sink = StreamSink {
