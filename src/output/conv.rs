@@ -404,8 +404,7 @@ impl PairCounts {
         use crate::decode::Proto;
         let (src, dst) = match rec.outer_ip().map(|l| &l.proto) {
             Some(Proto::Ipv4(ip)) if by == By::Ip => {
-                let at_top = |a: [u8; 4]| u128::from(u32::from_be_bytes(a)) << 96;
-                (at_top(ip.src), at_top(ip.dst))
+                (tcp::ipv4_as_number(ip.src), tcp::ipv4_as_number(ip.dst))
             }
             // (Not an IPv6 frame with a fragment header the decoder found no fragment in.)
             Some(Proto::Ipv6(ip)) if by == By::Ipv6 && ip.fragment.is_none() => {

@@ -37,6 +37,12 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+/// An IPv4 address as an [`Endpoint`] holds it, read as one big-endian number: the address in
+/// the first 4 of the 16 bytes, the rest zero.
+pub fn ipv4_as_number(addr: [u8; 4]) -> u128 {
+    u128::from(u32::from_be_bytes(addr)) << 96
+}
+
 impl Endpoint {
     /// Big-endian, so that numbers compare as the bytes do.
     fn order(&self) -> (u128, bool, u16) {
@@ -107,10 +113,10 @@ fn ip_endpoints(
         }
         match &l.proto {
             Proto::Ipv4(ip) => {
-                // The address in the first 4 bytes, the rest zero, made as one number: copied
-                // into a zeroed array, it was stored in pieces and read back whole by the
-                // comparisons and hashes that follow, which stalled every frame.
-                let at_top = |a: [u8; 4]| (u128::from(u32::from_be_bytes(a)) << 96).to_be_bytes();
+                // Made as one number: copied into a zeroed array, the address was stored in
+                // pieces and read back whole by the comparisons and hashes that follow, which
+                // stalled every frame.
+                let at_top = |a: [u8; 4]| ipv4_as_number(a).to_be_bytes();
                 let (s, d) = (at_top(ip.src), at_top(ip.dst));
                 Some((
                     Endpoint {
