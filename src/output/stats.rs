@@ -36,19 +36,23 @@ pub struct Node {
     pub children: Vec<usize>,
 }
 
-/// Keys each map of known paths ([`StatsSink::known_paths`] and the like) holds at most: a
+/// Keys each map of known paths ([`StatsSink::known`]) holds at most: a
 /// capture's frames follow a few dozen paths, and a damaged capture's random layers could give
 /// a key per frame.
 const KNOWN_PATHS: usize = 4096;
 /// The longest path it keeps (real paths are shorter).
 const KNOWN_DEPTH: usize = 12;
 
-/// Which of [`StatsSink`]'s maps of known paths (`known_paths`, `known_layers`,
-/// `known_marks`).
+/// Which of [`StatsSink`]'s maps of known paths ([`StatsSink::known`]).
 #[derive(Clone, Copy, Debug)]
 enum Known {
+    /// The nodes of whole paths, by their frames' key (see [`StatsSink::count_path`]).
     Paths,
+    /// The nodes of the parts of paths that batches counted by their layers, by
+    /// [`layers_key`] (see [`StatsSink::batch`]).
     Layers,
+    /// The nodes of the parts of paths after the layers, by the node the layers end at and
+    /// [`marks`] (see [`StatsSink::count_marks`]).
     Marks,
 }
 
@@ -149,15 +153,9 @@ pub struct StatsSink {
     pub totals: Totals,
     /// The hierarchy; node 0 is the root (no name).
     pub nodes: Vec<Node>,
-    /// The nodes of the paths counted so far, by their frames' key (see
-    /// [`StatsSink::count_path`]).
-    known_paths: HashMap<PathKey, KnownPath>,
-    /// The nodes of the parts of paths that batches counted by their layers, by
-    /// [`layers_key`] (see [`StatsSink::batch`]).
-    known_layers: HashMap<PathKey, KnownPath>,
-    /// The nodes of the parts of paths after the layers, by the node the layers end at and
-    /// [`marks`] (see [`StatsSink::count_marks`]).
-    known_marks: HashMap<PathKey, KnownPath>,
+    /// The nodes of the paths (or parts of paths) counted so far, by their key: one map for
+    /// each [`Known`], at its index.
+    known: [HashMap<PathKey, KnownPath>; 3],
     /// Where the paths of the batch under way stand: for each of its records, in order (see
     /// [`BatchCounts::frame_layers`]), the node its layers' path ends at and that path's
     /// length, when the layers were counted with the batch.
@@ -382,9 +380,7 @@ impl Default for StatsSink {
                 first: 0,
                 children: Vec::new(),
             }],
-            known_paths: HashMap::default(),
-            known_layers: HashMap::default(),
-            known_marks: HashMap::default(),
+            known: Default::default(),
             batch_layers: Vec::new(),
             batch_at: 0,
             ip: ConvSink::new(By::Ip),
@@ -585,12 +581,7 @@ impl StatsSink {
         frames: u64,
         bytes: u64,
     ) -> usize {
-        let map = match known {
-            Known::Paths => &self.known_paths,
-            Known::Layers => &self.known_layers,
-            Known::Marks => &self.known_marks,
-        };
-        if let Some(kept) = key.and_then(|k| map.get(&k)) {
+        if let Some(kept) = key.and_then(|k| self.known.get(known as usize)?.get(&k)) {
             for &i in kept.nodes.iter().take(kept.len) {
                 if let Some(n) = self.nodes.get_mut(i) {
                     n.frames += frames;
@@ -621,12 +612,8 @@ impl StatsSink {
             }
             at = i;
         }
-        let map = match known {
-            Known::Paths => &mut self.known_paths,
-            Known::Layers => &mut self.known_layers,
-            Known::Marks => &mut self.known_marks,
-        };
         if let Some(key) = key
+            && let Some(map) = self.known.get_mut(known as usize)
             && path.len() <= KNOWN_DEPTH
             && map.len() < KNOWN_PATHS
         {
