@@ -18,6 +18,14 @@ use foldhash::HashMap;
 
 use crate::tcp::reassembly::Event;
 
+/// Whether a TCP connection between these ports is one whose DNS messages are framed (DNS's
+/// port on either side): the tracker reassembles it, and the ordered stage adds the messages a
+/// segment completes to the segment's layers, so a sink's [`crate::engine::Precount`] leaves
+/// such a record's layers to the ordered stage.
+pub fn carries_dns(src_port: u16, dst_port: u16) -> bool {
+    crate::wire::dns::is_dns_port(src_port, dst_port)
+}
+
 /// Connections with a partial message buffered, before the table starts over.
 pub const MAX_CONNS: usize = 1 << 16;
 

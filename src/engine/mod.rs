@@ -1423,7 +1423,7 @@ impl Ordered {
                 }
             }
             if let Some(dns) = &mut self.dns_tcp
-                && crate::wire::dns::is_dns_port(src.port, dst.port)
+                && crate::app::dns_tcp::carries_dns(src.port, dst.port)
             {
                 let end =
                     t.has(crate::decode::tcp_flags::FIN) || t.has(crate::decode::tcp_flags::RST);

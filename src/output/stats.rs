@@ -233,10 +233,8 @@ impl Counting for BatchCounts {
             None => {}
         }
         let ports = transport_ports(rec);
-        // On a TCP connection with DNS, the ordered stage adds the DNS messages the segment
-        // completes to its layers.
         let layers_change = ports.is_some_and(|(transport, a, b)| {
-            transport == Transport::Tcp && crate::wire::dns::is_dns_port(a, b)
+            transport == Transport::Tcp && crate::app::dns_tcp::carries_dns(a, b)
         });
         let counted = match layers_key(rec) {
             Some(key) if !layers_change => {

@@ -417,7 +417,7 @@ impl Reassembler {
             Reassembly::All => true,
             Reassembly::Stream(n) => n == stream,
         };
-        asked || (self.dns && crate::wire::dns::is_dns_port(seg.src.port, seg.dst.port))
+        asked || (self.dns && crate::app::dns_tcp::carries_dns(seg.src.port, seg.dst.port))
     }
 
     /// Put a segment's payload (`rel_seq`: its relative sequence number) into its direction's
