@@ -15,6 +15,7 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use rayon::prelude::*;
@@ -301,7 +302,8 @@ pub trait Sink: Send {
 /// decoded, before the ordered stage: work taken off the ordered stage's thread, which sets the
 /// wall time of the commands that have one. The sink adds them in capture order
 /// ([`Sink::batch`]). Only where every frame reaches the sink as decoded: no filter, no `-c`,
-/// and no IP fragment in the batch (reassembly changes a fragment's record).
+/// and no IP fragment in the batch (reassembly changes a fragment's record); and when the reader
+/// decodes, only the batches [`Options::precount`] picks.
 pub trait Precount: Send + Sync {
     /// Counts for a new batch.
     fn start(&self) -> Box<dyn Counting>;
@@ -392,6 +394,39 @@ pub struct Options {
     /// outputs that show them (the packet list, `dns`, `ping`, the first pass) and filters on
     /// such fields. Off, each frame's pairs stay empty.
     pub pairing: bool,
+    /// When the reader decodes (see [`decode_on_reader`]), which batches a sink's [`Precount`]
+    /// counts there; the others the sink counts frame by frame on the ordered stage.
+    pub precount: PrecountBatches,
+}
+
+/// Which batches the reader, when it decodes them (see [`decode_on_reader`]), has a sink's
+/// [`Precount`] count. Either way the sink counts the same: a batch not counted so is counted
+/// frame by frame on the ordered stage (as one with an IP fragment always is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PrecountBatches {
+    /// Those decoded while the ordered stage has a batch waiting: it is then the slower side,
+    /// and the reader counts on time it would spend waiting. With none waiting, the ordered
+    /// stage is about to wait for this batch: the reader sends it sooner and leaves the
+    /// counting to it. The two threads' loads move with the machine (the kernel's copy in
+    /// `read` slows when memory is contended), and this follows them. stats on the 1.10 GiB
+    /// capture of BENCHMARKS.md, 21-31 alternated runs: medians 2-5.5% lower, minimums 3.5%
+    /// lower in a calm stretch and 11-15% in slow ones; counting every batch on the reader or
+    /// none there were both slower.
+    #[default]
+    WhileOrderedBusy,
+    /// Every other batch, whatever the timing: a fixed mix of the two ways, for tests.
+    EveryOther,
+}
+
+impl PrecountBatches {
+    /// Whether the batch numbered `seq` is counted on the reader, with `waiting` decoded
+    /// batches sent and not yet taken by the ordered stage.
+    fn counts(self, seq: u64, waiting: usize) -> bool {
+        match self {
+            PrecountBatches::WhileOrderedBusy => waiting > 0,
+            PrecountBatches::EveryOther => seq.is_multiple_of(2),
+        }
+    }
 }
 
 impl Default for Options {
@@ -415,6 +450,7 @@ impl Default for Options {
             later: None,
             stateless: false,
             pairing: true,
+            precount: PrecountBatches::default(),
         }
     }
 }
@@ -594,6 +630,8 @@ pub fn run(
         .flatten();
     let precount = precount.as_deref();
     let decode_on_reader = decode_on_reader(opts, pool.current_num_threads());
+    // Decoded batches sent and not yet taken by the ordered stage (see `PrecountBatches`).
+    let waiting = &AtomicUsize::new(0);
 
     let result = std::thread::scope(|scope| {
         let pool = &pool;
@@ -607,7 +645,7 @@ pub fn run(
                 // Decode one batch. A panic is sent in the batch's place: the ordered stage
                 // stops there, where it would wait for the batch forever, and the reader for
                 // the spent batches the ordered stage holds.
-                let decode = |batch: capture::Batch, records, bytes_read| {
+                let decode = |batch: capture::Batch, records, bytes_read, precount| {
                     std::panic::catch_unwind(AssertUnwindSafe(|| {
                         let (records, counted, precounted) = if count_on_pool {
                             let (kept, tally) =
@@ -639,13 +677,19 @@ pub fn run(
                         };
                         let bytes_read = reader.bytes_read();
                         if decode_on_reader {
+                            let ahead = waiting.load(Ordering::Relaxed);
+                            let precount = precount.filter(|_| opts.precount.counts(seq, ahead));
+                            let decoded = decode(batch, records, bytes_read, precount);
+                            waiting.fetch_add(1, Ordering::Relaxed);
                             // Fails only when the consumer stopped early.
-                            let _ = decoded_tx.send((seq, decode(batch, records, bytes_read)));
+                            let _ = decoded_tx.send((seq, decoded));
                         } else {
                             let tx = decoded_tx.clone();
                             s.spawn(move |_| {
+                                let decoded = decode(batch, records, bytes_read, precount);
+                                waiting.fetch_add(1, Ordering::Relaxed);
                                 // Fails only when the consumer stopped early.
-                                let _ = tx.send((seq, decode(batch, records, bytes_read)));
+                                let _ = tx.send((seq, decoded));
                             });
                         }
                         seq += 1;
@@ -656,6 +700,7 @@ pub fn run(
         let mut batches = Batches {
             in_order: InOrder::new(decoded_rx),
             panic: None,
+            waiting,
         };
         let consumed = if count_on_pool {
             count(
@@ -732,17 +777,21 @@ pub fn run(
 
 /// The decoded batches in capture order, up to the last or to one whose decoding panicked
 /// (kept in `panic`, for [`run`] to raise once the other threads have stopped).
-struct Batches {
+struct Batches<'w> {
     in_order: InOrder<std::thread::Result<Decoded>>,
     panic: Option<Box<dyn std::any::Any + Send>>,
+    /// Decoded batches sent and not yet taken (each counted before it is sent).
+    waiting: &'w AtomicUsize,
 }
 
-impl Batches {
+impl Batches<'_> {
     fn recv(&mut self) -> Option<Decoded> {
         if self.panic.is_some() {
             return None;
         }
-        match self.in_order.recv()? {
+        let decoded = self.in_order.recv()?;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        match decoded {
             Ok(decoded) => Some(decoded),
             Err(panic) => {
                 self.panic = Some(panic);

@@ -1228,8 +1228,8 @@ mod tests {
         }
     }
 
-    /// Run `sink` over every test and sample capture that opens, as `stats` runs.
-    fn each_capture(sink: &mut dyn Sink) {
+    /// Every test and sample capture, in order.
+    fn captures() -> Vec<std::path::PathBuf> {
         let mut captures = Vec::new();
         let mut dirs = vec![
             std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")),
@@ -1250,28 +1250,88 @@ mod tests {
         }
         assert!(captures.len() > 50, "{captures:?}");
         captures.sort();
-        for path in &captures {
-            let opts = crate::engine::Options {
-                threads: 1,
-                http: true,
-                http_framing_only: true,
-                tcp_without_analysis: true,
-                pairing: false,
-                ..crate::engine::Options::default()
-            };
-            // (Some are broken on purpose, from their header on.)
-            let Ok(reader) = crate::capture::Reader::open(path.to_str().unwrap()) else {
-                continue;
-            };
-            crate::engine::run(
-                reader,
-                &opts,
-                &crate::engine::MatchAll,
-                sink,
-                &mut |_, _| {},
-            )
-            .unwrap();
+        captures
+    }
+
+    /// The options `stats` runs with (without a filter).
+    fn stats_options() -> crate::engine::Options {
+        crate::engine::Options {
+            threads: 1,
+            http: true,
+            http_framing_only: true,
+            tcp_without_analysis: true,
+            pairing: false,
+            ..crate::engine::Options::default()
         }
+    }
+
+    /// Run `sink` over `path` with `opts`; false if the capture does not open (some are broken
+    /// on purpose, from their header on).
+    fn run(path: &std::path::Path, opts: &crate::engine::Options, sink: &mut dyn Sink) -> bool {
+        let Ok(reader) = crate::capture::Reader::open(path.to_str().unwrap()) else {
+            return false;
+        };
+        crate::engine::run(reader, opts, &crate::engine::MatchAll, sink, &mut |_, _| {}).unwrap();
+        true
+    }
+
+    /// Run `sink` over every test and sample capture that opens, as `stats` runs.
+    fn each_capture(sink: &mut dyn Sink) {
+        for path in &captures() {
+            run(path, &stats_options(), sink);
+        }
+    }
+
+    /// When the reader decodes (one decoding thread), which batches it counts for stats
+    /// depends on timing (see [`crate::engine::PrecountBatches`]); the ordered stage counts
+    /// the others frame by frame. A fixed mix, every other batch of 3 frames counted on the
+    /// reader, must give the report that counting every frame on the ordered stage gives (`-c`
+    /// counts no batch on the reader), on every capture.
+    #[test]
+    fn stats_with_some_batches_counted_on_the_reader_equal_stats_counted_frame_by_frame() {
+        /// The sink, and how many batches came counted and how many not.
+        #[derive(Default)]
+        struct Tallied(StatsSink, [u64; 2]);
+        impl Sink for Tallied {
+            fn packet(&mut self, view: &PacketView<'_>) -> std::io::Result<()> {
+                self.0.packet(view)
+            }
+            fn precount(&self) -> Option<std::sync::Arc<dyn Precount>> {
+                self.0.precount()
+            }
+            fn batch(&mut self, counted: Option<Box<dyn Counting>>, first_ts_ns: i64) {
+                self.1[usize::from(counted.is_some())] += 1;
+                self.0.batch(counted, first_ts_ns);
+            }
+        }
+        let mixed = crate::engine::Options {
+            batch_frames: 3,
+            precount: crate::engine::PrecountBatches::EveryOther,
+            ..stats_options()
+        };
+        let one_by_one = crate::engine::Options {
+            batch_frames: 3,
+            max_frames: Some(u64::MAX),
+            ..stats_options()
+        };
+        let mut batches = [0; 2];
+        for path in &captures() {
+            let (mut a, mut b) = (Tallied::default(), Tallied::default());
+            if !run(path, &mixed, &mut a) || !run(path, &one_by_one, &mut b) {
+                continue;
+            }
+            let file = path.to_str().unwrap();
+            assert_eq!(
+                stats_json(&a.0, file, "pcap"),
+                stats_json(&b.0, file, "pcap"),
+                "{file}"
+            );
+            assert_eq!(b.1[1], 0, "{file}: -c counted a batch on the reader");
+            batches = [batches[0] + a.1[0], batches[1] + a.1[1]];
+        }
+        // Both ways were taken, many times (a batch with an IP fragment is never counted on
+        // the reader).
+        assert!(batches[0] > 1000 && batches[1] > 1000, "{batches:?}");
     }
 
     /// The services of port pairs seen lately give the table that naming every frame's ports
