@@ -409,9 +409,10 @@ pub enum PrecountBatches {
     /// stage is about to wait for this batch: the reader sends it sooner and leaves the
     /// counting to it. The two threads' loads move with the machine (the kernel's copy in
     /// `read` slows when memory is contended), and this follows them. stats on the 1.10 GiB
-    /// capture of BENCHMARKS.md, 21-31 alternated runs: medians 2-5.5% lower, minimums 3.5%
-    /// lower in a calm stretch and 11-15% in slow ones; counting every batch on the reader or
-    /// none there were both slower.
+    /// capture of BENCHMARKS.md, 21-31 alternated runs: level in calm stretches (0.227 s and
+    /// 0.229 s, 0.254 s and 0.258 s), faster in slow ones (0.274 s to 0.242 s; 3-5.5% off the
+    /// median and 11-15% off the minimum in three more). Counting on the reader none of the
+    /// batches was slower too (0.362 s against 0.346 s, every batch 0.364 s).
     #[default]
     WhileOrderedBusy,
     /// Every other batch, whatever the timing: a fixed mix of the two ways, for tests.
