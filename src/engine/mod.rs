@@ -631,7 +631,8 @@ pub fn run(
         .flatten();
     let precount = precount.as_deref();
     let decode_on_reader = decode_on_reader(opts, pool.current_num_threads());
-    // Decoded batches sent and not yet taken by the ordered stage (see `PrecountBatches`).
+    // Decoded batches sent and not yet taken by the ordered stage (see `PrecountBatches`):
+    // counted however the batches are decoded, and read only when the reader decodes them.
     let waiting = &AtomicUsize::new(0);
 
     let result = std::thread::scope(|scope| {
