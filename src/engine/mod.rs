@@ -394,12 +394,12 @@ pub struct Options {
     /// outputs that show them (the packet list, `dns`, `ping`, the first pass) and filters on
     /// such fields. Off, each frame's pairs stay empty.
     pub pairing: bool,
-    /// When the reader decodes (see [`decode_on_reader`]), which batches a sink's [`Precount`]
+    /// When the reader decodes (see `decode_on_reader`), which batches a sink's [`Precount`]
     /// counts there; the others the sink counts frame by frame on the ordered stage.
     pub precount: PrecountBatches,
 }
 
-/// Which batches the reader, when it decodes them (see [`decode_on_reader`]), has a sink's
+/// Which batches the reader, when it decodes them (see `decode_on_reader`), has a sink's
 /// [`Precount`] count. Either way the sink counts the same: a batch not counted so is counted
 /// frame by frame on the ordered stage (as one with an IP fragment always is).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
