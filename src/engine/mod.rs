@@ -1045,7 +1045,8 @@ fn streams(sink: &dyn Sink, matcher: &dyn Matcher) -> bool {
 }
 
 /// The ordered stage for sinks that take each frame as it comes (see [`streams`]); with
-/// `precounts`, the sink's [`Precount`] counted the batches as they were decoded.
+/// `precounts`, the run counts with the sink's [`Precount`], and each batch tells the sink
+/// whether it came counted ([`Sink::batch`]).
 #[allow(clippy::too_many_arguments)]
 fn stream(
     rx: &mut Batches,
