@@ -162,6 +162,10 @@ pub struct StatsSink {
     batch_layers: Vec<Option<(usize, usize)>>,
     /// The record of the batch under way that comes next.
     batch_at: usize,
+    /// For each path of layers of the batch under way (by its position in
+    /// [`BatchCounts::layers`]), the node it ends at and its length: kept between batches,
+    /// emptied, so that a batch costs no allocation here.
+    batch_ends: Vec<Option<(usize, usize)>>,
     ip: ConvSink,
     ipv6: ConvSink,
     services: Vec<Service>,
@@ -381,6 +385,7 @@ impl Default for StatsSink {
             known: Default::default(),
             batch_layers: Vec::new(),
             batch_at: 0,
+            batch_ends: Vec::new(),
             ip: ConvSink::new(By::Ip),
             ipv6: ConvSink::new(By::Ipv6),
             services: Vec::new(),
@@ -822,30 +827,29 @@ impl Sink for StatsSink {
         if let Some(c) = counts {
             // Each path of layers in the order of its first frame, as the frames would make
             // their nodes; the ordered stage counts the rest of each frame's path.
-            let ends: Vec<Option<(usize, usize)>> = c
-                .layers
-                .iter()
-                .map(|(key, l)| {
-                    (l.frames > 0).then(|| {
-                        let path = || l.path.clone();
-                        let end = self.count_path_in(
-                            Known::Layers,
-                            0,
-                            Some(*key),
-                            path,
-                            l.first,
-                            l.frames,
-                            l.bytes,
-                        );
-                        (end, l.path.len())
-                    })
+            let mut ends = std::mem::take(&mut self.batch_ends);
+            ends.clear();
+            ends.extend(c.layers.iter().map(|(key, l)| {
+                (l.frames > 0).then(|| {
+                    let path = || l.path.clone();
+                    let end = self.count_path_in(
+                        Known::Layers,
+                        0,
+                        Some(*key),
+                        path,
+                        l.first,
+                        l.frames,
+                        l.bytes,
+                    );
+                    (end, l.path.len())
                 })
-                .collect();
+            }));
             self.batch_layers.extend(
                 c.frame_layers
                     .iter()
                     .map(|&at| ends.get(usize::from(at)).copied().flatten()),
             );
+            self.batch_ends = ends;
             self.totals.add_all(&c.totals);
             self.ip.add_batch(&c.ip, first_ts_ns);
             self.ipv6.add_batch(&c.ipv6, first_ts_ns);
