@@ -679,8 +679,9 @@ pub fn run(
                         };
                         let bytes_read = reader.bytes_read();
                         if decode_on_reader {
-                            let ahead = waiting.load(Ordering::Relaxed);
-                            let precount = precount.filter(|_| opts.precount.counts(seq, ahead));
+                            let waiting_now = waiting.load(Ordering::Relaxed);
+                            let precount =
+                                precount.filter(|_| opts.precount.counts(seq, waiting_now));
                             let decoded = decode(batch, records, bytes_read, precount);
                             waiting.fetch_add(1, Ordering::Relaxed);
                             // Fails only when the consumer stopped early.
