@@ -644,11 +644,17 @@ pub fn run(
             .name("wirelite-read".into())
             .spawn_scoped(scope, move || {
                 let mut reader = reader;
-                // Decode one batch. A panic is sent in the batch's place: the ordered stage
-                // stops there, where it would wait for the batch forever, and the reader for
-                // the spent batches the ordered stage holds.
-                let decode = |batch: capture::Batch, records, bytes_read, precount| {
-                    std::panic::catch_unwind(AssertUnwindSafe(|| {
+                // Decode one batch and send it, counted as waiting before it goes. A panic is
+                // sent in the batch's place: the ordered stage stops there, where it would wait
+                // for the batch forever, and the reader for the spent batches the ordered stage
+                // holds.
+                let decode_and_send = |tx: &mpsc::Sender<_>,
+                                       seq: u64,
+                                       batch: capture::Batch,
+                                       records,
+                                       bytes_read,
+                                       precount| {
+                    let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
                         let (records, counted, precounted) = if count_on_pool {
                             let (kept, tally) =
                                 decode_and_count(&batch, decode_opts, matcher, records);
@@ -665,9 +671,12 @@ pub fn run(
                             precounted,
                             bytes_read,
                         }
-                    }))
+                    }));
+                    waiting.fetch_add(1, Ordering::Relaxed);
+                    // Fails only when the consumer stopped early.
+                    let _ = tx.send((seq, decoded));
                 };
-                let decode = &decode;
+                let decode_and_send = &decode_and_send;
                 pool.in_place_scope(|s| {
                     let mut seq = 0u64;
                     // Spent batches come back from the consumer's side only (this thread holds
@@ -682,17 +691,11 @@ pub fn run(
                             let waiting_now = waiting.load(Ordering::Relaxed);
                             let precount =
                                 precount.filter(|_| opts.precount.counts(seq, waiting_now));
-                            let decoded = decode(batch, records, bytes_read, precount);
-                            waiting.fetch_add(1, Ordering::Relaxed);
-                            // Fails only when the consumer stopped early.
-                            let _ = decoded_tx.send((seq, decoded));
+                            decode_and_send(&decoded_tx, seq, batch, records, bytes_read, precount);
                         } else {
                             let tx = decoded_tx.clone();
                             s.spawn(move |_| {
-                                let decoded = decode(batch, records, bytes_read, precount);
-                                waiting.fetch_add(1, Ordering::Relaxed);
-                                // Fails only when the consumer stopped early.
-                                let _ = tx.send((seq, decoded));
+                                decode_and_send(&tx, seq, batch, records, bytes_read, precount);
                             });
                         }
                         seq += 1;
