@@ -1,15 +1,15 @@
 //! The pipeline: a reader thread streams bounded batches and hands each, whole, to a thread of a
 //! rayon pool, which decodes it while the others decode other batches (or, where that buys no
-//! overlap, decodes it itself: see `decode_on_reader`); the ordered stage takes
-//! the batches back in capture order and walks each frame by frame (frame timing,
-//! TCP streams, ICMP echo pairing), the filter decides, and the sink writes. A sink that takes
-//! every frame and renders nothing gets each frame straight from the ordered stage; otherwise a
-//! writer thread filters, renders (on the pool) and writes batch N while the ordered stage runs
-//! over batch N+1. Output is identical for any number of threads because everything stateful
-//! happens in the ordered stage, and the writer keeps capture order. Two shortcuts keep work off
-//! the ordered stage's thread: a count over packet fields is filtered and counted on the pool
-//! (the stage only adds the tallies, with no writer), and a streamed sink may count on the pool
-//! what needs no state ([`Precount`]), added in capture order.
+//! overlap, decodes it itself: see `decode_on_reader`); the ordered stage takes the batches back in
+//! capture order and walks each frame by frame (frame timing, TCP streams, ICMP echo pairing), the
+//! filter decides, and the sink writes. A sink that takes every frame and renders nothing gets each
+//! frame straight from the ordered stage; otherwise a writer thread filters, renders (on the pool,
+//! or itself when the pool has one thread) and writes batch N while the ordered stage runs over
+//! batch N+1. Output is identical for any number of threads because everything stateful happens in
+//! the ordered stage, and the writer keeps capture order. Two shortcuts keep work off the ordered
+//! stage's thread: a count over packet fields is filtered and counted on the pool (the stage only
+//! adds the tallies, with no writer), and a streamed sink may count on the pool what needs no state
+//! ([`Precount`]), added in capture order.
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
