@@ -6,7 +6,9 @@
 use crate::support;
 
 /// Commands whose output goes through each part of the pipeline: rendering on the pool (list,
-/// detail, fields), the filter on the pool, and the sinks of the ordered stage (tcp, stats).
+/// detail, fields), the filter on the pool (counting, or handing the frames it shows to a sink
+/// that takes frames: tcp -Y), and the sinks of the ordered stage (tcp, stats). With one thread
+/// in the pool, the writer filters and renders on its own thread instead.
 const RUNS: &[&[&str]] = &[
     &["list"],
     &["list", "-V"],
@@ -25,7 +27,10 @@ const RUNS: &[&[&str]] = &[
         "udp.stream",
     ],
     &["list", "-Y", "tcp.port==80 || udp.port==53", "--count"],
+    // A filter on the ordered stage's fields: counted after it, not on the decoding threads.
+    &["list", "-Y", "tcp.stream==1 || udp.stream==0", "--count"],
     &["tcp"],
+    &["tcp", "-Y", "tcp.port==80"],
     &["stats"],
 ];
 
