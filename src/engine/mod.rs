@@ -939,8 +939,9 @@ impl<T> InOrder<T> {
     }
 }
 
-/// Frames per rendering task: large enough that a task's overhead is noise, small enough that
-/// every core gets work from a batch of [`BATCH_FRAMES`].
+/// Frames per task of the writer's filtering and rendering (see [`each_chunk`]): large enough
+/// that a task's overhead is noise, small enough that every core gets work from a batch of
+/// [`BATCH_FRAMES`].
 const RENDER_CHUNK: usize = 256;
 
 #[allow(clippy::too_many_arguments)]
