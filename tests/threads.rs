@@ -7,7 +7,7 @@ use crate::support;
 
 /// Commands whose output goes through each part of the pipeline: rendering on the pool (list,
 /// detail, fields), the filter on the pool (counting, or handing the frames it shows to a sink
-/// that takes frames: tcp -Y), and the sinks of the ordered stage (tcp, stats). With one thread
+/// that takes frames: conv -Y), and the sinks of the ordered stage (tcp, stats). With one thread
 /// in the pool, the writer filters and renders on its own thread instead.
 const RUNS: &[&[&str]] = &[
     &["list"],
@@ -30,7 +30,7 @@ const RUNS: &[&[&str]] = &[
     // A filter on the ordered stage's fields: counted after it, not on the decoding threads.
     &["list", "-Y", "tcp.stream==1 || udp.stream==0", "--count"],
     &["tcp"],
-    &["tcp", "-Y", "tcp.port==80"],
+    &["conv", "--by", "tcp", "-Y", "tcp.port==80 || udp"],
     &["stats"],
 ];
 
