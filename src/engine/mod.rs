@@ -647,35 +647,33 @@ pub fn run(
                 // Decode one batch and send it, counted as waiting before it goes. A panic is
                 // sent in the batch's place: the ordered stage stops there, where it would wait
                 // for the batch forever, and the reader for the spent batches the ordered stage
-                // holds.
-                let decode_and_send = |tx: &mpsc::Sender<_>,
-                                       seq: u64,
-                                       batch: capture::Batch,
-                                       records,
-                                       bytes_read,
-                                       precount| {
-                    let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let (records, counted, precounted) = if count_on_pool {
-                            let (kept, tally) =
-                                decode_and_count(&batch, decode_opts, matcher, records);
-                            (kept, Some(tally), None)
-                        } else {
-                            let (records, precounted) =
-                                decode_batch(&batch, decode_opts, records, precount);
-                            (records, None, precounted)
-                        };
-                        Decoded {
-                            batch,
-                            records,
-                            counted,
-                            precounted,
-                            bytes_read,
-                        }
-                    }));
-                    waiting.fetch_add(1, Ordering::Relaxed);
-                    // Fails only when the consumer stopped early.
-                    let _ = tx.send((seq, decoded));
-                };
+                // holds. The pool's tasks share this thread's sender: the scope below ends only
+                // when they have, before the sender is dropped.
+                let decoded_tx = &decoded_tx;
+                let decode_and_send =
+                    |seq: u64, batch: capture::Batch, records, bytes_read, precount| {
+                        let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            let (records, counted, precounted) = if count_on_pool {
+                                let (kept, tally) =
+                                    decode_and_count(&batch, decode_opts, matcher, records);
+                                (kept, Some(tally), None)
+                            } else {
+                                let (records, precounted) =
+                                    decode_batch(&batch, decode_opts, records, precount);
+                                (records, None, precounted)
+                            };
+                            Decoded {
+                                batch,
+                                records,
+                                counted,
+                                precounted,
+                                bytes_read,
+                            }
+                        }));
+                        waiting.fetch_add(1, Ordering::Relaxed);
+                        // Fails only when the consumer stopped early.
+                        let _ = decoded_tx.send((seq, decoded));
+                    };
                 let decode_and_send = &decode_and_send;
                 pool.in_place_scope(|s| {
                     let mut seq = 0u64;
@@ -691,11 +689,10 @@ pub fn run(
                             let waiting_now = waiting.load(Ordering::Relaxed);
                             let precount =
                                 precount.filter(|_| opts.precount.counts(seq, waiting_now));
-                            decode_and_send(&decoded_tx, seq, batch, records, bytes_read, precount);
+                            decode_and_send(seq, batch, records, bytes_read, precount);
                         } else {
-                            let tx = decoded_tx.clone();
                             s.spawn(move |_| {
-                                decode_and_send(&tx, seq, batch, records, bytes_read, precount);
+                                decode_and_send(seq, batch, records, bytes_read, precount);
                             });
                         }
                         seq += 1;
