@@ -46,7 +46,9 @@ def once(cmd, path):
 
 
 def medians(samples):
-    return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples))
+    """Median wall seconds, median peak RSS (MB), and every run's wall seconds in order."""
+    return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples),
+            [s[0] for s in samples])
 
 
 def timed(cmd, runs, path):
@@ -150,6 +152,11 @@ def main():
     lines.append("|---:|---:|---:|---:|---:|")
     for t, l, c in threads:
         lines.append(f"| {t} | {l[0]:.3f} | {mb(l[1])} | {c[0]:.3f} | {mb(c[1])} |")
+    lines.append("")
+    lines.append("Every run's wall time in seconds, in the order run (the peer's runs were interleaved with wirelite's):")
+    runs = lambda x: " ".join(f"{t:.3f}" for t in x[2])
+    for task, wl, peer, pt, *_ in rows:
+        lines.append(f"- {task}: wirelite {runs(wl)}; {peer} {runs(pt)}")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
