@@ -3,20 +3,24 @@
 
     scripts/bench-peers.py FILE.pcap [--runs N] [--peer-runs N] [--out results.md]
     sudo scripts/bench-peers.py --make /tmp/big.pcap [--size-mb 1100]   # build FILE first
+    scripts/bench-peers.py FILE.pcap --build release     # time `cargo build --release`'s binary
 
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
 interleaved with wirelite's for the same row; the table shows medians of wall time and of peak
 resident memory, packets per second, the ratio to the peer measured in the same run, and
 whether the target of issue 8 is met, and every run's time follows it. The floor is
-examples/header_walk.rs: pcap record headers and ports, one thread. The page cache is warmed
+examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
+scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
+corpus) unless --build release asks for the plain one. The page cache is warmed
 (the file read through once, untimed) before every run, so every tool reads from memory. A run
 that exits with an error stops the script."""
 import argparse, os, platform, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-WL = os.path.join(ROOT, "target", "release", "wirelite")
+BUILDS = {"pgo": os.path.join(ROOT, "target", "pgo", "release", "wirelite"),
+          "release": os.path.join(ROOT, "target", "release", "wirelite")}
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "header_walk")
 
 
@@ -70,8 +74,8 @@ def timed_pair(ours, theirs, runs, peer_runs, path):
     return medians(mine), medians(peer)
 
 
-def packets(path):
-    out = subprocess.run([WL, "list", path, "--count"], capture_output=True, text=True).stdout
+def packets(wl, path):
+    out = subprocess.run([wl, "list", path, "--count"], capture_output=True, text=True).stdout
     return int(out.strip().splitlines()[-1])
 
 
@@ -83,6 +87,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--make", action="store_true", help="build FILE with make-big-capture.sh")
     ap.add_argument("--size-mb", type=int, default=1100)
+    ap.add_argument("--build", choices=sorted(BUILDS), default="pgo",
+                    help="which wirelite to time: scripts/build-pgo.sh's (default) or cargo's")
     a = ap.parse_args()
     if a.runs < 1 or a.peer_runs < 1:
         sys.exit("bench-peers: --runs and --peer-runs take at least 1")
@@ -94,27 +100,31 @@ def main():
             sys.exit(f"bench-peers: {tool} is required (Debian package {tool})")
     subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "header_walk"],
                    cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if a.build == "pgo":
+        subprocess.run([os.path.join(HERE, "build-pgo.sh")], check=True)
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    wl_bin = BUILDS[a.build]
     f = a.file
     warm(f)
-    n = packets(f)
+    n = packets(wl_bin, f)
     size = os.path.getsize(f)
     cores = os.cpu_count() or 1
     # (task, wirelite command, peer name, peer command, target ratio or None, what the ratio is)
     tasks = [
-        ("list", [WL, "list", f], "tshark", ["tshark", "-n", "-r", f], 30),
-        ("list", [WL, "list", f], "tcpdump", ["tcpdump", "-n", "-r", f], 3),
-        ("list -Y tcp.port==80", [WL, "list", f, "-Y", "tcp.port==80"], "tshark",
+        ("list", [wl_bin, "list", f], "tshark", ["tshark", "-n", "-r", f], 30),
+        ("list", [wl_bin, "list", f], "tcpdump", ["tcpdump", "-n", "-r", f], 3),
+        ("list -Y tcp.port==80", [wl_bin, "list", f, "-Y", "tcp.port==80"], "tshark",
          ["tshark", "-n", "-r", f, "-Y", "tcp.port==80"], 30),
-        ("list -Y tcp.port==80", [WL, "list", f, "-Y", "tcp.port==80"], "tcpdump",
+        ("list -Y tcp.port==80", [wl_bin, "list", f, "-Y", "tcp.port==80"], "tcpdump",
          ["tcpdump", "-n", "-r", f, "tcp port 80"], 3),
-        ("tcp", [WL, "tcp", f], "tshark -z conv,tcp", ["tshark", "-n", "-q", "-r", f, "-z", "conv,tcp"], 50),
-        ("conv --by tcp", [WL, "conv", f, "--by", "tcp"], "tshark -z conv,tcp",
+        ("tcp", [wl_bin, "tcp", f], "tshark -z conv,tcp", ["tshark", "-n", "-q", "-r", f, "-z", "conv,tcp"], 50),
+        ("conv --by tcp", [wl_bin, "conv", f, "--by", "tcp"], "tshark -z conv,tcp",
          ["tshark", "-n", "-q", "-r", f, "-z", "conv,tcp"], 50),
-        ("stats", [WL, "stats", f], "tshark -z io,phs", ["tshark", "-n", "-q", "-r", f, "-z", "io,phs"], 50),
-        ("http", [WL, "http", f], "tshark -2 -Y http.request",
+        ("stats", [wl_bin, "stats", f], "tshark -z io,phs", ["tshark", "-n", "-q", "-r", f, "-z", "io,phs"], 50),
+        ("http", [wl_bin, "http", f], "tshark -2 -Y http.request",
          ["tshark", "-n", "-2", "-r", f, "-Y", "http.request"], 50),
-        ("list -Y tcp.port==80 --count", [WL, "list", f, "-Y", "tcp.port==80", "--count"],
+        ("list -Y tcp.port==80 --count", [wl_bin, "list", f, "-Y", "tcp.port==80", "--count"],
          "floor (header walk)", [FLOOR, f, "80"], -2),
     ]
     rows = []
@@ -130,8 +140,8 @@ def main():
         rows.append((task, wl, peer, pt, shown, goal, met))
     threads = []
     for t in sorted({1, 2, cores}):
-        threads.append((t, timed([WL, "list", f, "--threads", str(t)], a.runs, f),
-                        timed([WL, "tcp", f, "--threads", str(t)], a.runs, f)))
+        threads.append((t, timed([wl_bin, "list", f, "--threads", str(t)], a.runs, f),
+                        timed([wl_bin, "tcp", f, "--threads", str(t)], a.runs, f)))
 
     mb = lambda x: f"{x:.0f}"
     lines = []
@@ -141,6 +151,8 @@ def main():
                  f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
                  f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
                  f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
+    lines.append(f"wirelite: {'scripts/build-pgo.sh (profile-guided)' if a.build == 'pgo' else 'cargo build --release'}"
+                 f" at {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}.")
     lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
     lines.append("")
     lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")
