@@ -12,9 +12,10 @@ resident memory, packets per second, the ratio to the peer measured in the same 
 whether the target of issue 8 is met, and every run's time follows it. The floor is
 examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
 scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
-corpus) unless --build release asks for the plain one. The page cache is warmed
-(the file read through once, untimed) before every run, so every tool reads from memory. A run
-that exits with an error stops the script."""
+corpus) unless --build release asks for the plain one; the header names the build and the
+commit, marked -dirty when the tree has changes. The page cache is warmed (the file read
+through once, untimed) before every run, so every tool reads from memory. A run that exits
+with an error stops the script."""
 import argparse, os, platform, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -152,7 +153,7 @@ def main():
                  f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
                  f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
     lines.append(f"wirelite: {'scripts/build-pgo.sh (profile-guided)' if a.build == 'pgo' else 'cargo build --release'}"
-                 f" at {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}.")
+                 f" at {subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}.")
     lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
     lines.append("")
     lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")
