@@ -8,7 +8,7 @@
 #   3. merge the counts (llvm-profdata) and build again with them: hot paths laid out straight,
 #      cold ones moved aside, inlining where the calls are hot.
 #
-# The output is the same as `cargo build --release`'s binary; only the code layout differs. On
+# The output is the same as `cargo build --release`'s binary; only the machine code differs. On
 # the benchmark capture it runs 7.7% fewer instructions for the list and 12.9% for stats
 # (BENCHMARKS.md, stop 47). With --test it then runs the whole test suite compiled with the
 # same profile (`cargo test --release`).
