@@ -61,7 +61,9 @@ RUSTFLAGS="-Cprofile-generate=$profiles" \
 trained=$out/instrumented/release/wirelite
 
 # Every command a user runs, over every capture we ship. Some corpus captures are truncated or
-# damaged on purpose and exit 1 after showing what they hold: that path is trained too.
+# damaged on purpose and exit 1 after showing what they hold: that path is trained too. Any
+# other exit (2, a usage error: a command here gone stale; or a crash) stops the build, so a
+# command that trains nothing cannot go unnoticed.
 shopt -s nullglob
 captures=(samples/*.pcap samples/*.pcapng tests/data/corpus/captures/*)
 runs=0
@@ -69,8 +71,13 @@ for f in "${captures[@]}"; do
   for args in "list" "list -Y tcp.port==80" "list -Y tcp --count" "list -V" "list -T json" \
       "list -T fields -e frame.number -e ip.src -e tcp.stream -e http.request.uri" \
       "tcp" "conv --by tcp" "conv --by ip" "stats" "http" "dns" "ping" "endpoints" "io"; do
+    status=0
     # shellcheck disable=SC2086 # the arguments are split on purpose
-    "$trained" $args "$f" > /dev/null 2>&1 || true
+    "$trained" $args "$f" > /dev/null 2>&1 || status=$?
+    if [ "$status" -gt 1 ]; then
+      echo "build-pgo.sh: 'wirelite $args $f' exited with $status" >&2
+      exit 1
+    fi
     runs=$((runs + 1))
   done
 done
