@@ -30,7 +30,8 @@ use crate::wire::http1::{Direction, KeepText, Message};
 
 /// Connections tracked at once before idle ones are dropped.
 pub const MAX_CONNS: usize = 1 << 16;
-/// A connection silent this long (capture time) is idle.
+/// A connection that carried no payload, FIN or RST for this long (capture time) is idle: its
+/// bare ACKs do not count (see [`HttpTracker::segment`]).
 pub const IDLE_NS: i64 = 300 * 1_000_000_000;
 /// Requests waiting for a response per connection (for in-order pairing).
 pub const MAX_WAITING: usize = 1024;
@@ -283,6 +284,12 @@ impl HttpTracker {
     /// stream order (the caller's vector, so that a frame's messages cost no allocation of their
     /// own); returned is whether its bytes wait in one not complete yet.
     pub fn segment(&mut self, s: &SegmentInput<'_>, out: &mut Vec<HttpMessage>) -> Segmented {
+        // A bare ACK (nothing delivered, no FIN or RST) changes nothing below but the time its
+        // connection was last seen, so it is not looked up: half of the segments of a download
+        // are such ACKs, and each lookup was a cache miss in a table of large entries.
+        if s.delivered.is_empty() && !s.fin && !s.rst {
+            return Segmented::default();
+        }
         if self.conns.len() >= MAX_CONNS
             && !s.delivered.is_empty()
             && !self.conns.contains_key(&s.stream)
@@ -432,6 +439,9 @@ mod tests {
         assert_eq!(http.conns.len(), MAX_CONNS);
         assert!(request(&mut http, n, IDLE_NS + 1, &[]).is_empty());
         assert_eq!(http.conns.len(), MAX_CONNS, "an ACK alone tracks nothing");
+        // Nor does it keep a connection from being idle: stream 0's head stays as idle as the
+        // others'.
+        assert!(request(&mut http, 0, IDLE_NS, &[]).is_empty());
         // A new connection past the bound: the idle ones go, with the bytes they held.
         let done = request(&mut http, n, IDLE_NS + 1, get);
         assert_eq!(done.len(), 1);
