@@ -25,6 +25,19 @@ BUILDS = {"pgo": os.path.join(ROOT, "target", "pgo", "release", "wirelite"),
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "header_walk")
 
 
+def revision():
+    """The working tree's commit, marked -dirty when it has changes (the script builds the tree,
+    not the commit), or says it is not a git checkout."""
+    p = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                       text=True)
+    return p.stdout.strip() if p.returncode == 0 else "an unknown commit (not a git checkout)"
+
+
+def tree_changes():
+    """The working tree's changes to tracked files against its commit, as one diff."""
+    return subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT, capture_output=True).stdout
+
+
 def warm(path):
     """Read the file through the page cache, untimed. Once at the start is not enough on every
     machine: a kernel that pages out cold page cache (DAMON pageout, as on the VM of
@@ -99,12 +112,18 @@ def main():
     for tool in ("tshark", "tcpdump"):
         if not shutil.which(tool):
             sys.exit(f"bench-peers: {tool} is required (Debian package {tool})")
+    # The commit the binaries are built from, read before the builds and again after them: read
+    # when the table is printed, it named the tree as it stood minutes after the build, so an
+    # edit made during a run marked that run's build -dirty whether or not the build had it.
+    built_from, tree = revision(), tree_changes()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "header_walk"],
                    cwd=ROOT, check=True)
     if a.build == "pgo":
         subprocess.run([os.path.join(HERE, "build-pgo.sh")], check=True)
     else:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if (revision(), tree_changes()) != (built_from, tree):
+        built_from += " (the tree changed while it was built: the build may hold either)"
     wl_bin = BUILDS[a.build]
     f = a.file
     warm(f)
@@ -153,7 +172,7 @@ def main():
                  f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
                  f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
     lines.append(f"wirelite: {'scripts/build-pgo.sh (profile-guided)' if a.build == 'pgo' else 'cargo build --release'}"
-                 f" at {subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}.")
+                 f" at {built_from}.")
     lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
     lines.append("")
     lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")
