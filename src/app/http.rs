@@ -30,8 +30,8 @@ use crate::wire::http1::{Direction, KeepText, Message};
 
 /// Connections tracked at once before idle ones are dropped.
 pub const MAX_CONNS: usize = 1 << 16;
-/// A connection that carried no payload, FIN or RST for this long (capture time) is idle: its
-/// bare ACKs do not count (see [`HttpTracker::segment`]).
+/// A connection whose segments delivered no bytes and carried no FIN or RST for this long
+/// (capture time) is idle: its bare ACKs do not count (see [`HttpTracker::segment`]).
 pub const IDLE_NS: i64 = 300 * 1_000_000_000;
 /// Requests waiting for a response per connection (for in-order pairing).
 pub const MAX_WAITING: usize = 1024;
@@ -284,9 +284,10 @@ impl HttpTracker {
     /// stream order (the caller's vector, so that a frame's messages cost no allocation of their
     /// own); returned is whether its bytes wait in one not complete yet.
     pub fn segment(&mut self, s: &SegmentInput<'_>, out: &mut Vec<HttpMessage>) -> Segmented {
-        // A bare ACK (nothing delivered, no FIN or RST) changes nothing below but the time its
-        // connection was last seen, so it is not looked up: half of the segments of a download
-        // are such ACKs, and each lookup was a cache miss in a table of large entries.
+        // A segment that delivers nothing (a bare ACK, a retransmission, data held out of order)
+        // and carries no FIN or RST changes nothing below but the time its connection was last
+        // seen, so the connection is not looked up: half of the segments of a download are bare
+        // ACKs, and each lookup was a cache miss in a table of large entries.
         if s.delivered.is_empty() && !s.fin && !s.rst {
             return Segmented::default();
         }
