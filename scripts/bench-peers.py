@@ -13,7 +13,8 @@ whether the target of issue 8 is met, and every run's time follows it. The floor
 examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
 scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
 corpus) unless --build release asks for the plain one; the header names the build and the
-commit, marked -dirty when the tree has changes. The page cache is warmed (the file read
+commit it was built from (read before the builds, and said to be uncertain if the tree changed
+while they ran), marked -dirty when the tree has changes. The page cache is warmed (the file read
 through once, untimed) before every run, so every tool reads from memory. A run that exits
 with an error stops the script."""
 import argparse, os, platform, shutil, statistics, subprocess, sys, time

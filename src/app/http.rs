@@ -306,7 +306,7 @@ impl HttpTracker {
             self.buffered = self.conns.values().map(Conn::buffered).sum();
         }
         // A connection is tracked from its first payload byte. (The stream is looked up once:
-        // every TCP segment comes here, half of them ACKs.)
+        // every segment that delivers bytes or ends a side comes here.)
         let keep = self.keep;
         let conn = match self.conns.entry(s.stream) {
             std::collections::hash_map::Entry::Occupied(tracked) => tracked.into_mut(),
