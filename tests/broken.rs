@@ -177,7 +177,7 @@ fn gzip_and_stdin_read_like_the_file() {
     let zipped = support::wirelite(&["list", p.to_str().unwrap()]);
     assert_eq!(plain.stdout, zipped.stdout);
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    let mut child = std::process::Command::new(support::bin())
         .args(["list", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -233,7 +233,7 @@ fn every_capture_every_output_without_panic() {
 
 #[test]
 fn second_pass_fields_need_a_file_not_stdin() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    let out = std::process::Command::new(support::bin())
         .args(["list", "-", "-T", "fields", "-e", "http.response_in"])
         .stdin(std::process::Stdio::null())
         .output()

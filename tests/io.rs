@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::support;
 
 fn io_in_repo(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    let out = Command::new(support::bin())
         .arg("io")
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

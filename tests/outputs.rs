@@ -114,7 +114,7 @@ fn detail_tree_names_layers_and_fields() {
 fn count_stops_early_and_head_closes_quietly() {
     let out = support::wirelite(&["list", &sample(), "-c", "2"]);
     assert_eq!(support::stdout(&out).lines().count(), 2);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    let mut child = std::process::Command::new(support::bin())
         .args(["list", &sample(), "-V"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -135,7 +135,7 @@ fn count_stops_early_and_head_closes_quietly() {
 fn into_closed_pipe(args: &[&str], capture: &str) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    std::process::Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    std::process::Command::new(support::bin())
         .args(args.iter().take(1))
         .arg(capture)
         .args(args.iter().skip(1))

@@ -41,14 +41,14 @@ fn readme_commands() -> Vec<String> {
 
 /// Run every answer whose command reads `capture`, and compare with the key.
 fn check_answers_for(capture: &str) {
-    let bin = env!("CARGO_BIN_EXE_wirelite");
+    let bin = support::bin();
     let mine: Vec<(String, String)> = answers()
         .into_iter()
         .filter(|(cmd, _)| cmd.contains(&format!("samples/{capture} ")))
         .collect();
     assert!(!mine.is_empty(), "no answers for {capture}");
     for (cmd, want) in &mine {
-        let real = format!("{bin}{}", cmd.strip_prefix("wirelite").unwrap());
+        let real = format!("{}{}", bin.display(), cmd.strip_prefix("wirelite").unwrap());
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&real)

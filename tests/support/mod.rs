@@ -74,8 +74,18 @@ pub fn expected(name: &str, kind: &str) -> String {
     std::fs::read_to_string(dir.join(format!("{name}.{kind}"))).unwrap_or_default()
 }
 
+/// The wirelite binary under test: cargo's, or the one `WIRELITE_BIN` names.
+/// `scripts/build-pgo.sh --test` runs the tests against its BOLT-optimized binary this way:
+/// cargo does not build that one, and puts its own back in its place on every build.
+pub fn bin() -> PathBuf {
+    std::env::var_os("WIRELITE_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_wirelite")),
+        PathBuf::from,
+    )
+}
+
 pub fn wirelite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wirelite"))
+    Command::new(bin())
         .args(args)
         .output()
         .expect("the wirelite binary runs")
