@@ -12,7 +12,8 @@ resident memory, packets per second, the ratio to the peer measured in the same 
 whether the target of issue 8 is met, and every run's time follows it. The floor is
 examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
 scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
-corpus) unless --build release asks for the plain one; the header names the build and the
+corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release asks for the
+plain one; the header names the build (and whether BOLT laid it out) and the
 commit it was built from (read before the builds, and said to be uncertain if the tree changed
 while they ran), marked -dirty when the tree has changes. The page cache is warmed (the file read
 through once, untimed) before every run, so every tool reads from memory. A run that exits
@@ -32,6 +33,17 @@ def revision():
     p = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
                        text=True)
     return p.stdout.strip() if p.returncode == 0 else "an unknown commit (not a git checkout)"
+
+
+def build_name(build, binary):
+    """What the header calls the timed build: build-pgo.sh's says whether BOLT laid it out (its
+    output carries BOLT's note section then; without llvm-bolt the script stops at the profile)."""
+    if build != "pgo":
+        return "cargo build --release"
+    with open(binary, "rb") as f:
+        bolted = b".note.bolt_info" in f.read()
+    return ("scripts/build-pgo.sh (profile-guided, then laid out by BOLT)" if bolted
+            else "scripts/build-pgo.sh (profile-guided; llvm-bolt was not found, so no BOLT)")
 
 
 def tree_changes():
@@ -172,8 +184,7 @@ def main():
                  f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
                  f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
                  f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
-    lines.append(f"wirelite: {'scripts/build-pgo.sh (profile-guided)' if a.build == 'pgo' else 'cargo build --release'}"
-                 f" at {built_from}.")
+    lines.append(f"wirelite: {build_name(a.build, wl_bin)} at {built_from}.")
     lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
     lines.append("")
     lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")

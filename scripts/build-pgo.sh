@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# build-pgo.sh [--test] - build wirelite optimized by a profile of its own runs (profile-guided
-# optimization, as CPython's --enable-optimizations does), into target/pgo/release/wirelite.
+# build-pgo.sh [--test] - build wirelite optimized by profiles of its own runs, into
+# target/pgo/release/wirelite:
 #
 #   1. build an instrumented wirelite (target/pgo/instrumented), which counts every branch taken;
 #   2. run it over the shipped samples and the test corpus (samples/, tests/data/corpus): every
 #      command, so no one capture or command steers the layout; never the benchmark's capture;
-#   3. merge the counts (llvm-profdata) and build again with them: hot paths laid out straight,
-#      cold ones moved aside, inlining where the calls are hot.
+#   3. merge the counts (llvm-profdata) and build again with them (profile-guided optimization,
+#      as CPython's --enable-optimizations does): hot paths laid out straight, cold ones moved
+#      aside, inlining where the calls are hot;
+#   4. with llvm-bolt (Debian's bolt-19): instrument that binary, run the same commands over the
+#      same captures again, and let BOLT lay out its machine code by what they ran (as rustc's
+#      and CPython's --enable-bolt builds do): hot blocks of all functions together, cold ones
+#      split away. Without llvm-bolt the build stops after step 3 and says so.
 #
 # The output is the same as `cargo build --release`'s binary; only the machine code differs. On
-# the benchmark capture it runs 7.7% fewer instructions for the list and 12.9% for stats
-# (BENCHMARKS.md, stop 47). With --test it then runs the whole test suite compiled with the
-# same profile (`cargo test --release`).
+# the benchmark capture step 3 runs 7.7% fewer instructions for the list and 12.9% for stats
+# (BENCHMARKS.md, stop 47); step 4 takes about a tenth off the time of stats and http, and
+# leaves the list, tcp and conv as they were (stop 50). With --test it then runs the whole test
+# suite (`cargo test --release`) with the same profile, its integration tests against the
+# BOLT-optimized binary.
 #
 # llvm-profdata comes from the toolchain's llvm-tools component, which matches rustc's LLVM; if
 # rustup cannot fetch it, from Debian's llvm-19 (which reads the profiles of rustc 1.95's LLVM 22).
+# Run as root, the script installs llvm-19 and bolt-19 when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,6 +37,16 @@ case "${1:-}" in
   *) echo "usage: scripts/build-pgo.sh [--test]" >&2; exit 2 ;;
 esac
 
+# Install a Debian package when running as root; otherwise (or if apt fails) do nothing: the
+# caller says what is missing.
+debian_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >&2 \
+      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >&2; } \
+      || true
+  fi
+}
+
 profdata_tool() {
   local tools
   tools="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
@@ -39,10 +57,8 @@ profdata_tool() {
     echo "$tools/llvm-profdata"
     return
   fi
-  if [ ! -x /usr/lib/llvm-19/bin/llvm-profdata ] && [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q llvm-19 >&2 \
-      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q llvm-19 >&2; } \
-      || true
+  if [ ! -x /usr/lib/llvm-19/bin/llvm-profdata ]; then
+    debian_install llvm-19
   fi
   if [ -x /usr/lib/llvm-19/bin/llvm-profdata ]; then
     echo /usr/lib/llvm-19/bin/llvm-profdata
@@ -58,29 +74,37 @@ rm -rf "$profiles"
 mkdir -p "$profiles"
 RUSTFLAGS="-Cprofile-generate=$profiles" \
   cargo build --release --quiet --target-dir "$out/instrumented"
-trained=$out/instrumented/release/wirelite
 
 # Every command a user runs, over every capture we ship. Some corpus captures are truncated or
 # damaged on purpose and exit 1 after showing what they hold: that path is trained too. Any
 # other exit (2, a usage error: a command here gone stale; or a crash) stops the build, so a
-# command that trains nothing cannot go unnoticed.
+# command that trains nothing cannot go unnoticed. `train BINARY [AFTER]` runs AFTER (a
+# command) after each capture's runs.
 shopt -s nullglob
 captures=(samples/*.pcap samples/*.pcapng tests/data/corpus/captures/*)
 runs=0
-for f in "${captures[@]}"; do
-  for args in "list" "list -Y tcp.port==80" "list -Y tcp --count" "list -V" "list -T json" \
-      "list -T fields -e frame.number -e ip.src -e tcp.stream -e http.request.uri" \
-      "tcp" "conv --by tcp" "conv --by ip" "stats" "http" "dns" "ping" "endpoints" "io"; do
-    status=0
-    # shellcheck disable=SC2086 # the arguments are split on purpose
-    "$trained" $args "$f" > /dev/null 2>&1 || status=$?
-    if [ "$status" -gt 1 ]; then
-      echo "build-pgo.sh: 'wirelite $args $f' exited with $status" >&2
-      exit 1
+train() {
+  local trained=$1 after=${2:-}
+  runs=0
+  for f in "${captures[@]}"; do
+    for args in "list" "list -Y tcp.port==80" "list -Y tcp --count" "list -V" "list -T json" \
+        "list -T fields -e frame.number -e ip.src -e tcp.stream -e http.request.uri" \
+        "tcp" "conv --by tcp" "conv --by ip" "stats" "http" "dns" "ping" "endpoints" "io"; do
+      status=0
+      # shellcheck disable=SC2086 # the arguments are split on purpose
+      "$trained" $args "$f" > /dev/null 2>&1 || status=$?
+      if [ "$status" -gt 1 ]; then
+        echo "build-pgo.sh: 'wirelite $args $f' exited with $status" >&2
+        exit 1
+      fi
+      runs=$((runs + 1))
+    done
+    if [ -n "$after" ]; then
+      $after
     fi
-    runs=$((runs + 1))
   done
-done
+}
+train "$out/instrumented/release/wirelite"
 if ! compgen -G "$profiles/*.profraw" > /dev/null; then
   echo "build-pgo.sh: the instrumented runs wrote no profile into $profiles" >&2
   exit 1
@@ -88,8 +112,66 @@ fi
 "$profdata" merge -o "$profile" "$profiles"
 echo "build-pgo.sh: profile of $runs runs over ${#captures[@]} captures: $profile" >&2
 
-RUSTFLAGS="-Cprofile-use=$profile" cargo build --release --quiet --target-dir "$out"
-echo "build-pgo.sh: built $out/release/wirelite" >&2
+# The relocations kept in the binary (--emit-relocs) let BOLT move its code; they only make the
+# file larger. The tests are built with the same flags, so that they share the build.
+flags="-Cprofile-use=$profile -Clink-arg=-Wl,--emit-relocs"
+RUSTFLAGS="$flags" cargo build --release --quiet --target-dir "$out"
+binary=$out/release/wirelite
+echo "build-pgo.sh: built $binary (profile-guided)" >&2
+
+# Step 4. Cargo puts its own binary back at $binary on every build (a test build too), so
+# BOLT's goes beside it and replaces it there after the tests, when it is the one they ran.
+llvm=/usr/lib/llvm-19/bin
+if [ ! -x "$llvm/llvm-bolt" ]; then
+  debian_install bolt-19
+fi
+bolt_dir=$out/bolt
+rm -rf "$bolt_dir"
+bolted=
+if [ -x "$llvm/llvm-bolt" ] && [ -x "$llvm/merge-fdata" ]; then
+  mkdir -p "$bolt_dir/runs"
+  "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/instrumented" -instrument \
+    -instrumentation-file="$bolt_dir/runs/run" -instrumentation-file-append-pid \
+    > "$bolt_dir/instrument.log" 2>&1 \
+    || { echo "build-pgo.sh: llvm-bolt could not instrument $binary:" >&2
+         tail -5 "$bolt_dir/instrument.log" >&2; exit 1; }
+  # Each run writes its counts (4 MB) into runs/; they are merged capture by capture.
+  fdata=$bolt_dir/wirelite.fdata
+  merge_runs() {
+    local new=("$bolt_dir"/runs/*)
+    if [ ${#new[@]} -eq 0 ]; then
+      return
+    fi
+    "$llvm/merge-fdata" "${new[@]}" ${fdata_done:+"$fdata"} \
+      > "$bolt_dir/merged.fdata" 2>> "$bolt_dir/merge.log" \
+      || { echo "build-pgo.sh: merge-fdata failed (see $bolt_dir/merge.log)" >&2; exit 1; }
+    mv "$bolt_dir/merged.fdata" "$fdata"
+    fdata_done=1
+    rm -f "${new[@]}"
+  }
+  fdata_done=
+  train "$bolt_dir/instrumented" merge_runs
+  # The layout passes rustc's and CPython's BOLT builds use: blocks ordered by the paths taken
+  # (ext-tsp), functions by their calls (cdsort), the cold parts of functions split away. The
+  # line tables are moved with the code (BOLT drops them otherwise), for profilers.
+  "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/wirelite" -data="$fdata" \
+    -reorder-blocks=ext-tsp -reorder-functions=cdsort -split-functions -split-all-cold \
+    -split-eh -update-debug-sections -dyno-stats > "$bolt_dir/optimize.log" 2>&1 \
+    || { echo "build-pgo.sh: llvm-bolt could not optimize $binary:" >&2
+         tail -5 "$bolt_dir/optimize.log" >&2; exit 1; }
+  bolted=$bolt_dir/wirelite
+  echo "build-pgo.sh: BOLT laid out $bolted by $runs runs over ${#captures[@]} captures" >&2
+else
+  echo "build-pgo.sh: llvm-bolt not found (Debian's bolt-19): $binary is profile-guided only" >&2
+fi
+
 if $run_tests; then
-  RUSTFLAGS="-Cprofile-use=$profile" cargo test --release --quiet --target-dir "$out"
+  # The integration tests run the binary WIRELITE_BIN names (tests/support).
+  RUSTFLAGS="$flags" WIRELITE_BIN="${bolted:-$binary}" \
+    cargo test --release --quiet --target-dir "$out"
+fi
+if [ -n "$bolted" ]; then
+  cp "$bolted" "$binary.bolt"
+  mv "$binary.bolt" "$binary"
+  echo "build-pgo.sh: $binary is the BOLT-optimized build" >&2
 fi
