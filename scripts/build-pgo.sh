@@ -11,7 +11,8 @@
 #   4. with llvm-bolt (Debian's bolt-19): instrument that binary, run the same commands over the
 #      same captures again, and let BOLT lay out its machine code by what they ran (as rustc's
 #      and CPython's --enable-bolt builds do): hot blocks of all functions together, cold ones
-#      split away. Without llvm-bolt the build stops after step 3 and says so.
+#      split away. Without llvm-bolt, or if it fails, the build stops after step 3
+#      and says so.
 #
 # The output is the same as `cargo build --release`'s binary; only the machine code differs. On
 # the benchmark capture step 3 runs 7.7% fewer instructions for the list and 12.9% for stats
@@ -79,7 +80,7 @@ RUSTFLAGS="-Cprofile-generate=$profiles" \
 # damaged on purpose and exit 1 after showing what they hold: that path is trained too. Any
 # other exit (2, a usage error: a command here gone stale; or a crash) stops the build, so a
 # command that trains nothing cannot go unnoticed. `train BINARY [AFTER]` runs AFTER (a
-# command) after each capture's runs.
+# command) after each capture's runs, and fails on such an exit.
 shopt -s nullglob
 captures=(samples/*.pcap samples/*.pcapng tests/data/corpus/captures/*)
 runs=0
@@ -95,7 +96,7 @@ train() {
       "$trained" $args "$f" > /dev/null 2>&1 || status=$?
       if [ "$status" -gt 1 ]; then
         echo "build-pgo.sh: 'wirelite $args $f' exited with $status" >&2
-        exit 1
+        return 1
       fi
       runs=$((runs + 1))
     done
@@ -104,7 +105,7 @@ train() {
     fi
   done
 }
-train "$out/instrumented/release/wirelite"
+train "$out/instrumented/release/wirelite" || exit 1
 if ! compgen -G "$profiles/*.profraw" > /dev/null; then
   echo "build-pgo.sh: the instrumented runs wrote no profile into $profiles" >&2
   exit 1
@@ -121,46 +122,68 @@ echo "build-pgo.sh: built $binary (profile-guided)" >&2
 
 # Step 4. Cargo puts its own binary back at $binary on every build (a test build too), so
 # BOLT's goes beside it and replaces it there after the tests, when it is the one they ran.
+# BOLT only lays out the same code: if it fails, the build says why and keeps step 3's binary.
 llvm=/usr/lib/llvm-19/bin
-if [ ! -x "$llvm/llvm-bolt" ]; then
-  debian_install bolt-19
-fi
 bolt_dir=$out/bolt
-rm -rf "$bolt_dir"
-bolted=
-if [ -x "$llvm/llvm-bolt" ] && [ -x "$llvm/merge-fdata" ]; then
-  mkdir -p "$bolt_dir/runs"
-  "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/instrumented" -instrument \
-    -instrumentation-file="$bolt_dir/runs/run" -instrumentation-file-append-pid \
-    > "$bolt_dir/instrument.log" 2>&1 \
-    || { echo "build-pgo.sh: llvm-bolt could not instrument $binary:" >&2
-         tail -5 "$bolt_dir/instrument.log" >&2; exit 1; }
-  # Each run writes its counts (4 MB) into runs/; they are merged capture by capture.
-  fdata=$bolt_dir/wirelite.fdata
-  merge_runs() {
-    local new=("$bolt_dir"/runs/*)
-    if [ ${#new[@]} -eq 0 ]; then
-      return
-    fi
-    "$llvm/merge-fdata" "${new[@]}" ${fdata_done:+"$fdata"} \
-      > "$bolt_dir/merged.fdata" 2>> "$bolt_dir/merge.log" \
-      || { echo "build-pgo.sh: merge-fdata failed (see $bolt_dir/merge.log)" >&2; exit 1; }
+fdata=$bolt_dir/wirelite.fdata
+
+# Each instrumented run writes its counts (4 MB) into runs/; they are merged capture by capture.
+merge_runs() {
+  local new=("$bolt_dir"/runs/*)
+  if [ ${#new[@]} -eq 0 ] || [ -n "$bolt_failed" ]; then
+    return
+  fi
+  if "$llvm/merge-fdata" "${new[@]}" ${fdata_done:+"$fdata"} \
+      > "$bolt_dir/merged.fdata" 2>> "$bolt_dir/merge.log"; then
     mv "$bolt_dir/merged.fdata" "$fdata"
     fdata_done=1
-    rm -f "${new[@]}"
-  }
-  fdata_done=
-  train "$bolt_dir/instrumented" merge_runs
+  else
+    bolt_failed="merge-fdata could not merge the counts (see $bolt_dir/merge.log)"
+  fi
+  rm -f "${new[@]}"
+}
+
+# Lays out $binary into $bolt_dir/wirelite, or sets bolt_failed to why it could not.
+bolt_layout() {
+  rm -rf "$bolt_dir"
+  mkdir -p "$bolt_dir/runs"
+  if ! "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/instrumented" -instrument \
+      -instrumentation-file="$bolt_dir/runs/run" -instrumentation-file-append-pid \
+      > "$bolt_dir/instrument.log" 2>&1; then
+    bolt_failed="llvm-bolt could not instrument the binary (see $bolt_dir/instrument.log)"
+    return
+  fi
+  # Step 3's binary ran these same commands: a failure here is the instrumentation's.
+  if ! train "$bolt_dir/instrumented" merge_runs; then
+    bolt_failed="the binary BOLT instrumented failed a training run"
+  fi
+  if [ -n "$bolt_failed" ]; then
+    return
+  fi
   # The layout passes rustc's and CPython's BOLT builds use: blocks ordered by the paths taken
   # (ext-tsp), functions by their calls (cdsort), the cold parts of functions split away. The
   # line tables are moved with the code (BOLT drops them otherwise), for profilers.
-  "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/wirelite" -data="$fdata" \
-    -reorder-blocks=ext-tsp -reorder-functions=cdsort -split-functions -split-all-cold \
-    -split-eh -update-debug-sections -dyno-stats > "$bolt_dir/optimize.log" 2>&1 \
-    || { echo "build-pgo.sh: llvm-bolt could not optimize $binary:" >&2
-         tail -5 "$bolt_dir/optimize.log" >&2; exit 1; }
-  bolted=$bolt_dir/wirelite
-  echo "build-pgo.sh: BOLT laid out $bolted by $runs runs over ${#captures[@]} captures" >&2
+  if ! "$llvm/llvm-bolt" "$binary" -o "$bolt_dir/wirelite" -data="$fdata" \
+      -reorder-blocks=ext-tsp -reorder-functions=cdsort -split-functions -split-all-cold \
+      -split-eh -update-debug-sections -dyno-stats > "$bolt_dir/optimize.log" 2>&1; then
+    bolt_failed="llvm-bolt could not lay the binary out (see $bolt_dir/optimize.log)"
+  fi
+}
+
+if [ ! -x "$llvm/llvm-bolt" ]; then
+  debian_install bolt-19
+fi
+bolted=
+bolt_failed=
+fdata_done=
+if [ -x "$llvm/llvm-bolt" ] && [ -x "$llvm/merge-fdata" ]; then
+  bolt_layout
+  if [ -z "$bolt_failed" ]; then
+    bolted=$bolt_dir/wirelite
+    echo "build-pgo.sh: BOLT laid out $bolted by $runs runs over ${#captures[@]} captures" >&2
+  else
+    echo "build-pgo.sh: $bolt_failed; $binary is profile-guided only" >&2
+  fi
 else
   echo "build-pgo.sh: llvm-bolt not found (Debian's bolt-19): $binary is profile-guided only" >&2
 fi
