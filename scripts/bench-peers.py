@@ -37,13 +37,14 @@ def revision():
 
 def build_name(build, binary):
     """What the header calls the timed build: build-pgo.sh's says whether BOLT laid it out (its
-    output carries BOLT's note section then; without llvm-bolt the script stops at the profile)."""
+    output carries BOLT's note section then; without llvm-bolt, or when BOLT fails, the script
+    keeps the profile-guided binary and says why)."""
     if build != "pgo":
         return "cargo build --release"
     with open(binary, "rb") as f:
         bolted = b".note.bolt_info" in f.read()
     return ("scripts/build-pgo.sh (profile-guided, then laid out by BOLT)" if bolted
-            else "scripts/build-pgo.sh (profile-guided; llvm-bolt was not found, so no BOLT)")
+            else "scripts/build-pgo.sh (profile-guided only: BOLT was missing or failed)")
 
 
 def tree_changes():
