@@ -133,10 +133,13 @@ merge_runs() {
   if [ ${#new[@]} -eq 0 ] || [ -n "$bolt_failed" ]; then
     return
   fi
-  if "$llvm/merge-fdata" "${new[@]}" ${fdata_done:+"$fdata"} \
+  local merged=()
+  if [ -f "$fdata" ]; then
+    merged=("$fdata") # the counts of the captures before
+  fi
+  if "$llvm/merge-fdata" "${new[@]}" "${merged[@]}" \
       > "$bolt_dir/merged.fdata" 2>> "$bolt_dir/merge.log"; then
     mv "$bolt_dir/merged.fdata" "$fdata"
-    fdata_done=1
   else
     bolt_failed="merge-fdata could not merge the counts (see $bolt_dir/merge.log)"
   fi
@@ -175,7 +178,6 @@ if [ ! -x "$llvm/llvm-bolt" ]; then
 fi
 bolted=
 bolt_failed=
-fdata_done=
 if [ -x "$llvm/llvm-bolt" ] && [ -x "$llvm/merge-fdata" ]; then
   bolt_layout
   if [ -z "$bolt_failed" ]; then
