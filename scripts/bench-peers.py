@@ -4,6 +4,7 @@
     scripts/bench-peers.py FILE.pcap [--runs N] [--peer-runs N] [--out results.md]
     sudo scripts/bench-peers.py --make /tmp/big.pcap [--size-mb 1100]   # build FILE first
     scripts/bench-peers.py FILE.pcap --build release     # time `cargo build --release`'s binary
+    scripts/bench-peers.py FILE.pcap --reuse             # skip the build when the tree is as built
 
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
@@ -15,10 +16,13 @@ scripts/build-pgo.sh (optimized by a profile of its runs over the shipped sample
 corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release asks for the
 plain one; the header names the build (and whether BOLT laid it out) and the
 commit it was built from (read before the builds, and said to be uncertain if the tree changed
-while they ran), marked -dirty when the tree has changes. The page cache is warmed (the file read
+while they ran), marked -dirty when the tree has changes. With --reuse, a build this script made
+before is timed again without building when the tree (tracked and untracked files) is as it
+was then and the binary is the one it left (build-pgo.sh trains for five minutes each time);
+otherwise it builds as without the flag. The page cache is warmed (the file read
 through once, untimed) before every run, so every tool reads from memory. A run that exits
 with an error stops the script."""
-import argparse, os, platform, shutil, statistics, subprocess, sys, time
+import argparse, hashlib, json, os, platform, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -47,9 +51,46 @@ def build_name(build, binary):
             else "scripts/build-pgo.sh (profile-guided only: BOLT was missing or failed)")
 
 
-def tree_changes():
-    """The working tree's changes to tracked files against its commit, as one diff."""
-    return subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT, capture_output=True).stdout
+def tree_changes(leave_out=None):
+    """A digest of the working tree's changes against its commit: the diff of tracked files, and
+    the names and contents of untracked files that git does not ignore (a new source file
+    changes the build before it is added), but for `leave_out`, this script's own --out file."""
+    h = hashlib.sha256()
+    h.update(subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT,
+                            capture_output=True).stdout)
+    untracked = subprocess.run(["git", "ls-files", "-z", "--others", "--exclude-standard"],
+                               cwd=ROOT, capture_output=True).stdout
+    skip = os.path.realpath(leave_out) if leave_out else None
+    for name in sorted(n for n in untracked.split(b"\0") if n):
+        if os.path.realpath(os.path.join(ROOT, os.fsdecode(name))) == skip:
+            continue
+        h.update(b"\0" + name + b"\0")
+        try:
+            with open(os.path.join(ROOT, os.fsdecode(name)), "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+        except OSError as e:  # gone since listed, or unreadable: its name and the error count
+            h.update(str(e).encode())
+    return h.hexdigest()
+
+
+def stamp_path(binary):
+    return binary + ".bench-peers-stamp"
+
+
+def stamp_of(built_from, tree, binary):
+    """What a build is known by: the commit and tree it was built from, and the binary's size
+    and modification time (any later build, by cargo or build-pgo.sh, changes them)."""
+    st = os.stat(binary)
+    return {"revision": built_from, "tree": tree, "binary": [st.st_size, st.st_mtime_ns]}
+
+
+def reusable(built_from, tree, binary):
+    """Whether the binary is the one this script built from this very tree, by its stamp."""
+    try:
+        with open(stamp_path(binary)) as fh:
+            return json.load(fh) == stamp_of(built_from, tree, binary)
+    except (OSError, ValueError):
+        return False
 
 
 def warm(path):
@@ -117,6 +158,8 @@ def main():
     ap.add_argument("--size-mb", type=int, default=1100)
     ap.add_argument("--build", choices=sorted(BUILDS), default="pgo",
                     help="which wirelite to time: scripts/build-pgo.sh's (default) or cargo's")
+    ap.add_argument("--reuse", action="store_true",
+                    help="time the build an earlier run made, if the tree is unchanged since")
     a = ap.parse_args()
     if a.runs < 1 or a.peer_runs < 1:
         sys.exit("bench-peers: --runs and --peer-runs take at least 1")
@@ -129,16 +172,26 @@ def main():
     # The commit the binaries are built from, read before the builds and again after them: read
     # when the table is printed, it named the tree as it stood minutes after the build, so an
     # edit made during a run marked that run's build -dirty whether or not the build had it.
-    built_from, tree = revision(), tree_changes()
+    built_from, tree = revision(), tree_changes(a.out)
+    wl_bin = BUILDS[a.build]
     subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "header_walk"],
                    cwd=ROOT, check=True)
-    if a.build == "pgo":
-        subprocess.run([os.path.join(HERE, "build-pgo.sh")], check=True)
+    if a.reuse and reusable(built_from, tree, wl_bin):
+        print(f"bench-peers: timing the build of {built_from} made before (--reuse)",
+              file=sys.stderr)
     else:
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    if (revision(), tree_changes()) != (built_from, tree):
-        built_from += " (the tree changed while it was built: the build may hold either)"
-    wl_bin = BUILDS[a.build]
+        if a.build == "pgo":
+            subprocess.run([os.path.join(HERE, "build-pgo.sh")], check=True)
+        else:
+            subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        if (revision(), tree_changes(a.out)) != (built_from, tree):
+            built_from += " (the tree changed while it was built: the build may hold either)"
+            # Not known to be any one tree's: never reused.
+            if os.path.exists(stamp_path(wl_bin)):
+                os.remove(stamp_path(wl_bin))
+        else:
+            with open(stamp_path(wl_bin), "w") as fh:
+                json.dump(stamp_of(built_from, tree, wl_bin), fh)
     f = a.file
     warm(f)
     n = packets(wl_bin, f)
