@@ -8,8 +8,9 @@
 
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
-interleaved with wirelite's for the same row; the table shows medians of wall time and of peak
-resident memory, packets per second, the ratio to the peer measured in the same run, and
+interleaved with wirelite's for the same row; the table shows medians of wall time, of CPU time
+(user and system: more CPU for the same work is the machine slowing, a wall time well over
+CPU / cores is waiting) and of peak resident memory, packets per second, the ratio to the peer measured in the same run, and
 whether the target of issue 8 is met, and every run's time follows it. The floor is
 examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
 scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
@@ -22,7 +23,7 @@ was then and the binary is the one it left (build-pgo.sh trains for five minutes
 otherwise it builds as without the flag. The page cache is warmed (the file read
 through once, untimed) before every run, so every tool reads from memory. A run that exits
 with an error stops the script."""
-import argparse, hashlib, json, os, platform, shutil, statistics, subprocess, sys, time
+import argparse, hashlib, json, os, platform, resource, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -104,25 +105,31 @@ def warm(path):
 
 
 def once(cmd, path):
-    """Wall seconds and peak RSS (MB) of one run of cmd, on a warm page cache, its output to
-    /dev/null. The wall time is taken here: `/usr/bin/time`'s `%e` truncates to 10 ms, 4% of a
-    0.25 s run, which quantised the ratios and rounded wirelite's times down. The peak RSS is
-    still time's `%M`: a child spawned from this process would count Python's own (15 MB) as
-    its peak, since Linux carries the high-water mark across exec."""
+    """Wall seconds, peak RSS (MB) and CPU seconds (user and system) of one run of cmd, on a
+    warm page cache, its output to /dev/null. The wall time is taken here: `/usr/bin/time`'s
+    `%e` truncates to 10 ms, 4% of a 0.25 s run, which quantised the ratios and rounded
+    wirelite's times down. So is the CPU time, to the microsecond, from this process's
+    children's usage before and after (time's own is a millisecond). The peak RSS is still
+    time's `%M`: a child spawned from this process would count Python's own (15 MB) as its
+    peak, since Linux carries the high-water mark across exec."""
     warm(path)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if p.returncode != 0:
         sys.exit(f"bench-peers: {' '.join(cmd)} exited with {p.returncode}:\n{p.stderr}")
-    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024
+    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024, cpu
 
 
 def medians(samples):
-    """Median wall seconds, median peak RSS (MB), and every run's wall seconds in order."""
+    """Median wall seconds, median peak RSS (MB), every run's wall seconds in order, and median
+    CPU seconds."""
     return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples),
-            [s[0] for s in samples])
+            [s[0] for s in samples], statistics.median(s[2] for s in samples))
 
 
 def timed(cmd, runs, path):
@@ -241,11 +248,12 @@ def main():
     lines.append(f"wirelite: {build_name(a.build, wl_bin)} at {built_from}.")
     lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
     lines.append("")
-    lines.append("| task | wirelite s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer peak MB | ratio | target | met |")
-    lines.append("|---|---:|---:|---:|---|---:|---:|---:|---|---|")
+    lines.append("| task | wirelite s | wirelite CPU s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer CPU s | peer peak MB | ratio | target | met |")
+    lines.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
     for task, wl, peer, pt, ratio, goal, met in rows:
-        lines.append(f"| {task} | {wl[0]:.3f} | {n / wl[0] / 1e6:.2f}M | {mb(wl[1])} | {peer} | "
-                     f"{pt[0]:.3f} | {mb(pt[1])} | {ratio} | {goal} | {'yes' if met else 'NO'} |")
+        lines.append(f"| {task} | {wl[0]:.3f} | {wl[3]:.3f} | {n / wl[0] / 1e6:.2f}M | {mb(wl[1])} | "
+                     f"{peer} | {pt[0]:.3f} | {pt[3]:.3f} | {mb(pt[1])} | {ratio} | {goal} | "
+                     f"{'yes' if met else 'NO'} |")
     lines.append("")
     lines.append("| threads | list s | list peak MB | tcp s | tcp peak MB |")
     lines.append("|---:|---:|---:|---:|---:|")
