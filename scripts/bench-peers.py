@@ -9,20 +9,20 @@
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
 interleaved with wirelite's for the same row; the table shows medians of wall time, of CPU time
-(user and system: more CPU for the same work is the machine slowing, a wall time well over
-CPU / cores is waiting) and of peak resident memory, packets per second, the ratio to the peer measured in the same run, and
-whether the target of issue 8 is met, and every run's time follows it. The floor is
-examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
-scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
-corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release asks for the
-plain one; the header names the build (and whether BOLT laid it out) and the
-commit it was built from (read before the builds, and said to be uncertain if the tree changed
-while they ran), marked -dirty when the tree has changes. With --reuse, a build this script made
-before is timed again without building when the tree (tracked and untracked files) is as it
-was then and the binary is the one it left (build-pgo.sh trains for five minutes each time);
-otherwise it builds as without the flag. The page cache is warmed (the file read
-through once, untimed) before every run, so every tool reads from memory. A run that exits
-with an error stops the script."""
+(user and system: more CPU for the same work is the machine slowing, a wall time well over CPU /
+cores is waiting) and of peak resident memory, packets per second, the ratio to the peer
+measured in the same run, and whether the target of issue 8 is met, and every run's time follows
+it. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is
+the build of scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples
+and the test corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release
+asks for the plain one; the header names the build (and whether BOLT laid it out) and the commit
+it was built from (read before the builds, and said to be uncertain if the tree changed while
+they ran), marked -dirty when the tree has changes. With --reuse, a build this script made
+before is timed again without building when the tree (tracked and untracked files) is as it was
+then and the binary is the one it left (build-pgo.sh trains for five minutes each time);
+otherwise, and always outside a git checkout, it builds as without the flag. The page cache is
+warmed (the file read through once, untimed) before every run, so every tool reads from memory.
+A run that exits with an error stops the script."""
 import argparse, hashlib, json, os, platform, resource, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,10 +55,13 @@ def build_name(build, binary):
 def tree_changes(leave_out=None):
     """A digest of the working tree's changes against its commit: the diff of tracked files, and
     the names and contents of untracked files that git does not ignore (a new source file
-    changes the build before it is added), but for `leave_out`, this script's own --out file."""
+    changes the build before it is added), but for `leave_out`, this script's own --out file.
+    None outside a git checkout, where the tree cannot be told."""
     h = hashlib.sha256()
-    h.update(subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT,
-                            capture_output=True).stdout)
+    diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=ROOT, capture_output=True)
+    if diff.returncode != 0:
+        return None
+    h.update(diff.stdout)
     untracked = subprocess.run(["git", "ls-files", "-z", "--others", "--exclude-standard"],
                                cwd=ROOT, capture_output=True).stdout
     skip = os.path.realpath(leave_out) if leave_out else None
@@ -87,6 +90,8 @@ def stamp_of(built_from, tree, binary):
 
 def reusable(built_from, tree, binary):
     """Whether the binary is the one this script built from this very tree, by its stamp."""
+    if tree is None:
+        return False
     try:
         with open(stamp_path(binary)) as fh:
             return json.load(fh) == stamp_of(built_from, tree, binary)
@@ -109,9 +114,9 @@ def once(cmd, path):
     warm page cache, its output to /dev/null. The wall time is taken here: `/usr/bin/time`'s
     `%e` truncates to 10 ms, 4% of a 0.25 s run, which quantised the ratios and rounded
     wirelite's times down. So is the CPU time, to the microsecond, from this process's
-    children's usage before and after (time's own is a millisecond). The peak RSS is still
-    time's `%M`: a child spawned from this process would count Python's own (15 MB) as its
-    peak, since Linux carries the high-water mark across exec."""
+    children's usage before and after (it includes time's own, about a millisecond). The peak
+    RSS is still time's `%M`: a child spawned from this process would count Python's own
+    (15 MB) as its peak, since Linux carries the high-water mark across exec."""
     warm(path)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -196,7 +201,7 @@ def main():
             # Not known to be any one tree's: never reused.
             if os.path.exists(stamp_path(wl_bin)):
                 os.remove(stamp_path(wl_bin))
-        else:
+        elif tree is not None:
             with open(stamp_path(wl_bin), "w") as fh:
                 json.dump(stamp_of(built_from, tree, wl_bin), fh)
     f = a.file
@@ -251,8 +256,8 @@ def main():
     lines.append("| task | wirelite s | wirelite CPU s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer CPU s | peer peak MB | ratio | target | met |")
     lines.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
     for task, wl, peer, pt, ratio, goal, met in rows:
-        lines.append(f"| {task} | {wl[0]:.3f} | {wl[3]:.3f} | {n / wl[0] / 1e6:.2f}M | {mb(wl[1])} | "
-                     f"{peer} | {pt[0]:.3f} | {pt[3]:.3f} | {mb(pt[1])} | {ratio} | {goal} | "
+        lines.append(f"| {task} | {wl[0]:.3f} | {wl[3]:.3f} | {n / wl[0] / 1e6:.2f}M | "
+                     f"{mb(wl[1])} | {peer} | {pt[0]:.3f} | {pt[3]:.3f} | {mb(pt[1])} | {ratio} | {goal} | "
                      f"{'yes' if met else 'NO'} |")
     lines.append("")
     lines.append("| threads | list s | list peak MB | tcp s | tcp peak MB |")
