@@ -66,12 +66,14 @@ def tree_changes(leave_out=None):
                                cwd=ROOT, capture_output=True).stdout
     skip = os.path.realpath(leave_out) if leave_out else None
     for name in sorted(n for n in untracked.split(b"\0") if n):
-        if os.path.realpath(os.path.join(ROOT, os.fsdecode(name))) == skip:
+        path = os.path.join(ROOT, os.fsdecode(name))
+        if os.path.realpath(path) == skip:
             continue
         h.update(b"\0" + name + b"\0")
         try:
-            with open(os.path.join(ROOT, os.fsdecode(name)), "rb") as fh:
-                h.update(hashlib.sha256(fh.read()).digest())
+            # In pieces: an untracked capture in the tree can be gigabytes.
+            with open(path, "rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
         except OSError as e:  # gone since listed, or unreadable: its name and the error count
             h.update(str(e).encode())
     return h.hexdigest()
@@ -197,10 +199,9 @@ def main():
         else:
             subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
         if (revision(), tree_changes(a.out)) != (built_from, tree):
+            # No new stamp: the binary is not known to be any one tree's. (A stamp left from
+            # before still tells its own binary and tree truly: a rebuilt binary fails it.)
             built_from += " (the tree changed while it was built: the build may hold either)"
-            # Not known to be any one tree's: never reused.
-            if os.path.exists(stamp_path(wl_bin)):
-                os.remove(stamp_path(wl_bin))
         elif tree is not None:
             with open(stamp_path(wl_bin), "w") as fh:
                 json.dump(stamp_of(built_from, tree, wl_bin), fh)
