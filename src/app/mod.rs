@@ -69,6 +69,9 @@ fn bound<K: Eq + std::hash::Hash>(map: &mut HashMap<K, (u64, i64)>, now: i64) {
 impl Pairing {
     pub fn process(&mut self, rec: &PacketRecord, now: i64) -> PairInfo {
         let mut info = PairInfo::default();
+        if !rec.pairable() {
+            return info;
+        }
         for l in rec.layers.iter().filter(|l| !l.quoted) {
             match &l.proto {
                 Proto::Icmp(i) if matches!(i.icmp_type, 0 | 8) => {

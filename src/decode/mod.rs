@@ -271,6 +271,7 @@ impl<'a> Decoder<'a> {
             match proto {
                 Proto::Ipv4(_) | Proto::Ipv6(_) if self.outer.ip.is_none() => self.outer.ip = at,
                 Proto::Tcp(_) if self.outer.tcp.is_none() => self.outer.tcp = at,
+                Proto::Icmp(_) | Proto::Icmpv6(_) | Proto::Dns(_) => self.outer.pairable = true,
                 _ => {}
             }
         }
@@ -1059,9 +1060,10 @@ mod tests {
     }
 
     /// The outer headers the decoder notes as it pushes layers are the first IP and the first
-    /// TCP layer outside any ICMP error, as a walk of the layers finds them: on every frame of
-    /// the test and sample captures (ICMP errors, IPv6 extension chains and damaged headers
-    /// among them), every prefix of their first frames, and after reassembly adds layers.
+    /// TCP layer outside any ICMP error, and whether there is an ICMP, ICMPv6 or DNS layer
+    /// outside any, as a walk of the layers finds them: on every frame of the test and sample
+    /// captures (ICMP errors, IPv6 extension chains and damaged headers among them), every
+    /// prefix of their first frames, and after reassembly adds layers.
     #[test]
     fn outer_headers_are_the_first_unquoted_ones() {
         fn walk(rec: &PacketRecord) -> Outer {
@@ -1073,13 +1075,15 @@ mod tests {
             Outer {
                 ip: first(|p| matches!(p, Proto::Ipv4(_) | Proto::Ipv6(_))),
                 tcp: first(|p| matches!(p, Proto::Tcp(_))),
+                pairable: first(|p| matches!(p, Proto::Icmp(_) | Proto::Icmpv6(_) | Proto::Dns(_)))
+                    .is_some(),
             }
         }
         let mut dirs = vec![
             std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")),
             std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/samples")),
         ];
-        let (mut frames, mut quoted, mut with_tcp) = (0, 0, 0);
+        let (mut frames, mut quoted, mut with_tcp, mut pairable) = (0, 0, 0, 0);
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -1102,14 +1106,15 @@ mod tests {
                             frames += 1;
                             quoted += usize::from(r.layers.iter().any(|l| l.quoted));
                             with_tcp += usize::from(r.outer.tcp.is_some());
+                            pairable += usize::from(r.outer.pairable);
                         }
                     }
                 }
             }
         }
         assert!(
-            frames > 10_000 && quoted > 10 && with_tcp > 5_000,
-            "{frames} {quoted} {with_tcp}"
+            frames > 10_000 && quoted > 10 && with_tcp > 5_000 && pairable > 1_000,
+            "{frames} {quoted} {with_tcp} {pairable}"
         );
 
         // A reassembled datagram's TCP header comes after the fragment's IP header.
@@ -1133,7 +1138,8 @@ mod tests {
             r.outer,
             Outer {
                 ip: Some(1),
-                tcp: Some(2)
+                tcp: Some(2),
+                pairable: false,
             }
         );
     }

@@ -580,6 +580,9 @@ pub struct PacketRecord {
 pub(super) struct Outer {
     pub(super) ip: Option<u32>,
     pub(super) tcp: Option<u32>,
+    /// Whether a layer not quoted in an ICMP error is ICMP, ICMPv6 or DNS: the layers request
+    /// and response pairing looks at, which most frames have none of.
+    pub(super) pairable: bool,
 }
 
 impl PacketRecord {
@@ -605,6 +608,13 @@ impl PacketRecord {
             Proto::Tcp(t) => Some((l, t)),
             _ => None,
         }
+    }
+
+    /// Whether the record has an ICMP, ICMPv6 or DNS layer not quoted in an ICMP error: what
+    /// [`crate::app::Pairing`] pairs. Noted as the layers are decoded, so the ordered stage
+    /// walks the layers of these frames only.
+    pub fn pairable(&self) -> bool {
+        self.outer.pairable
     }
 
     /// The outer IP header's layer (v4 or v6, not quoted in an ICMP error), if the frame has one.
