@@ -705,30 +705,18 @@ pub fn run(
             panic: None,
             waiting,
         };
+        let mut through = Through {
+            batches: &mut batches,
+            recycle: &recycle,
+            opts,
+            ordered: &mut ordered,
+            report: &mut report,
+            progress,
+        };
         let consumed = if count_on_pool {
-            count(
-                &mut batches,
-                &recycle,
-                opts,
-                matcher,
-                sink,
-                &mut ordered,
-                &mut report,
-                progress,
-            )
+            count(&mut through, matcher, sink)
         } else {
-            consume(
-                &mut batches,
-                &recycle,
-                pool,
-                opts,
-                matcher,
-                sink,
-                precount.is_some(),
-                &mut ordered,
-                &mut report,
-                progress,
-            )
+            consume(&mut through, pool, matcher, sink, precount.is_some())
         };
         // The reader may be waiting for a spent batch: with the last sender gone, it stops.
         let panic = batches.panic.take();
@@ -941,42 +929,89 @@ impl<T> InOrder<T> {
 /// [`BATCH_FRAMES`].
 const RENDER_CHUNK: usize = 256;
 
-#[allow(clippy::too_many_arguments)]
+/// What every way through the ordered stage ([`count`], [`stream`], [`stage`]) works with: the
+/// decoded batches in capture order, where a batch's buffers go back once it is done, the
+/// stage's state and the run's report.
+struct Through<'a, 'w> {
+    batches: &'a mut Batches<'w>,
+    recycle: &'a mpsc::Sender<Spent>,
+    opts: &'a Options,
+    ordered: &'a mut Ordered,
+    report: &'a mut Report,
+    progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl Through<'_, '_> {
+    /// Each frame of a batch through the ordered stage, then to `each` with its view. One state
+    /// is reset for every frame: it stays in cache, where a batch of states would be read again
+    /// later. Stops after the last frame asked for (`-c`), returning true, or at the first error
+    /// of `each`.
+    fn frames(
+        &mut self,
+        arena: &[u8],
+        records: &mut [PacketRecord],
+        mut each: impl FnMut(&PacketView<'_>) -> std::io::Result<()>,
+    ) -> std::io::Result<bool> {
+        let mut state = FrameState::default();
+        for rec in records.iter_mut() {
+            state.reset();
+            let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
+            let (last, joined) =
+                (self.ordered).frame(rec, frame, &mut state, self.opts, self.report);
+            each(&PacketView {
+                rec,
+                data: joined.as_deref().unwrap_or(frame),
+                state: &state,
+            })?;
+            if last {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The input up to `bytes_read` went through the ordered stage.
+    fn read_up_to(&mut self, bytes_read: u64) {
+        self.report.bytes_read = bytes_read;
+        (self.progress)(bytes_read, self.report.frames_read);
+    }
+
+    /// A batch is done: its buffers go back to the reader (which may have stopped already: they
+    /// are then just dropped), and its input is reported read.
+    fn done(&mut self, spent: Spent, bytes_read: u64) {
+        let _ = self.recycle.send(spent);
+        self.read_up_to(bytes_read);
+    }
+}
+
 fn consume(
-    rx: &mut Batches,
-    recycle: &mpsc::Sender<Spent>,
+    through: &mut Through<'_, '_>,
     pool: &rayon::ThreadPool,
-    opts: &Options,
     matcher: &dyn Matcher,
     sink: &mut dyn Sink,
     precounts: bool,
-    ordered: &mut Ordered,
-    report: &mut Report,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     if streams(sink, matcher) {
-        return stream(
-            rx, recycle, opts, sink, precounts, ordered, report, progress,
-        );
+        return stream(through, sink, precounts);
     }
     // Otherwise the filter, the renderer and the sink take a batch on another thread while this
     // one runs the ordered stage over the next.
     let (done_tx, done_rx) = mpsc::sync_channel::<Staged>(QUEUE_DEPTH);
     let (spare_tx, spare_rx) = mpsc::channel::<Spare>();
-    let recycle = recycle.clone();
+    let recycle = through.recycle.clone();
     std::thread::scope(|scope| {
         let writer = std::thread::Builder::new()
             .name("wirelite-write".into())
             .spawn_scoped(scope, move || {
                 write_staged(&done_rx, &spare_tx, &recycle, pool, matcher, sink)
             })?;
-        let staged = stage(rx, &done_tx, &spare_rx, opts, ordered, report, progress);
+        let staged = stage(through, &done_tx, &spare_rx);
         drop(done_tx);
         let shown = writer
             .join()
             .map_err(|_| std::io::Error::other("the writer thread panicked"))?;
         // The writer's error (a closed pipe) is what stopped the ordered stage, if either failed.
-        report.frames_shown += shown?;
+        through.report.frames_shown += shown?;
         staged
     })
 }
@@ -985,57 +1020,39 @@ fn consume(
 /// every frame but the IP fragments it kept, which are reassembled and filtered here, in
 /// capture order. Nothing is rendered, so there is no writer thread: handing it every batch
 /// cost two more thread switches a batch, a tenth of the count's time.
-#[allow(clippy::too_many_arguments)]
 fn count(
-    rx: &mut Batches,
-    recycle: &mpsc::Sender<Spent>,
-    opts: &Options,
+    through: &mut Through<'_, '_>,
     matcher: &dyn Matcher,
     sink: &mut dyn Sink,
-    ordered: &mut Ordered,
-    report: &mut Report,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
-    let mut state = FrameState::default();
     while let Some(Decoded {
         batch,
         mut records,
         counted,
         precounted: _, // only on streamed runs
         bytes_read,
-    }) = rx.recv()
+    }) = through.batches.recv()
     {
         let mut shown = 0;
         if let Some(t) = counted {
             // Frames the pool counted carry no state to the ordered stage but the origin of time.
             if let Some((meta, _)) = batch.frames.first() {
-                ordered.first_ts.get_or_insert(meta.ts_ns.unwrap_or(0));
+                (through.ordered.first_ts).get_or_insert(meta.ts_ns.unwrap_or(0));
             }
-            report.frames_read += t.frames;
-            report.malformed += t.malformed;
+            through.report.frames_read += t.frames;
+            through.report.malformed += t.malformed;
             shown = t.shown;
         }
-        let arena = &batch.arena;
-        for rec in records.iter_mut() {
-            state.reset();
-            let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
-            // (No `-c` on this path: the frame is never the last one asked for.)
-            let (_, joined) = ordered.frame(rec, frame, &mut state, opts, report);
-            let view = PacketView {
-                rec,
-                data: joined.as_deref().unwrap_or(frame),
-                state: &state,
-            };
-            shown += u64::from(matcher.matches(&view));
-        }
+        // (No `-c` on this path: no frame is the last one asked for.)
+        through.frames(&batch.arena, &mut records, |view| {
+            shown += u64::from(matcher.matches(view));
+            Ok(())
+        })?;
         if shown > 0 {
             sink.shown(shown);
-            report.frames_shown += shown;
+            through.report.frames_shown += shown;
         }
-        // The reader may have stopped already; they are then just dropped.
-        let _ = recycle.send((records, batch));
-        report.bytes_read = bytes_read;
-        progress(bytes_read, report.frames_read);
+        through.done((records, batch), bytes_read);
     }
     Ok(())
 }
@@ -1049,16 +1066,10 @@ fn streams(sink: &dyn Sink, matcher: &dyn Matcher) -> bool {
 /// The ordered stage for sinks that take each frame as it comes (see [`streams`]); with
 /// `precounts`, the run counts with the sink's [`Precount`], and each batch tells the sink
 /// whether it came counted ([`Sink::batch`]).
-#[allow(clippy::too_many_arguments)]
 fn stream(
-    rx: &mut Batches,
-    recycle: &mpsc::Sender<Spent>,
-    opts: &Options,
+    through: &mut Through<'_, '_>,
     sink: &mut dyn Sink,
     precounts: bool,
-    ordered: &mut Ordered,
-    report: &mut Report,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     let reads_packets = sink.reads_packets();
     while let Some(Decoded {
@@ -1067,41 +1078,30 @@ fn stream(
         counted: _, // only on the counting path, which never streams
         precounted,
         bytes_read,
-    }) = rx.recv()
+    }) = through.batches.recv()
     {
         if precounts {
             // The first frame's time, as the ordered stage takes it from the first frame.
+            let first_ts = &mut through.ordered.first_ts;
             if let Some(rec) = records.first() {
-                ordered.first_ts.get_or_insert(rec.meta.ts_ns.unwrap_or(0));
+                first_ts.get_or_insert(rec.meta.ts_ns.unwrap_or(0));
             }
-            sink.batch(precounted, ordered.first_ts.unwrap_or(0));
+            sink.batch(precounted, first_ts.unwrap_or(0));
         }
-        let arena = &batch.arena;
-        let frame_of = |rec: &PacketRecord| arena.get(rec.data.clone()).unwrap_or(&[]);
-        // One state, reset for every frame, stays in cache instead of joining a batch of
-        // states read again later.
-        let mut state = FrameState::default();
-        for rec in records.iter_mut() {
-            state.reset();
-            let (last, joined) = ordered.frame(rec, frame_of(rec), &mut state, opts, report);
+        let mut shown = 0;
+        let last = through.frames(&batch.arena, &mut records, |view| {
             if reads_packets {
-                let view = PacketView {
-                    rec,
-                    data: joined.as_deref().unwrap_or_else(|| frame_of(rec)),
-                    state: &state,
-                };
-                sink.packet(&view)?;
+                sink.packet(view)?;
             }
-            report.frames_shown += 1;
-            if last {
-                report.bytes_read = bytes_read;
-                return Ok(());
-            }
+            shown += 1;
+            Ok(())
+        })?;
+        through.report.frames_shown += shown;
+        if last {
+            through.read_up_to(bytes_read);
+            return Ok(());
         }
-        // The reader may have stopped already; they are then just dropped.
-        let _ = recycle.send((records, batch));
-        report.bytes_read = bytes_read;
-        progress(bytes_read, report.frames_read);
+        through.done((records, batch), bytes_read);
     }
     Ok(())
 }
@@ -1118,15 +1118,12 @@ struct Staged {
 /// A written batch's vectors, emptied, for the ordered stage to fill again.
 type Spare = (Vec<FrameState>, Vec<Option<Vec<u8>>>);
 
-/// The ordered stage, batch by batch, handing each to [`write_staged`].
+/// The ordered stage, batch by batch, handing each to [`write_staged`] (which sends the batch's
+/// buffers back to the reader).
 fn stage(
-    rx: &mut Batches,
+    through: &mut Through<'_, '_>,
     tx: &mpsc::SyncSender<Staged>,
     spare: &mpsc::Receiver<Spare>,
-    opts: &Options,
-    ordered: &mut Ordered,
-    report: &mut Report,
-    progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<()> {
     while let Some(Decoded {
         batch,
@@ -1134,7 +1131,7 @@ fn stage(
         counted: _,    // only on the counting path, which has no writer (see `count`)
         precounted: _, // only on streamed runs
         bytes_read,
-    }) = rx.recv()
+    }) = through.batches.recv()
     {
         let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
@@ -1146,11 +1143,12 @@ fn stage(
         states.truncate(records.len());
         states.iter_mut().for_each(FrameState::reset);
         states.resize_with(records.len(), FrameState::default);
-        let mut through = 0;
+        let mut staged_frames = 0;
         for (rec, state) in records.iter_mut().zip(states.iter_mut()) {
-            through += 1;
+            staged_frames += 1;
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
-            let (end, extra) = ordered.frame(rec, frame, state, opts, report);
+            let (end, extra) =
+                (through.ordered).frame(rec, frame, state, through.opts, through.report);
             joined.push(extra);
             if end {
                 last = true;
@@ -1158,9 +1156,9 @@ fn stage(
             }
         }
         // Frames past the last one (`-c`) are not shown.
-        states.truncate(through);
-        records.truncate(through);
-        report.bytes_read = bytes_read;
+        states.truncate(staged_frames);
+        records.truncate(staged_frames);
+        through.report.bytes_read = bytes_read;
         let staged = Staged {
             batch,
             records,
@@ -1170,7 +1168,7 @@ fn stage(
         if tx.send(staged).is_err() || last {
             break; // the writer stopped (a closed pipe), or `-c` was reached
         }
-        progress(bytes_read, report.frames_read);
+        (through.progress)(bytes_read, through.report.frames_read);
     }
     Ok(())
 }
