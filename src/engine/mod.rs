@@ -1158,7 +1158,7 @@ fn stage(
         // Frames past the last one (`-c`) are not shown.
         states.truncate(staged_frames);
         records.truncate(staged_frames);
-        through.report.bytes_read = bytes_read;
+        through.read_up_to(bytes_read);
         let staged = Staged {
             batch,
             records,
@@ -1168,7 +1168,6 @@ fn stage(
         if tx.send(staged).is_err() || last {
             break; // the writer stopped (a closed pipe), or `-c` was reached
         }
-        (through.progress)(bytes_read, through.report.frames_read);
     }
     Ok(())
 }
