@@ -71,9 +71,13 @@ def tree_changes(leave_out=None):
             continue
         h.update(b"\0" + name + b"\0")
         try:
-            # In pieces: an untracked capture in the tree can be gigabytes.
+            # In pieces: an untracked capture in the tree can be gigabytes. (Not through
+            # hashlib.file_digest, which needs Python 3.11.)
             with open(path, "rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
+                f = hashlib.sha256()
+                while piece := fh.read(1 << 20):
+                    f.update(piece)
+                h.update(f.digest())
         except OSError as e:  # gone since listed, or unreadable: its name and the error count
             h.update(str(e).encode())
     return h.hexdigest()
