@@ -74,10 +74,10 @@ def tree_changes(leave_out=None):
             # In pieces: an untracked capture in the tree can be gigabytes. (Not through
             # hashlib.file_digest, which needs Python 3.11.)
             with open(path, "rb") as fh:
-                f = hashlib.sha256()
+                of_file = hashlib.sha256()
                 while piece := fh.read(1 << 20):
-                    f.update(piece)
-                h.update(f.digest())
+                    of_file.update(piece)
+                h.update(of_file.digest())
         except OSError as e:  # gone since listed, or unreadable: its name and the error count
             h.update(str(e).encode())
     return h.hexdigest()
