@@ -8,7 +8,9 @@ use crate::support;
 /// Commands whose output goes through each part of the pipeline: rendering on the pool (list,
 /// detail, fields), the filter on the pool (counting, or handing the frames it shows to a sink
 /// that takes frames: conv -Y), and the sinks of the ordered stage (tcp, stats). With one thread
-/// in the pool, the writer filters and renders on its own thread instead.
+/// in the pool, the writer filters and renders on its own thread instead; for the commands that
+/// parse HTTP (list), that thread reads and decodes too, and the ordered stage decodes the
+/// batches it sends undecoded.
 const RUNS: &[&[&str]] = &[
     &["list"],
     &["list", "-V"],
@@ -69,12 +71,14 @@ fn same_output_for_one_thread_the_default_and_eight() {
 fn small_batches_do_not_change_the_output() {
     // Batches of 3 frames: batch ends fall inside connections (the ordered stage carries state
     // across them), and the reader carries most of each chunk it read into the next batch. On
-    // four threads, many small batches are decoded at once and finish out of order.
+    // four threads, many small batches are decoded at once and finish out of order. On one, one
+    // thread reads and writes them, and sends some undecoded to the ordered stage, in a mix that
+    // changes from run to run.
     for cap in support::captures() {
         let path = support::capture_path(&cap);
         let p = path.to_str().unwrap();
         let default = support::wirelite(&["list", p]);
-        for threads in ["2", "4"] {
+        for threads in ["1", "2", "4"] {
             let tiny = support::wirelite(&["list", p, "--batch-frames", "3", "--threads", threads]);
             assert_eq!(
                 default.stdout, tiny.stdout,
@@ -151,6 +155,45 @@ fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
             "the run did not raise the decoder's panic"
         ),
         Err(_) => panic!("the run still waits for the batch whose decoder panicked"),
+    }
+}
+
+/// The same with the packet list's pipeline on two cores: one thread reads and writes (and runs
+/// the filter, which panics there), the ordered stage runs on the caller's. The panic must reach
+/// the caller, whichever thread waits for the other when it happens.
+#[test]
+fn a_panic_on_the_reading_and_writing_thread_is_raised_not_waited_for() {
+    use std::sync::mpsc;
+    use wirelite::engine::{self, Options};
+    for batch_frames in [1, 3, 2048] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lab-http.pcap");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let reader = wirelite::capture::Reader::open(path.to_str().unwrap()).unwrap();
+            let opts = Options {
+                threads: 1,
+                http: true,
+                batch_frames,
+                ..Options::default()
+            };
+            let mut sink = wirelite::output::summary::SummarySink::new(Vec::new());
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::run(reader, &opts, &PanicsOn(5), &mut sink, &mut |_, _| {})
+            }));
+            let raised = ran.err().map(|p| match p.downcast::<String>() {
+                Ok(text) => *text,
+                Err(_) => "a panic without a message".to_string(),
+            });
+            let _ = tx.send(raised);
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(raised) => assert_eq!(
+                raised.as_deref(),
+                Some("frame 5 panics"),
+                "batches of {batch_frames}: the run did not raise the filter's panic"
+            ),
+            Err(_) => panic!("batches of {batch_frames}: the run waits for a thread that panicked"),
+        }
     }
 }
 

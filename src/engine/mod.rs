@@ -5,8 +5,10 @@
 //! filter decides, and the sink writes. A sink that takes every frame and renders nothing gets each
 //! frame straight from the ordered stage; otherwise a writer thread filters, renders (on the pool,
 //! or itself when the pool has one thread) and writes batch N while the ordered stage runs over
-//! batch N+1. Output is identical for any number of threads because everything stateful happens in
-//! the ordered stage, and the writer keeps capture order. Two shortcuts keep work off the ordered
+//! batch N+1. Where the reader decodes (HTTP on two cores), one thread reads and writes in turn
+//! (`ReadWrite`), so that the ordered stage has a core to itself. Output is identical for any
+//! number of threads because everything stateful happens in the ordered stage, and the writer
+//! keeps capture order. Two shortcuts keep work off the ordered
 //! stage's thread: a count over packet fields is filtered and counted on the pool (the stage only
 //! adds the tallies, with no writer), and a streamed sink may count on the pool what needs no state
 //! ([`Precount`]), added in capture order.
@@ -635,8 +637,62 @@ pub fn run(
     // counted however the batches are decoded, and read only when the reader decodes them.
     let waiting = &AtomicUsize::new(0);
 
+    let one_io_thread = decode_on_reader && !count_on_pool && !streams(sink, matcher);
     let result = std::thread::scope(|scope| {
         let pool = &pool;
+        if one_io_thread {
+            // Reading and writing on one thread (see `ReadWrite`), the ordered stage on this one.
+            let (staged_tx, staged_rx) = mpsc::sync_channel::<Staged>(QUEUE_DEPTH);
+            let (spare_tx, spare_rx) = mpsc::channel::<Spare>();
+            let io = ReadWrite {
+                reader,
+                decoded: Some(decoded_tx),
+                spent,
+                staged: staged_rx,
+                spare: spare_tx,
+                recycle: recycle.clone(),
+                waiting,
+                seq: 0,
+                batch_frames,
+                batch_bytes,
+                decode: decode_opts,
+            };
+            let sink: &mut dyn Sink = &mut *sink;
+            let io = std::thread::Builder::new()
+                .name("wirelite-io".into())
+                .spawn_scoped(scope, move || io.run(pool, matcher, sink))?;
+            let mut batches = Batches {
+                in_order: InOrder::new(decoded_rx),
+                panic: None,
+                waiting,
+            };
+            let staged = stage(
+                &mut Through {
+                    batches: &mut batches,
+                    recycle: &recycle,
+                    opts,
+                    ordered: &mut ordered,
+                    report: &mut report,
+                    progress,
+                },
+                &staged_tx,
+                &spare_rx,
+            );
+            // The I/O thread writes what is staged and stops.
+            drop(staged_tx);
+            let panic = batches.panic.take();
+            drop(batches);
+            let (shown, capture_error) = io
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Some(panic) = panic {
+                std::panic::resume_unwind(panic);
+            }
+            // The writer's error (a closed pipe) is what stopped the ordered stage, if either
+            // failed.
+            let consumed = shown.map(|n| report.frames_shown += n).and(staged);
+            return Ok::<_, std::io::Error>((consumed, capture_error));
+        }
         // The reader hands each batch whole to one of the pool's threads (or decodes it itself):
         // the threads decode different batches at once, with no fork and join inside a batch.
         // The ordered stage puts them back in capture order.
@@ -668,6 +724,7 @@ pub fn run(
                                 counted,
                                 precounted,
                                 bytes_read,
+                                raw: false,
                             }
                         }));
                         waiting.fetch_add(1, Ordering::Relaxed);
@@ -802,6 +859,9 @@ struct Decoded {
     /// What the sink's [`Precount`] counted of the batch, if it did.
     precounted: Option<Box<dyn Counting>>,
     bytes_read: u64,
+    /// Not decoded yet (`records` is a spent batch's): the ordered stage decodes each frame
+    /// just before it takes it (see [`ReadWrite`]).
+    raw: bool,
 }
 
 /// Frames decoded, matched and marked malformed (not counting truncation).
@@ -984,6 +1044,126 @@ impl Through<'_, '_> {
     }
 }
 
+/// The reader's and the writer's work on one thread, where the reader decodes (see
+/// [`decode_on_reader`]: the ordered stage parses HTTP, and the pool has one thread, as on two
+/// cores) and a writer renders: reading and decoding a batch, and filtering, rendering and
+/// writing one the ordered stage is done with, in turn, so that each of the two busy threads
+/// has a core. Three threads (reader, ordered stage, writer) made the kernel share two cores
+/// among them: the ordered stage, the pipeline's slowest, waited behind the others for a core.
+///
+/// The two threads balance themselves: when the ordered stage has no batch waiting, the next
+/// one is read and sent undecoded, and the ordered stage decodes each frame just before it
+/// takes it ([`Decoded::raw`]); otherwise this thread decodes it.
+struct ReadWrite<'w> {
+    reader: Reader,
+    /// To the ordered stage; dropped at the end of the input.
+    decoded: Option<mpsc::Sender<(u64, std::thread::Result<Decoded>)>>,
+    /// Buffers to read into: as many as batches may be alive, given back by [`write_one`] on
+    /// this thread.
+    spent: mpsc::Receiver<Spent>,
+    staged: mpsc::Receiver<Staged>,
+    spare: mpsc::Sender<Spare>,
+    recycle: mpsc::Sender<Spent>,
+    /// Decoded batches sent and not yet taken by the ordered stage.
+    waiting: &'w AtomicUsize,
+    /// The next batch's number in the capture.
+    seq: u64,
+    batch_frames: usize,
+    batch_bytes: usize,
+    decode: decode::DecodeOptions,
+}
+
+impl ReadWrite<'_> {
+    /// Until the ordered stage is done and its last batch written, or the sink fails: returns
+    /// the frames shown, and the capture's error if reading stopped at one.
+    fn run(
+        mut self,
+        pool: &rayon::ThreadPool,
+        matcher: &dyn Matcher,
+        sink: &mut dyn Sink,
+    ) -> (std::io::Result<u64>, Option<capture::Error>) {
+        let mut shown = 0u64;
+        let result = loop {
+            // The ordered stage is out of work: a batch for it first, undecoded.
+            if self.waiting.load(Ordering::Relaxed) == 0
+                && let Some(buffers) = self.buffers()
+            {
+                self.read(buffers, false);
+                continue;
+            }
+            // Else a staged batch, if there is one, then a batch to decode.
+            let staged = match self.staged.try_recv() {
+                Ok(staged) => Some(staged),
+                Err(mpsc::TryRecvError::Disconnected) => break Ok(shown),
+                Err(mpsc::TryRecvError::Empty) => None,
+            };
+            let staged = match staged {
+                Some(staged) => staged,
+                None => {
+                    if let Some(buffers) = self.buffers() {
+                        self.read(buffers, true);
+                        continue;
+                    }
+                    // Every batch is with the ordered stage or on its way here.
+                    match self.staged.recv() {
+                        Ok(staged) => staged,
+                        Err(mpsc::RecvError) => break Ok(shown),
+                    }
+                }
+            };
+            match write_one(staged, &self.spare, &self.recycle, pool, matcher, sink) {
+                Ok(n) => shown += n,
+                Err(e) => break Err(e),
+            }
+        };
+        // The ordered stage may be waiting for a batch: with the sender gone, it stops.
+        self.decoded = None;
+        (result, self.reader.take_error())
+    }
+
+    /// A written batch's buffers to read the next one into, while there is input left.
+    fn buffers(&self) -> Option<Spent> {
+        self.decoded.as_ref()?;
+        self.spent.try_recv().ok()
+    }
+
+    /// Read the next batch into `buffers`, decode it (or not: see [`Decoded::raw`]) and send it
+    /// to the ordered stage; at the end of the input, drop the sender instead.
+    fn read(&mut self, (records, used): Spent, decode: bool) {
+        let Some(batch) = self
+            .reader
+            .next_batch_into(used, self.batch_frames, self.batch_bytes)
+        else {
+            self.decoded = None;
+            return;
+        };
+        let bytes_read = self.reader.bytes_read();
+        let opts = self.decode;
+        // A panic is sent in the batch's place, as from the reader thread (see `run`).
+        let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let (records, raw) = if decode {
+                (decode_batch(&batch, opts, records, None).0, false)
+            } else {
+                (records, true)
+            };
+            Decoded {
+                batch,
+                records,
+                counted: None,
+                precounted: None,
+                bytes_read,
+                raw,
+            }
+        }));
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        if let Some(tx) = &self.decoded {
+            // Fails only when the ordered stage stopped early (`-c`, a closed pipe).
+            let _ = tx.send((self.seq, decoded));
+        }
+        self.seq += 1;
+    }
+}
+
 fn consume(
     through: &mut Through<'_, '_>,
     pool: &rayon::ThreadPool,
@@ -1031,6 +1211,7 @@ fn count(
         counted,
         precounted: _, // only on streamed runs
         bytes_read,
+        raw: _,
     }) = through.batches.recv()
     {
         let mut shown = 0;
@@ -1078,6 +1259,7 @@ fn stream(
         counted: _, // only on the counting path, which never streams
         precounted,
         bytes_read,
+        raw: _,
     }) = through.batches.recv()
     {
         if precounts {
@@ -1131,10 +1313,16 @@ fn stage(
         counted: _,    // only on the counting path, which has no writer (see `count`)
         precounted: _, // only on streamed runs
         bytes_read,
+        raw,
     }) = through.batches.recv()
     {
         let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
+        if raw {
+            let n = batch.frames.len();
+            records.truncate(n);
+            records.resize_with(n, PacketRecord::default);
+        }
         let mut last = false;
         // A written batch's states and joined bytes are dropped here (see `write_staged`).
         joined.clear();
@@ -1144,8 +1332,20 @@ fn stage(
         states.iter_mut().for_each(FrameState::reset);
         states.resize_with(records.len(), FrameState::default);
         let mut staged_frames = 0;
-        for (rec, state) in records.iter_mut().zip(states.iter_mut()) {
+        for ((rec, state), (meta, range)) in
+            records.iter_mut().zip(states.iter_mut()).zip(&batch.frames)
+        {
             staged_frames += 1;
+            if raw {
+                let data = arena.get(range.clone()).unwrap_or(&[]);
+                decode::decode_frame_into(
+                    rec,
+                    meta.clone(),
+                    data,
+                    range.clone(),
+                    through.opts.decode,
+                );
+            }
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
             let (end, extra) =
                 (through.ordered).frame(rec, frame, state, through.opts, through.report);
@@ -1183,13 +1383,28 @@ fn write_staged(
     sink: &mut dyn Sink,
 ) -> std::io::Result<u64> {
     let mut total = 0u64;
-    while let Ok(Staged {
-        batch,
-        records,
-        states,
-        joined,
-    }) = rx.recv()
+    while let Ok(staged) = rx.recv() {
+        total += write_one(staged, spare, recycle, pool, matcher, sink)?;
+    }
+    Ok(total)
+}
+
+fn write_one(
+    staged: Staged,
+    spare: &mpsc::Sender<Spare>,
+    recycle: &mpsc::Sender<Spent>,
+    pool: &rayon::ThreadPool,
+    matcher: &dyn Matcher,
+    sink: &mut dyn Sink,
+) -> std::io::Result<u64> {
+    let mut total = 0u64;
     {
+        let Staged {
+            batch,
+            records,
+            states,
+            joined,
+        } = staged;
         let arena = &batch.arena;
         let view = |i: usize| {
             let rec = &records[i];
