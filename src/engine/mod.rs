@@ -8,10 +8,10 @@
 //! batch N+1. Where the reader decodes (HTTP on two cores), one thread reads and writes in turn
 //! (`ReadWrite`), so that the ordered stage has a core to itself. Output is identical for any
 //! number of threads because everything stateful happens in the ordered stage, and the writer
-//! keeps capture order. Two shortcuts keep work off the ordered
-//! stage's thread: a count over packet fields is filtered and counted on the pool (the stage only
-//! adds the tallies, with no writer), and a streamed sink may count on the pool what needs no state
-//! ([`Precount`]), added in capture order.
+//! keeps capture order. Two shortcuts keep work off the ordered stage's thread: a count over
+//! packet fields is filtered and counted on the pool (the stage only adds the tallies, with no
+//! writer), and a streamed sink may count on the pool what needs no state ([`Precount`]), added in
+//! capture order.
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
