@@ -120,35 +120,49 @@ impl wirelite::engine::Matcher for PanicsOn {
     }
 }
 
-#[test]
-fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
-    use std::sync::mpsc;
-    use wirelite::engine::{self, Options};
-    // A frame a batch, the panic in the third: the ordered stage has taken the batches before
-    // it, and the reader has more than the batches in flight to give after it.
+/// Run the engine over the HTTP sample on a thread of its own, with the filter panicking on
+/// frame `panics_on`: the message of the panic the run raised (None if it raised none), or Err
+/// if the run had not ended after a minute (it waits for a thread that panicked).
+fn panic_raised(
+    opts: wirelite::engine::Options,
+    panics_on: u64,
+    mut sink: impl wirelite::engine::Sink + 'static,
+) -> Result<Option<String>, std::sync::mpsc::RecvTimeoutError> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lab-http.pcap");
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let reader = wirelite::capture::Reader::open(path.to_str().unwrap()).unwrap();
-        let opts = Options {
-            threads: 2,
-            batch_frames: 1,
-            stateless: true,
-            tcp_state: false,
-            pairing: false,
-            ..Options::default()
-        };
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine::run(reader, &opts, &PanicsOn(3), &mut Count(0), &mut |_, _| {})
+            wirelite::engine::run(
+                reader,
+                &opts,
+                &PanicsOn(panics_on),
+                &mut sink,
+                &mut |_, _| {},
+            )
         }));
-        // The message of the panic raised, if the run raised one.
         let raised = ran.err().map(|p| match p.downcast::<String>() {
             Ok(text) => *text,
             Err(_) => "a panic without a message".to_string(),
         });
         let _ = tx.send(raised);
     });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+}
+
+#[test]
+fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
+    // A frame a batch, the panic in the third: the ordered stage has taken the batches before
+    // it, and the reader has more than the batches in flight to give after it.
+    let opts = wirelite::engine::Options {
+        threads: 2,
+        batch_frames: 1,
+        stateless: true,
+        tcp_state: false,
+        pairing: false,
+        ..wirelite::engine::Options::default()
+    };
+    match panic_raised(opts, 3, Count(0)) {
         Ok(raised) => assert_eq!(
             raised.as_deref(),
             Some("frame 3 panics"),
@@ -163,30 +177,15 @@ fn a_panic_on_a_decoding_thread_is_raised_not_waited_for() {
 /// the caller, whichever thread waits for the other when it happens.
 #[test]
 fn a_panic_on_the_reading_and_writing_thread_is_raised_not_waited_for() {
-    use std::sync::mpsc;
-    use wirelite::engine::{self, Options};
     for batch_frames in [1, 3, 2048] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lab-http.pcap");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let reader = wirelite::capture::Reader::open(path.to_str().unwrap()).unwrap();
-            let opts = Options {
-                threads: 1,
-                http: true,
-                batch_frames,
-                ..Options::default()
-            };
-            let mut sink = wirelite::output::summary::SummarySink::new(Vec::new());
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                engine::run(reader, &opts, &PanicsOn(5), &mut sink, &mut |_, _| {})
-            }));
-            let raised = ran.err().map(|p| match p.downcast::<String>() {
-                Ok(text) => *text,
-                Err(_) => "a panic without a message".to_string(),
-            });
-            let _ = tx.send(raised);
-        });
-        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        let opts = wirelite::engine::Options {
+            threads: 1,
+            http: true,
+            batch_frames,
+            ..wirelite::engine::Options::default()
+        };
+        let sink = wirelite::output::summary::SummarySink::new(Vec::new());
+        match panic_raised(opts, 5, sink) {
             Ok(raised) => assert_eq!(
                 raised.as_deref(),
                 Some("frame 5 panics"),

@@ -1389,6 +1389,7 @@ fn write_staged(
     Ok(total)
 }
 
+/// Filter, render and write one staged batch (see [`write_staged`]).
 fn write_one(
     staged: Staged,
     spare: &mpsc::Sender<Spare>,
@@ -1397,82 +1398,80 @@ fn write_one(
     matcher: &dyn Matcher,
     sink: &mut dyn Sink,
 ) -> std::io::Result<u64> {
+    let Staged {
+        batch,
+        records,
+        states,
+        joined,
+    } = staged;
     let mut total = 0u64;
-    {
-        let Staged {
-            batch,
-            records,
-            states,
-            joined,
-        } = staged;
-        let arena = &batch.arena;
-        let view = |i: usize| {
-            let rec = &records[i];
-            PacketView {
-                rec,
-                data: joined[i]
-                    .as_deref()
-                    .unwrap_or_else(|| arena.get(rec.data.clone()).unwrap_or(&[])),
-                state: &states[i],
-            }
-        };
-        let n = records.len();
-        let chunk = |c: usize| c * RENDER_CHUNK..((c + 1) * RENDER_CHUNK).min(n);
-        let chunks = n.div_ceil(RENDER_CHUNK);
-        if let Some(renderer) = sink.renderer() {
-            // Filter and render each chunk into a buffer; the buffers are written in order.
-            let parts = each_chunk(pool, chunks, |c| {
-                let idx = chunk(c);
-                // Packet-list lines are about 150 bytes: room for all without growing (and
-                // copying) the buffer halfway.
-                let mut out = String::with_capacity(idx.len() * 192);
-                let mut shown = 0u64;
-                for i in idx {
-                    let v = view(i);
-                    if matcher.matches(&v) {
-                        renderer.render(&v, &mut out);
-                        shown += 1;
-                    }
-                }
-                (out, shown)
-            });
-            let texts: Vec<String> = parts
-                .into_iter()
-                .map(|(text, shown)| {
-                    total += shown;
-                    text
-                })
-                .collect();
-            sink.write_rendered(&texts)?;
-        } else if matcher.matches_all() {
-            // Only a count: a sink that takes every frame is streamed instead (see `consume`).
-            sink.shown(n as u64);
-            total += n as u64;
-        } else if sink.counts_only() {
-            let counts = each_chunk(pool, chunks, |c| {
-                chunk(c).filter(|&i| matcher.matches(&view(i))).count()
-            });
-            let shown = counts.into_iter().sum::<usize>() as u64;
-            sink.shown(shown);
-            total += shown;
-        } else {
-            let shown = each_chunk(pool, chunks, |c| {
-                chunk(c)
-                    .filter(|&i| matcher.matches(&view(i)))
-                    .collect::<Vec<_>>()
-            });
-            for i in shown.into_iter().flatten() {
-                sink.packet(&view(i))?;
-                total += 1;
-            }
+    let arena = &batch.arena;
+    let view = |i: usize| {
+        let rec = &records[i];
+        PacketView {
+            rec,
+            data: joined[i]
+                .as_deref()
+                .unwrap_or_else(|| arena.get(rec.data.clone()).unwrap_or(&[])),
+            state: &states[i],
         }
-        // Sent back full: the ordered stage drops the states when it reuses the vectors, on the
-        // thread that allocated what they hold (HTTP messages, reassembled bytes). Freed here,
-        // each free contended with that thread's allocations for glibc's arena lock.
-        // The ordered stage may have stopped already; the vectors are then just dropped.
-        let _ = spare.send((states, joined));
-        let _ = recycle.send((records, batch));
+    };
+    let n = records.len();
+    let chunk = |c: usize| c * RENDER_CHUNK..((c + 1) * RENDER_CHUNK).min(n);
+    let chunks = n.div_ceil(RENDER_CHUNK);
+    if let Some(renderer) = sink.renderer() {
+        // Filter and render each chunk into a buffer; the buffers are written in order.
+        let parts = each_chunk(pool, chunks, |c| {
+            let idx = chunk(c);
+            // Packet-list lines are about 150 bytes: room for all without growing (and
+            // copying) the buffer halfway.
+            let mut out = String::with_capacity(idx.len() * 192);
+            let mut shown = 0u64;
+            for i in idx {
+                let v = view(i);
+                if matcher.matches(&v) {
+                    renderer.render(&v, &mut out);
+                    shown += 1;
+                }
+            }
+            (out, shown)
+        });
+        let texts: Vec<String> = parts
+            .into_iter()
+            .map(|(text, shown)| {
+                total += shown;
+                text
+            })
+            .collect();
+        sink.write_rendered(&texts)?;
+    } else if matcher.matches_all() {
+        // Only a count: a sink that takes every frame is streamed instead (see `consume`).
+        sink.shown(n as u64);
+        total += n as u64;
+    } else if sink.counts_only() {
+        let counts = each_chunk(pool, chunks, |c| {
+            chunk(c).filter(|&i| matcher.matches(&view(i))).count()
+        });
+        let shown = counts.into_iter().sum::<usize>() as u64;
+        sink.shown(shown);
+        total += shown;
+    } else {
+        let shown = each_chunk(pool, chunks, |c| {
+            chunk(c)
+                .filter(|&i| matcher.matches(&view(i)))
+                .collect::<Vec<_>>()
+        });
+        for i in shown.into_iter().flatten() {
+            sink.packet(&view(i))?;
+            total += 1;
+        }
     }
+    // Sent back full: the ordered stage drops the states when it reuses the vectors, on the
+    // thread that allocated what they hold (HTTP messages, reassembled bytes). Freed here,
+    // each free contended with that thread's allocations for glibc's arena lock.
+    // The ordered stage may have stopped already; the vectors are then just dropped.
+    let _ = spare.send((states, joined));
+    let _ = recycle.send((records, batch));
     Ok(total)
 }
 
