@@ -1,7 +1,7 @@
 //! The ordered stage makes the output independent of the number of decode threads and of where
 //! batches end: `--threads 1`, the default (one per core, one fewer for the commands that parse
-//! HTTP) and more threads than cores print the same bytes, for every command that reads packets
-//! through the pipeline.
+//! HTTP or take every frame) and more threads than cores print the same bytes, for every command
+//! that reads packets through the pipeline.
 
 use crate::support;
 
@@ -10,7 +10,8 @@ use crate::support;
 /// that takes frames: conv -Y), and the sinks of the ordered stage (tcp, stats). With one thread
 /// in the pool, the writer filters and renders on its own thread instead; for the commands that
 /// parse HTTP (list), that thread reads and decodes too, and the ordered stage decodes the
-/// batches it sends undecoded.
+/// batches it sends undecoded. With one thread, the reader of tcp decodes or sends undecoded
+/// too, and for stats it counts some of the batches it decodes.
 const RUNS: &[&[&str]] = &[
     &["list"],
     &["list", "-V"],
@@ -91,6 +92,50 @@ fn small_batches_do_not_change_the_output() {
             assert_eq!(default.status.code(), tiny.status.code(), "{cap}");
         }
     }
+}
+
+/// Every frame as a sink that takes frames from the ordered stage (tcp, conv) gets it: its
+/// record, its state and the length of its bytes.
+#[derive(Default)]
+struct Frames(Vec<String>);
+
+impl wirelite::engine::Sink for Frames {
+    fn packet(&mut self, view: &wirelite::field::PacketView<'_>) -> std::io::Result<()> {
+        let (rec, state, len) = (view.rec, view.state, view.data.len());
+        self.0.push(format!("{rec:?} {state:?} {len}"));
+        Ok(())
+    }
+}
+
+/// With one decoding thread, the reader of a run whose sink takes frames from the ordered stage
+/// (tcp, conv) decodes some batches and sends others undecoded, for the ordered stage to decode
+/// frame by frame; which, depends on timing. A fixed mix (one batch in three sent undecoded) must
+/// give every frame the record and state that the pool's decoding gives, on every capture.
+#[test]
+fn batches_sent_undecoded_give_the_frames_the_pool_gives() {
+    let opts = |threads, reader_batches| wirelite::engine::Options {
+        threads,
+        batch_frames: 3,
+        reassembly: wirelite::tcp::Reassembly::All,
+        reader_batches,
+        ..wirelite::engine::Options::default()
+    };
+    let mut frames = 0;
+    for cap in support::captures() {
+        let path = support::capture_path(&cap);
+        let run = |opts: &wirelite::engine::Options| {
+            let reader = wirelite::capture::Reader::open(path.to_str().unwrap()).ok()?;
+            let mut sink = Frames::default();
+            let all = wirelite::engine::MatchAll;
+            let report = wirelite::engine::run(reader, opts, &all, &mut sink, &mut |_, _| {});
+            Some((sink.0, report.unwrap().frames_read))
+        };
+        let pool = run(&opts(4, wirelite::engine::ReaderBatches::default()));
+        let mixed = run(&opts(1, wirelite::engine::ReaderBatches::InTurn));
+        assert_eq!(pool, mixed, "{cap}");
+        frames += pool.map_or(0, |(f, _)| f.len());
+    }
+    assert!(frames > 5_000, "{frames} frames");
 }
 
 /// Counts frames, as `list -Y F --count` does: with a filter over packet fields only, the pool

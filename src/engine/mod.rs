@@ -5,13 +5,14 @@
 //! filter decides, and the sink writes. A sink that takes every frame and renders nothing gets each
 //! frame straight from the ordered stage; otherwise a writer thread filters, renders (on the pool,
 //! or itself when the pool has one thread) and writes batch N while the ordered stage runs over
-//! batch N+1. Where the reader decodes (HTTP on two cores), one thread reads and writes in turn
-//! (`ReadWrite`), so that the ordered stage has a core to itself. Output is identical for any
-//! number of threads because everything stateful happens in the ordered stage, and the writer
-//! keeps capture order. Two shortcuts keep work off the ordered stage's thread: a count over
-//! packet fields is filtered and counted on the pool (the stage only adds the tallies, with no
-//! writer), and a streamed sink may count on the pool what needs no state ([`Precount`]), added in
-//! capture order.
+//! batch N+1. Where the reader decodes (on two cores, when HTTP is parsed or the sink takes every
+//! frame), the ordered stage has a core to itself: one thread reads and writes in turn
+//! (`ReadWrite`), and the reader sends batches undecoded when the ordered stage would wait. Output
+//! is identical for any number of threads because everything stateful happens in the ordered stage,
+//! and the writer keeps capture order. Two shortcuts keep work off the ordered stage's thread: a
+//! count over packet fields is filtered and counted on the pool (the stage only adds the tallies,
+//! with no writer), and a streamed sink may count on the pool what needs no state ([`Precount`]),
+//! added in capture order.
 //!
 //! Owns batching, the thread pool and stage order. No terminal I/O, no argument parsing.
 
@@ -305,7 +306,7 @@ pub trait Sink: Send {
 /// wall time of the commands that have one. The sink adds them in capture order
 /// ([`Sink::batch`]). Only where every frame reaches the sink as decoded: no filter, no `-c`,
 /// and no IP fragment in the batch (reassembly changes a fragment's record); and when the reader
-/// decodes, only the batches [`Options::precount`] picks.
+/// decodes, only the batches [`Options::reader_batches`] picks.
 pub trait Precount: Send + Sync {
     /// Counts for a new batch.
     fn start(&self) -> Box<dyn Counting>;
@@ -396,38 +397,55 @@ pub struct Options {
     /// outputs that show them (the packet list, `dns`, `ping`, the first pass) and filters on
     /// such fields. Off, each frame's pairs stay empty.
     pub pairing: bool,
-    /// When the reader decodes (see `decode_on_reader`), which batches a sink's [`Precount`]
-    /// counts there; the others the sink counts frame by frame on the ordered stage.
-    pub precount: PrecountBatches,
+    /// When the reader decodes (see `decode_on_reader`), which batches it sends undecoded, and
+    /// which of those it decodes a sink's [`Precount`] counts.
+    pub reader_batches: ReaderBatches,
 }
 
-/// Which batches the reader, when it decodes them (see `decode_on_reader`), has a sink's
-/// [`Precount`] count. Either way the sink counts the same: a batch not counted so is counted
-/// frame by frame on the ordered stage (as one with an IP fragment always is).
+/// What the reader, when it decodes (see `decode_on_reader`), does with each batch on a run whose
+/// sink takes every frame on the ordered stage (see `stream`). However the batches go, the output
+/// is the same: a batch sent undecoded is decoded frame by frame on the ordered stage, and one not
+/// counted on the reader is counted frame by frame there (as one with an IP fragment always is).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PrecountBatches {
-    /// Those decoded while the ordered stage has a batch waiting: it is then the slower side,
-    /// and the reader counts on time it would spend waiting. With none waiting, the ordered
-    /// stage is about to wait for this batch: the reader sends it sooner and leaves the
-    /// counting to it. The two threads' loads move with the machine (the kernel's copy in
-    /// `read` slows when memory is contended), and this follows them. stats on the 1.10 GiB
-    /// capture of BENCHMARKS.md, 21-31 alternated runs: level in calm stretches (0.227 s and
-    /// 0.229 s, 0.254 s and 0.258 s), faster in slow ones (0.274 s to 0.242 s; 3-5.5% off the
-    /// median and 11-15% off the minimum in three more). Counting on the reader none of the
-    /// batches was slower too (0.362 s against 0.346 s, every batch 0.364 s).
+pub enum ReaderBatches {
+    /// Decode and count those read while the ordered stage has a batch waiting: it is then the
+    /// slower side, and the reader works on time it would spend waiting. With none waiting, the
+    /// ordered stage is about to wait for this batch: the reader sends it at once, undecoded unless
+    /// the ordered stage parses HTTP (see `decode_on_reader`), and the ordered stage decodes it and
+    /// counts it. The two threads' loads move with the command and the machine (the kernel's copy
+    /// in `read` slows when memory is contended), and this follows them. Counting: stats on the
+    /// 1.10 GiB capture of BENCHMARKS.md, 21-31 alternated runs, level in calm stretches (0.227 s
+    /// and 0.229 s, 0.254 s and 0.258 s), faster in slow ones (0.274 s to 0.242 s; 3-5.5% off the
+    /// median and 11-15% off the minimum in three more); counting on the reader none of the batches
+    /// was slower too (0.362 s against 0.346 s, every batch 0.364 s). Decoding: see
+    /// `decode_on_reader`.
     #[default]
     WhileOrderedBusy,
-    /// Every other batch, whatever the timing: a fixed mix of the two ways, for tests.
-    EveryOther,
+    /// A fixed mix, whatever the timing, for tests: of every three batches, one decoded and
+    /// counted, one decoded, one sent undecoded.
+    InTurn,
 }
 
-impl PrecountBatches {
-    /// Whether the batch numbered `seq` is counted on the reader, with `waiting` decoded
-    /// batches sent and not yet taken by the ordered stage.
-    fn counts(self, seq: u64, waiting: usize) -> bool {
+/// What the reader does with one batch (see [`ReaderBatches`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OnReader {
+    Send,
+    Decode,
+    DecodeAndCount,
+}
+
+impl ReaderBatches {
+    /// What the reader does with the batch numbered `seq`, with `waiting` decoded batches sent
+    /// and not yet taken by the ordered stage.
+    fn on_reader(self, seq: u64, waiting: usize) -> OnReader {
         match self {
-            PrecountBatches::WhileOrderedBusy => waiting > 0,
-            PrecountBatches::EveryOther => seq.is_multiple_of(2),
+            ReaderBatches::WhileOrderedBusy if waiting == 0 => OnReader::Send,
+            ReaderBatches::WhileOrderedBusy => OnReader::DecodeAndCount,
+            ReaderBatches::InTurn => match seq % 3 {
+                0 => OnReader::DecodeAndCount,
+                1 => OnReader::Decode,
+                _ => OnReader::Send,
+            },
         }
     }
 }
@@ -453,7 +471,7 @@ impl Default for Options {
             later: None,
             stateless: false,
             pairing: true,
-            precount: PrecountBatches::default(),
+            reader_batches: ReaderBatches::default(),
         }
     }
 }
@@ -509,18 +527,18 @@ pub const BATCH_FRAMES: usize = 2048;
 /// Bytes of input per batch by default (a batch may exceed it by one record).
 pub const BATCH_BYTES: usize = 2 << 20;
 
-/// The pool's threads: as many as asked for, or by default one per core, but one fewer
-/// (at least one) when the ordered stage parses HTTP. Then that stage's thread is the
-/// pipeline's slowest and needs a core to itself, and decoding needs less than the other: a
-/// second decoding thread only shares a core with the ordered stage. An idle rayon worker
-/// yields its core some 32 times before it sleeps, each time switching the ordered stage out
-/// and in again: stats made 37,801 context switches on the 1.10 GiB capture of BENCHMARKS.md
-/// with two threads, 1,707 with one.
-fn pool_threads(opts: &Options) -> usize {
+/// The pool's threads: as many as asked for, or by default one per core, but one fewer (at least
+/// one) when the ordered stage parses HTTP or the sink takes every frame on it (`streamed`, see
+/// [`streams`]). Then that stage's thread is the pipeline's slowest and needs a core to itself, and
+/// decoding needs less than the other: a second decoding thread only shares a core with the ordered
+/// stage. An idle rayon worker yields its core some 32 times before it sleeps, each time switching
+/// the ordered stage out and in again: stats made 37,801 context switches on the 1.10 GiB capture
+/// of BENCHMARKS.md with two threads, 1,707 with one.
+fn pool_threads(opts: &Options, streamed: bool) -> usize {
     if opts.threads > 0 {
         return opts.threads;
     }
-    if opts.http {
+    if opts.http || streamed {
         cores().saturating_sub(1).max(1)
     } else {
         cores()
@@ -532,21 +550,31 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// Whether the reader decodes each batch itself, right after reading it, instead of handing it
-/// to the pool: when the ordered stage parses HTTP (its thread is then the pipeline's slowest)
-/// and the pool has one thread, which by default means two cores. The ordered stage keeps a core
-/// busy, and reading and decoding share the other whichever threads run them: handing a batch
-/// over bought no overlap, and cost each batch a wake-up, and the idle worker's spinning (it
-/// yields some 32 times before it sleeps: 17,388 `sched_yield` calls in one run of stats). The
-/// bytes the kernel has just copied are decoded on the core that copied them. stats on the
-/// 1.10 GiB capture of BENCHMARKS.md: 0.250 s to 0.236 s (CPU 0.436 s to 0.417 s, context
-/// switches 1,700 to about 350); http 3% faster, the list level. With more cores and
-/// `--threads 1`, reading and decoding together still take about as long as the ordered stage
-/// or less (in stats, 0.21 s and 0.22 s of CPU). Where the ordered stage is light, reading and
+/// Whether the reader decodes each batch itself, right after reading it, instead of handing it to
+/// the pool: when the ordered stage parses HTTP or the sink takes every frame on it (its thread is
+/// then the pipeline's slowest) and the pool has one thread, which by default means two cores. The
+/// ordered stage keeps a core busy, and reading and decoding share the other whichever threads run
+/// them: handing a batch over bought no overlap, and cost each batch a wake-up, and the idle
+/// worker's spinning (it yields some 32 times before it sleeps: 17,388 `sched_yield` calls in one
+/// run of stats). The bytes the kernel has just copied are decoded on the core that copied them.
+/// stats on the 1.10 GiB capture of BENCHMARKS.md: 0.250 s to 0.236 s (CPU 0.436 s to 0.417 s,
+/// context switches 1,700 to about 350); http 3% faster, the list level. With more cores and
+/// `--threads 1`, reading and decoding together still take about as long as the ordered stage or
+/// less (in stats, 0.21 s and 0.22 s of CPU). Where the ordered stage is light, reading and
 /// decoding do overlap: `list -Y tcp.port==80 --count --threads 1` took 0.169 s handing batches
 /// over, 0.230 s decoding on the reader.
-fn decode_on_reader(opts: &Options, pool_threads: usize) -> bool {
-    opts.http && pool_threads == 1
+///
+/// Without HTTP, a streamed sink's ordered stage is the lighter thread (tcp: about 0.17 s of
+/// CPU, against 0.15 s reading and 0.13 s decoding), so the reader decodes only while the
+/// ordered stage has a batch waiting and sends the others undecoded ([`ReaderBatches`]). On
+/// the pool, four threads (reader, two decoding, the ordered stage) shared two cores, and the
+/// idle workers' spinning and waking cost CPU. The 1.08 GiB capture of BENCHMARKS.md, cargo's
+/// builds, alternated runs (medians of 9): tcp 0.241 s to 0.209 s (CPU 0.410 s to 0.378 s),
+/// conv 0.222 s to 0.196 s, dns 0.228 s to 0.206 s, ping 0.231 s to 0.200 s. Where the ordered
+/// stage parses HTTP, it is already the slower thread, and undecoded batches only add to it:
+/// stats 0.287 s to 0.296 s (15 runs), http 0.403 s to 0.415 s.
+fn decode_on_reader(opts: &Options, streamed: bool, pool_threads: usize) -> bool {
+    (opts.http || streamed) && pool_threads == 1
 }
 
 /// Run the whole pipeline over one capture. `progress` is called with the bytes read so far after
@@ -558,8 +586,10 @@ pub fn run(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(u64, u64),
 ) -> std::io::Result<Report> {
+    // The sink takes every frame on the ordered stage's thread (see `stream`).
+    let streamed = streams(sink, matcher);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(pool_threads(opts))
+        .num_threads(pool_threads(opts, streamed))
         .thread_name(|i| format!("wirelite-decode-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
@@ -628,16 +658,19 @@ pub fn run(
         && opts.later.is_none()
         && ordered.udp.is_none();
     // Every frame reaches a streamed sink as decoded but for `-c`, which stops mid-batch.
-    let precount = (!count_on_pool && streams(sink, matcher) && opts.max_frames.is_none())
+    let precount = (!count_on_pool && streamed && opts.max_frames.is_none())
         .then(|| sink.precount())
         .flatten();
     let precount = precount.as_deref();
-    let decode_on_reader = decode_on_reader(opts, pool.current_num_threads());
-    // Decoded batches sent and not yet taken by the ordered stage (see `PrecountBatches`):
+    let decode_on_reader = decode_on_reader(opts, streamed, pool.current_num_threads());
+    // Decoded batches sent and not yet taken by the ordered stage (see `ReaderBatches`):
     // counted however the batches are decoded, and read only when the reader decodes them.
     let waiting = &AtomicUsize::new(0);
 
-    let one_io_thread = decode_on_reader && !count_on_pool && !streams(sink, matcher);
+    // Where the ordered stage parses HTTP, it is the slower thread: work moved onto it is lost
+    // (see `decode_on_reader`).
+    let send_undecoded = decode_on_reader && !opts.http;
+    let one_io_thread = decode_on_reader && !count_on_pool && !streamed;
     let result = std::thread::scope(|scope| {
         let pool = &pool;
         if one_io_thread {
@@ -707,9 +740,11 @@ pub fn run(
                 // when they have, before the sender is dropped.
                 let decoded_tx = &decoded_tx;
                 let decode_and_send =
-                    |seq: u64, batch: capture::Batch, records, bytes_read, precount| {
+                    |seq: u64, batch: capture::Batch, records, bytes_read, precount, raw| {
                         let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            let (records, counted, precounted) = if count_on_pool {
+                            let (records, counted, precounted) = if raw {
+                                (records, None, None)
+                            } else if count_on_pool {
                                 let (kept, tally) =
                                     decode_and_count(&batch, decode_opts, matcher, records);
                                 (kept, Some(tally), None)
@@ -724,7 +759,7 @@ pub fn run(
                                 counted,
                                 precounted,
                                 bytes_read,
-                                raw: false,
+                                raw,
                             }
                         }));
                         waiting.fetch_add(1, Ordering::Relaxed);
@@ -744,12 +779,13 @@ pub fn run(
                         let bytes_read = reader.bytes_read();
                         if decode_on_reader {
                             let waiting_now = waiting.load(Ordering::Relaxed);
-                            let precount =
-                                precount.filter(|_| opts.precount.counts(seq, waiting_now));
-                            decode_and_send(seq, batch, records, bytes_read, precount);
+                            let on = opts.reader_batches.on_reader(seq, waiting_now);
+                            let precount = precount.filter(|_| on == OnReader::DecodeAndCount);
+                            let raw = on == OnReader::Send && send_undecoded;
+                            decode_and_send(seq, batch, records, bytes_read, precount, raw);
                         } else {
                             s.spawn(move |_| {
-                                decode_and_send(seq, batch, records, bytes_read, precount);
+                                decode_and_send(seq, batch, records, bytes_read, precount, false);
                             });
                         }
                         seq += 1;
@@ -892,9 +928,7 @@ fn decode_batch(
     precount: Option<&dyn Precount>,
 ) -> (Vec<PacketRecord>, Option<Box<dyn Counting>>) {
     let arena = &batch.arena;
-    let n = batch.frames.len();
-    records.truncate(n);
-    records.resize_with(n, PacketRecord::default);
+    records_for(&mut records, batch);
     let mut counting = precount.map(Precount::start);
     for (rec, (meta, range)) in records.iter_mut().zip(&batch.frames) {
         let data = arena.get(range.clone()).unwrap_or(&[]);
@@ -948,6 +982,27 @@ fn decode_and_count(
 
 /// A written batch's records vector and buffers, for the reader to read and decode into again.
 type Spent = (Vec<PacketRecord>, capture::Batch);
+
+/// Make `records` (a spent batch's) one per frame of `batch`, for an undecoded batch's frames to
+/// be decoded into one by one (see [`Decoded::raw`]).
+fn records_for(records: &mut Vec<PacketRecord>, batch: &capture::Batch) {
+    let n = batch.frames.len();
+    records.truncate(n);
+    records.resize_with(n, PacketRecord::default);
+}
+
+/// Decode the frame numbered `i` in `batch` into `rec`, as [`decode_batch`] does.
+fn decode_frame_of(
+    rec: &mut PacketRecord,
+    batch: &capture::Batch,
+    i: usize,
+    opts: decode::DecodeOptions,
+) {
+    if let Some((meta, range)) = batch.frames.get(i) {
+        let data = batch.arena.get(range.clone()).unwrap_or(&[]);
+        decode::decode_frame_into(rec, meta.clone(), data, range.clone(), opts);
+    }
+}
 
 /// Batches in capture order, from threads that finish them in any order: each comes with its
 /// number in the capture, counted from 0.
@@ -1008,12 +1063,20 @@ impl Through<'_, '_> {
     /// of `each`.
     fn frames(
         &mut self,
-        arena: &[u8],
-        records: &mut [PacketRecord],
+        batch: &capture::Batch,
+        records: &mut Vec<PacketRecord>,
+        raw: bool,
         mut each: impl FnMut(&PacketView<'_>) -> std::io::Result<()>,
     ) -> std::io::Result<bool> {
+        let arena = &batch.arena;
+        if raw {
+            records_for(records, batch);
+        }
         let mut state = FrameState::default();
-        for rec in records.iter_mut() {
+        for (i, rec) in records.iter_mut().enumerate() {
+            if raw {
+                decode_frame_of(rec, batch, i, self.opts.decode);
+            }
             state.reset();
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
             let (last, joined) =
@@ -1211,7 +1274,7 @@ fn count(
         counted,
         precounted: _, // only on streamed runs
         bytes_read,
-        raw: _,
+        raw,
     }) = through.batches.recv()
     {
         let mut shown = 0;
@@ -1225,7 +1288,7 @@ fn count(
             shown = t.shown;
         }
         // (No `-c` on this path: no frame is the last one asked for.)
-        through.frames(&batch.arena, &mut records, |view| {
+        through.frames(&batch, &mut records, raw, |view| {
             shown += u64::from(matcher.matches(view));
             Ok(())
         })?;
@@ -1259,19 +1322,19 @@ fn stream(
         counted: _, // only on the counting path, which never streams
         precounted,
         bytes_read,
-        raw: _,
+        raw,
     }) = through.batches.recv()
     {
         if precounts {
             // The first frame's time, as the ordered stage takes it from the first frame.
             let first_ts = &mut through.ordered.first_ts;
-            if let Some(rec) = records.first() {
-                first_ts.get_or_insert(rec.meta.ts_ns.unwrap_or(0));
+            if let Some((meta, _)) = batch.frames.first() {
+                first_ts.get_or_insert(meta.ts_ns.unwrap_or(0));
             }
             sink.batch(precounted, first_ts.unwrap_or(0));
         }
         let mut shown = 0;
-        let last = through.frames(&batch.arena, &mut records, |view| {
+        let last = through.frames(&batch, &mut records, raw, |view| {
             if reads_packets {
                 sink.packet(view)?;
             }
@@ -1319,9 +1382,7 @@ fn stage(
         let (mut states, mut joined) = spare.try_recv().unwrap_or_default();
         let arena = &batch.arena;
         if raw {
-            let n = batch.frames.len();
-            records.truncate(n);
-            records.resize_with(n, PacketRecord::default);
+            records_for(&mut records, &batch);
         }
         let mut last = false;
         // A written batch's states and joined bytes are dropped here (see `write_staged`).
@@ -1332,19 +1393,10 @@ fn stage(
         states.iter_mut().for_each(FrameState::reset);
         states.resize_with(records.len(), FrameState::default);
         let mut staged_frames = 0;
-        for ((rec, state), (meta, range)) in
-            records.iter_mut().zip(states.iter_mut()).zip(&batch.frames)
-        {
+        for (i, (rec, state)) in records.iter_mut().zip(states.iter_mut()).enumerate() {
             staged_frames += 1;
             if raw {
-                let data = arena.get(range.clone()).unwrap_or(&[]);
-                decode::decode_frame_into(
-                    rec,
-                    meta.clone(),
-                    data,
-                    range.clone(),
-                    through.opts.decode,
-                );
+                decode_frame_of(rec, &batch, i, through.opts.decode);
             }
             let frame = arena.get(rec.data.clone()).unwrap_or(&[]);
             let (end, extra) =
