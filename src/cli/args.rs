@@ -135,8 +135,8 @@ pub struct CaptureArgs {
     pub read_file: Option<String>,
 
     /// Threads that decode, and render the tables written after the run (default: one per
-    /// core, one fewer for the list, http and stats, which parse HTTP frame by frame on a core
-    /// of their own); the output is the same for any number
+    /// core, one fewer for the list and for the table commands without a filter, whose
+    /// frame-by-frame stage keeps a core of its own); the output is the same for any number
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

@@ -413,8 +413,9 @@ fn run_pipeline(
 ) -> Result<engine::Report> {
     // The tables written after the run render on rayon's global pool
     // (`output::text::push_rows`): as many threads as decode. Its default is one per core (the
-    // engine's is one fewer with HTTP, for the ordered stage's sake, which is over when the
-    // tables are made); once built (by an earlier run in this process), it stays.
+    // engine's is one fewer with HTTP or a sink that takes every frame, for the ordered stage's
+    // sake, which is over when the tables are made); once built (by an earlier run in this
+    // process), it stays.
     if opts.threads > 0 {
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
