@@ -5,10 +5,14 @@
     sudo scripts/bench-peers.py --make /tmp/big.pcap [--size-mb 1100]   # build FILE first
     scripts/bench-peers.py FILE.pcap --build release     # time `cargo build --release`'s binary
     scripts/bench-peers.py FILE.pcap --reuse             # skip the build when the tree is as built
+    scripts/bench-peers.py FILE.pcap --runs 9 --peer-runs 3 --rounds 3   # each row's runs in 3 rounds
 
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
-interleaved with wirelite's for the same row; the table shows medians of wall time, of CPU time
+interleaved with wirelite's for the same row (with --rounds N, each row's runs are split into N
+rounds over the whole script, every row taking its turn in each round, so that a slow stretch
+of the machine lasting a minute falls on one of a row's rounds, not on all its runs); the table
+shows medians of wall time, of CPU time
 (user and system: more CPU for the same work is the machine slowing, a wall time well over CPU /
 cores is waiting) and of peak resident memory, packets per second, the ratio to the peer
 measured in the same run, and whether the target of issue 8 is met, and every run's time follows
@@ -148,9 +152,9 @@ def timed(cmd, runs, path):
     return medians([once(cmd, path) for _ in range(runs)])
 
 
-def timed_pair(ours, theirs, runs, peer_runs, path):
-    """`timed` of both commands, their runs interleaved: the peer's spread evenly among ours.
-    This machine's speed drifts by a third within minutes, so two medians taken one after
+def interleaved(ours, theirs, runs, peer_runs, path):
+    """`runs` runs of ours and `peer_runs` of theirs, interleaved: the peer's spread evenly among
+    ours. This machine's speed drifts by a third within minutes, so two medians taken one after
     the other can each fall on a different stretch; interleaved, both sample the same ones."""
     at = [min(runs - 1, (2 * k + 1) * runs // (2 * peer_runs)) for k in range(peer_runs)]
     mine, peer = [], []
@@ -158,7 +162,30 @@ def timed_pair(ours, theirs, runs, peer_runs, path):
         mine.append(once(ours, path))
         for _ in range(at.count(i)):
             peer.append(once(theirs, path))
-    return medians(mine), medians(peer)
+    return mine, peer
+
+
+def per_round(total, rounds):
+    """How many of `total` runs each of `rounds` rounds takes: as evenly as can be, the odd
+    ones in the first rounds."""
+    return [total // rounds + (r < total % rounds) for r in range(rounds)]
+
+
+def timed_rows(tasks, runs, peer_runs_of, rounds, path):
+    """Both commands of every row timed (`interleaved`), in `rounds` rounds: each round runs its
+    share of every row's runs, row after row. A wirelite run lasts a fraction of a second and
+    a tshark run 15-30 s, so the peer's median averages a slow stretch of the machine (they
+    come for tens of seconds and slow wirelite two- to threefold) over its runs, while all of
+    a row's wirelite runs taken in one place can fall in it together. Rounds put a row's runs
+    minutes apart. Returns each row's medians, wirelite's then the peer's."""
+    samples = [([], []) for _ in tasks]
+    for r in range(rounds):
+        for (ours, theirs), (mine, peer) in zip(tasks, samples):
+            m, p = interleaved(ours, theirs, per_round(runs, rounds)[r],
+                               per_round(peer_runs_of(theirs), rounds)[r], path)
+            mine.extend(m)
+            peer.extend(p)
+    return [(medians(mine), medians(peer)) for mine, peer in samples]
 
 
 def packets(wl, path):
@@ -171,6 +198,8 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer-runs", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="split each row's runs into this many rounds over the whole script")
     ap.add_argument("--out")
     ap.add_argument("--make", action="store_true", help="build FILE with make-big-capture.sh")
     ap.add_argument("--size-mb", type=int, default=1100)
@@ -181,6 +210,8 @@ def main():
     a = ap.parse_args()
     if a.runs < 1 or a.peer_runs < 1:
         sys.exit("bench-peers: --runs and --peer-runs take at least 1")
+    if a.rounds < 1 or a.rounds > min(a.runs, a.peer_runs):
+        sys.exit("bench-peers: --rounds takes at least 1 and at most --runs and --peer-runs")
     if a.make:
         subprocess.run([os.path.join(HERE, "make-big-capture.sh"), a.file, str(a.size_mb)],
                        check=True)
@@ -232,16 +263,17 @@ def main():
          "floor (header walk)", [FLOOR, f, "80"], -2),
     ]
     rows = []
-    for task, ours, peer, theirs, target in tasks:
-        peer_runs = a.peer_runs if theirs[0] == "tshark" else a.runs
-        wl, pt = timed_pair(ours, theirs, a.runs, peer_runs, f)
+    peer_runs_of = lambda theirs: a.peer_runs if theirs[0] == "tshark" else a.runs
+    timings = timed_rows([(ours, theirs) for _, ours, _, theirs, _ in tasks], a.runs,
+                         peer_runs_of, a.rounds, f)
+    for (task, ours, peer, theirs, target), (wl, pt) in zip(tasks, timings):
         if target > 0:  # throughput ratio: the peer's time over ours
             ratio = pt[0] / wl[0] if wl[0] > 0 else float("inf")
             met, goal, shown = ratio >= target, f">= {target}x", f"{ratio:.1f}x"
         else:  # our time over the floor's, at most |target|
             ratio = wl[0] / pt[0] if pt[0] > 0 else float("inf")
             met, goal, shown = ratio <= -target, f"time <= {-target}x floor's", f"{ratio:.1f}x floor's time"
-        rows.append((task, wl, peer, pt, shown, goal, met))
+        rows.append((task, wl, peer, pt, shown, goal, met, peer_runs_of(theirs)))
     threads = []
     for t in sorted({1, 2, cores}):
         threads.append((t, timed([wl_bin, "list", f, "--threads", str(t)], a.runs, f),
@@ -256,11 +288,12 @@ def main():
                  f"Linux {platform.release()}; {subprocess.run(['tshark', '-v'], capture_output=True, text=True).stdout.splitlines()[0]}; "
                  f"{subprocess.run(['tcpdump', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}.")
     lines.append(f"wirelite: {build_name(a.build, wl_bin)} at {built_from}.")
-    lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}), {time.strftime('%Y-%m-%d')}.")
+    in_rounds = f", in {a.rounds} rounds" if a.rounds > 1 else ""
+    lines.append(f"Medians of {a.runs} runs (tshark: {a.peer_runs}){in_rounds}, {time.strftime('%Y-%m-%d')}.")
     lines.append("")
     lines.append("| task | wirelite s | wirelite CPU s | wirelite pkt/s | wirelite peak MB | peer | peer s | peer CPU s | peer peak MB | ratio | target | met |")
     lines.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
-    for task, wl, peer, pt, ratio, goal, met in rows:
+    for task, wl, peer, pt, ratio, goal, met, _ in rows:
         lines.append(f"| {task} | {wl[0]:.3f} | {wl[3]:.3f} | {n / wl[0] / 1e6:.2f}M | "
                      f"{mb(wl[1])} | {peer} | {pt[0]:.3f} | {pt[3]:.3f} | {mb(pt[1])} | {ratio} | {goal} | "
                      f"{'yes' if met else 'NO'} |")
@@ -270,10 +303,14 @@ def main():
     for t, l, c in threads:
         lines.append(f"| {t} | {l[0]:.3f} | {mb(l[1])} | {c[0]:.3f} | {mb(c[1])} |")
     lines.append("")
-    lines.append("Every run's wall time in seconds, in the order run (the peer's runs were interleaved with wirelite's):")
-    runs = lambda x: " ".join(f"{t:.3f}" for t in x[2])
-    for task, wl, peer, pt, *_ in rows:
-        lines.append(f"- {task}: wirelite {runs(wl)}; {peer} {runs(pt)}")
+    lines.append("Every run's wall time in seconds, in the order run (the peer's runs were interleaved with wirelite's"
+                 + ("; `|` between rounds" if a.rounds > 1 else "") + "):")
+
+    def runs(x, total):
+        times, at = iter(x[2]), per_round(total, a.rounds)
+        return " | ".join(" ".join(f"{next(times):.3f}" for _ in range(n)) for n in at)
+    for task, wl, peer, pt, *_, peer_runs in rows:
+        lines.append(f"- {task}: wirelite {runs(wl, a.runs)}; {peer} {runs(pt, peer_runs)}")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
