@@ -10,23 +10,23 @@
 Each command runs --runs times (tshark --peer-runs times, it is slow), output to /dev/null,
 timed from its start to its exit (peak resident memory by /usr/bin/time), the peer's runs
 interleaved with wirelite's for the same row (with --rounds N, each row's runs are split into N
-rounds over the whole script, every row taking its turn in each round, so that a slow stretch
-of the machine lasting a minute falls on one of a row's rounds, not on all its runs); the table
-shows medians of wall time, of CPU time
-(user and system: more CPU for the same work is the machine slowing, a wall time well over CPU /
-cores is waiting) and of peak resident memory, packets per second, the ratio to the peer
-measured in the same run, and whether the target of issue 8 is met, and every run's time follows
-it. The floor is examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is
-the build of scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples
-and the test corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release
-asks for the plain one; the header names the build (and whether BOLT laid it out) and the commit
-it was built from (read before the builds, and said to be uncertain if the tree changed while
-they ran), marked -dirty when the tree has changes. With --reuse, a build this script made
-before is timed again without building when the tree (tracked and untracked files) is as it was
-then and the binary is the one it left (build-pgo.sh trains for five minutes each time);
-otherwise, and always outside a git checkout, it builds as without the flag. The page cache is
-warmed (the file read through once, untimed) before every run, so every tool reads from memory.
-A run that exits with an error stops the script."""
+rounds over the whole script, every row taking its turn in each round, so that a slow stretch of
+the machine lasting a minute falls on one of a row's rounds, not on all its runs; the threads
+table is not split); the table shows medians of wall time, of CPU time (user and system: more
+CPU for the same work is the machine slowing, a wall time well over CPU / cores is waiting) and
+of peak resident memory, packets per second, the ratio to the peer measured in the same run, and
+whether the target of issue 8 is met, and every run's time follows it. The floor is
+examples/header_walk.rs: pcap record headers and ports, one thread. wirelite is the build of
+scripts/build-pgo.sh (optimized by a profile of its runs over the shipped samples and the test
+corpus, then laid out by BOLT where llvm-bolt is installed) unless --build release asks for the
+plain one; the header names the build (and whether BOLT laid it out) and the commit it was built
+from (read before the builds, and said to be uncertain if the tree changed while they ran),
+marked -dirty when the tree has changes. With --reuse, a build this script made before is timed
+again without building when the tree (tracked and untracked files) is as it was then and the
+binary is the one it left (build-pgo.sh trains for five minutes each time); otherwise, and
+always outside a git checkout, it builds as without the flag. The page cache is warmed (the file
+read through once, untimed) before every run, so every tool reads from memory. A run that exits
+with an error stops the script."""
 import argparse, hashlib, json, os, platform, resource, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
