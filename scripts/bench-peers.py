@@ -171,18 +171,19 @@ def per_round(total, rounds):
     return [total // rounds + (r < total % rounds) for r in range(rounds)]
 
 
-def timed_rows(tasks, runs, peer_runs_of, rounds, path):
-    """Both commands of every row timed (`interleaved`), in `rounds` rounds: each round runs its
-    share of every row's runs, row after row. A wirelite run lasts a fraction of a second and
-    a tshark run 15-30 s, so the peer's median averages a slow stretch of the machine (they
-    come for tens of seconds and slow wirelite two- to threefold) over its runs, while all of
-    a row's wirelite runs taken in one place can fall in it together. Rounds put a row's runs
-    minutes apart. Returns each row's medians, wirelite's then the peer's."""
+def timed_rows(tasks, runs, rounds, path):
+    """Both commands of every row, `(ours, theirs, peer_runs)`, timed (`interleaved`) in
+    `rounds` rounds: each round runs its share of every row's runs, row after row. A slow
+    stretch of the machine lasts tens of seconds and slows wirelite two- to threefold; a tshark
+    run (15-30 s) averages it over its own length, while all of a row's sub-second wirelite runs
+    taken in one place can fall in it together. Rounds put a row's runs minutes apart. Returns
+    each row's medians, wirelite's then the peer's."""
+    ours_per_round = per_round(runs, rounds)
     samples = [([], []) for _ in tasks]
     for r in range(rounds):
-        for (ours, theirs), (mine, peer) in zip(tasks, samples):
-            m, p = interleaved(ours, theirs, per_round(runs, rounds)[r],
-                               per_round(peer_runs_of(theirs), rounds)[r], path)
+        for (ours, theirs, peer_runs), (mine, peer) in zip(tasks, samples):
+            m, p = interleaved(ours, theirs, ours_per_round[r], per_round(peer_runs, rounds)[r],
+                               path)
             mine.extend(m)
             peer.extend(p)
     return [(medians(mine), medians(peer)) for mine, peer in samples]
@@ -263,17 +264,17 @@ def main():
          "floor (header walk)", [FLOOR, f, "80"], -2),
     ]
     rows = []
-    peer_runs_of = lambda theirs: a.peer_runs if theirs[0] == "tshark" else a.runs
-    timings = timed_rows([(ours, theirs) for _, ours, _, theirs, _ in tasks], a.runs,
-                         peer_runs_of, a.rounds, f)
-    for (task, ours, peer, theirs, target), (wl, pt) in zip(tasks, timings):
+    peer_runs = [a.peer_runs if theirs[0] == "tshark" else a.runs for _, _, _, theirs, _ in tasks]
+    timings = timed_rows([(ours, theirs, k) for (_, ours, _, theirs, _), k in zip(tasks, peer_runs)],
+                         a.runs, a.rounds, f)
+    for (task, ours, peer, theirs, target), (wl, pt), n_peer in zip(tasks, timings, peer_runs):
         if target > 0:  # throughput ratio: the peer's time over ours
             ratio = pt[0] / wl[0] if wl[0] > 0 else float("inf")
             met, goal, shown = ratio >= target, f">= {target}x", f"{ratio:.1f}x"
         else:  # our time over the floor's, at most |target|
             ratio = wl[0] / pt[0] if pt[0] > 0 else float("inf")
             met, goal, shown = ratio <= -target, f"time <= {-target}x floor's", f"{ratio:.1f}x floor's time"
-        rows.append((task, wl, peer, pt, shown, goal, met, peer_runs_of(theirs)))
+        rows.append((task, wl, peer, pt, shown, goal, met, n_peer))
     threads = []
     for t in sorted({1, 2, cores}):
         threads.append((t, timed([wl_bin, "list", f, "--threads", str(t)], a.runs, f),
@@ -308,9 +309,9 @@ def main():
 
     def runs(x, total):
         times, at = iter(x[2]), per_round(total, a.rounds)
-        return " | ".join(" ".join(f"{next(times):.3f}" for _ in range(n)) for n in at)
-    for task, wl, peer, pt, *_, peer_runs in rows:
-        lines.append(f"- {task}: wirelite {runs(wl, a.runs)}; {peer} {runs(pt, peer_runs)}")
+        return " | ".join(" ".join(f"{next(times):.3f}" for _ in range(k)) for k in at)
+    for task, wl, peer, pt, *_, n_peer in rows:
+        lines.append(f"- {task}: wirelite {runs(wl, a.runs)}; {peer} {runs(pt, n_peer)}")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
