@@ -179,11 +179,11 @@ def timed_rows(tasks, runs, rounds, path):
     taken in one place can fall in it together. Rounds put a row's runs minutes apart. Returns
     each row's medians, wirelite's then the peer's."""
     ours_per_round = per_round(runs, rounds)
+    peer_per_round = [per_round(peer_runs, rounds) for _, _, peer_runs in tasks]
     samples = [([], []) for _ in tasks]
     for r in range(rounds):
-        for (ours, theirs, peer_runs), (mine, peer) in zip(tasks, samples):
-            m, p = interleaved(ours, theirs, ours_per_round[r], per_round(peer_runs, rounds)[r],
-                               path)
+        for (ours, theirs, _), peer_shares, (mine, peer) in zip(tasks, peer_per_round, samples):
+            m, p = interleaved(ours, theirs, ours_per_round[r], peer_shares[r], path)
             mine.extend(m)
             peer.extend(p)
     return [(medians(mine), medians(peer)) for mine, peer in samples]
